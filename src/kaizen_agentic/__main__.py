@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from kaizen_agentic.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""One small module per command: each ``run(args)`` returns an exit code."""

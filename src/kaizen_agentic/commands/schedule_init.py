@@ -1,0 +1,44 @@
+"""``kaizen-agentic schedule init``: a commented, valid starter manifest."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+
+from kaizen_agentic import output
+from kaizen_agentic.atomic import write_atomic
+from kaizen_agentic.errors import KaizenError
+from kaizen_agentic.repo import detect_slug, find_root, manifest_path
+from kaizen_agentic.schedule import AGENT_NAME_PATTERN, check_timezone, json_schema, scaffold
+
+
+def run(args: argparse.Namespace) -> int:
+    agents = [a.strip() for a in args.agents.split(",") if a.strip()]
+    if not agents:
+        raise KaizenError("--agents needs at least one agent name")
+    for name in agents:
+        if not re.fullmatch(AGENT_NAME_PATTERN, name):
+            raise KaizenError(f'"{name}" is not a valid agent name (a-z, 0-9, ".", "_", "-")')
+    if len(set(agents)) != len(agents):
+        raise KaizenError("--agents lists an agent twice")
+    zone_problem = check_timezone(args.timezone)
+    if zone_problem:
+        raise KaizenError(f"--timezone: {zone_problem}")
+    root = find_root(args.repo)
+    if not root.is_dir():
+        raise KaizenError(f"{root} is not a directory")
+    target = manifest_path(root)
+    if target.exists() and not args.force:
+        raise KaizenError(f"{target} already exists; use --force to overwrite it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    text = scaffold(agents, repo=detect_slug(root), timezone=args.timezone)
+    write_atomic(target, text.encode())
+    write_atomic(target.parent / "schedule.schema.json", output.to_json(json_schema()).encode())
+    sys.stdout.write(
+        f"wrote {target}\n"
+        f"wrote {target.parent / 'schedule.schema.json'} (for editors' YAML validation)\n"
+        "next: edit it, then run `kaizen-agentic schedule validate` and "
+        "`kaizen-agentic schedule list`\n"
+    )
+    return 0

@@ -1,0 +1,86 @@
+"""``kaizen-agentic schedule validate``: every problem in every manifest, located."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import os
+from typing import NamedTuple
+
+from kaizen_agentic import output
+from kaizen_agentic.errors import InvalidFileError, Problem
+from kaizen_agentic.schedule import load_manifest
+
+
+class FileResult(NamedTuple):
+    path: str
+    agents: int
+    problems: list[Problem]
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+
+def run(args: argparse.Namespace) -> int:
+    files: list[str] = list(args.files)
+    if not files:
+        from kaizen_agentic.repo import find_root, manifest_path
+
+        files = [_shown(str(manifest_path(find_root(args.repo or "."))))]
+    results = [check(path) for path in files]
+    if args.format == "json":
+        _report_json(results)
+    else:
+        _report_text(results)
+    return 0 if all(r.valid for r in results) else 1
+
+
+def check(path: str) -> FileResult:
+    try:
+        manifest = load_manifest(path)
+    except InvalidFileError as exc:
+        return FileResult(path, 0, exc.problems)
+    return FileResult(path, len(manifest.agents), [])
+
+
+def _shown(path: str) -> str:
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _report_text(results: list[FileResult]) -> None:
+    colour = output.use_colour()
+    write = sys.stdout.write
+    problems = 0
+    for result in results:
+        if result.valid:
+            mark = output.paint("valid", "green", colour)
+            write(f"{result.path}: {mark} ({_plural(result.agents, 'agent')})\n")
+        for problem in result.problems:
+            problems += 1
+            where = output.paint(problem.location, "bold", colour)
+            write(f"{where}: {output.paint(problem.detail, 'red', colour)}\n")
+    if problems:
+        files = sum(1 for r in results if not r.valid)
+        write(f"{_plural(problems, 'problem')} in {_plural(files, 'file')}\n")
+
+
+def _report_json(results: list[FileResult]) -> None:
+    doc = {
+        "valid": all(r.valid for r in results),
+        "files": [
+            {
+                "path": r.path,
+                "valid": r.valid,
+                "agents": r.agents,
+                "problems": [p.as_dict() for p in r.problems],
+            }
+            for r in results
+        ],
+    }
+    sys.stdout.write(output.to_json(doc))

@@ -1,0 +1,55 @@
+"""Regenerate the files derived from the schema declarations (``make schema``).
+
+* ``src/kaizen_agentic/schemas/schedule.v1.schema.json``: the published JSON Schema;
+* the field tables in ``docs/reference/schedule-schema.md``, between the GENERATED markers.
+
+The test suite calls ``stale()`` and fails when a committed file differs from what this writes.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from kaizen_agentic import output
+from kaizen_agentic.schedule import MANIFEST_SPEC, json_schema
+from kaizen_agentic.spec import markdown_tables
+
+PACKAGE = Path(__file__).parent
+SCHEMA_FILE = PACKAGE / "schemas" / "schedule.v1.schema.json"
+BEGIN = "<!-- BEGIN GENERATED: field tables (make schema) -->"
+END = "<!-- END GENERATED -->"
+
+
+def expected(docs_root: Path) -> dict[Path, str]:
+    """Each derived file's path and the exact text it should have."""
+    doc = docs_root / "reference" / "schedule-schema.md"
+    current = doc.read_text(encoding="utf-8") if doc.exists() else f"{BEGIN}\n{END}\n"
+    head, _, rest = current.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    tables = markdown_tables(MANIFEST_SPEC)
+    return {
+        SCHEMA_FILE: output.to_json(json_schema()),
+        doc: f"{head}{BEGIN}\n\n{tables}\n{END}{tail}",
+    }
+
+
+def stale(docs_root: Path) -> list[Path]:
+    return [
+        path
+        for path, text in expected(docs_root).items()
+        if not path.exists() or path.read_text(encoding="utf-8") != text
+    ]
+
+
+def main() -> int:
+    docs = PACKAGE.parent.parent / "docs"
+    for path, text in expected(docs).items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        sys.stdout.write(f"wrote {path}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,222 @@
+"""The command line: builds the parsers, dispatches to ``commands/``, maps failures to exit codes.
+
+Exit codes: 0 ok, 1 invalid input or failed work, 2 usage error, 3 unexpected internal error
+(the traceback goes to a log file, never to the user's terminal), 130 interrupted.
+This is the only module that sees ``argv``; command modules are imported only when chosen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from kaizen_agentic import __version__
+from kaizen_agentic.errors import KaizenError
+
+PROG = "kaizen-agentic"
+
+
+def _width() -> int:
+    # argparse would import shutil (~4 ms) just for this; os has what it needs.
+    import os
+
+    try:
+        return int(os.environ["COLUMNS"]) - 2
+    except (KeyError, ValueError):
+        pass
+    try:
+        return max(os.get_terminal_size(sys.stdout.fileno()).columns - 2, 40)
+    except (OSError, ValueError, AttributeError):
+        return 78
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=32, width=_width())
+
+
+def _examples(*lines: str) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def _add_repo(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--repo",
+        metavar="PATH",
+        default=".",
+        help="the repository (default: the git work tree holding the current directory)",
+    )
+
+
+def _command(name: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        import importlib
+
+        module = importlib.import_module(f"kaizen_agentic.commands.{name}")
+        result: int = module.run(args)
+        return result
+
+    return run
+
+
+def _schedule_parsers(sub: Any) -> None:
+    schedule = sub.add_parser(
+        "schedule",
+        help="declare, check and preview a repository's agent schedule",
+        description="Declare, check and preview the agent schedule in .kaizen/schedule.yml.",
+        formatter_class=_Formatter,
+        epilog=_examples(
+            "kaizen-agentic schedule init --agents coach,optimization-review",
+            "kaizen-agentic schedule validate",
+            "kaizen-agentic schedule list --count 3",
+        ),
+    )
+    verbs = schedule.add_subparsers(dest="verb", metavar="COMMAND", required=True)
+
+    init = verbs.add_parser(
+        "init",
+        help="write a commented starter .kaizen/schedule.yml",
+        description="Write a commented, valid starter manifest (and its JSON Schema for editors).",
+        formatter_class=_Formatter,
+        epilog=_examples(
+            "kaizen-agentic schedule init",
+            "kaizen-agentic schedule init --agents coach --timezone Europe/Berlin",
+            "kaizen-agentic schedule init --repo ../payments --force",
+        ),
+    )
+    _add_repo(init)
+    init.add_argument(
+        "--agents",
+        metavar="LIST",
+        default="coach,optimization-review",
+        help="comma-separated agent names (default: coach,optimization-review)",
+    )
+    init.add_argument("--timezone", metavar="ZONE", default="UTC", help="IANA zone (default: UTC)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing manifest")
+    init.set_defaults(func=_command("schedule_init"))
+
+    validate = verbs.add_parser(
+        "validate",
+        help="check manifests and report every problem with its location",
+        description=(
+            "Check one or more schedule manifests. Every problem is reported as\n"
+            "path:line:col: key.path: message. Exit 0 when all are valid, 1 when any is not."
+        ),
+        formatter_class=_Formatter,
+        epilog=_examples(
+            "kaizen-agentic schedule validate",
+            "kaizen-agentic schedule validate .kaizen/schedule.yml other/schedule.yml",
+            "kaizen-agentic schedule validate --repo ../payments --format json",
+        ),
+    )
+    where = validate.add_mutually_exclusive_group()
+    where.add_argument("--repo", metavar="PATH", help="validate PATH/.kaizen/schedule.yml")
+    where.add_argument("files", metavar="FILE", nargs="*", default=[], help="manifest files")
+    validate.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output format (default: text)"
+    )
+    validate.set_defaults(func=_command("schedule_validate"))
+
+    listing = verbs.add_parser(
+        "list",
+        help="show each agent's state, cadence and next run times",
+        description="Show each agent's state, its cadence in words and its next run times.",
+        formatter_class=_Formatter,
+        epilog=_examples(
+            "kaizen-agentic schedule list",
+            "kaizen-agentic schedule list --at 2027-03-26T12:00:00+01:00 --count 5",
+            "kaizen-agentic schedule list --json",
+        ),
+    )
+    _add_repo(listing)
+    listing.add_argument("--at", metavar="RFC3339", help="list runs after this time (default: now)")
+    listing.add_argument(
+        "--count", metavar="N", type=_count, default=3, help="runs to show per agent (default: 3)"
+    )
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing.set_defaults(func=_command("schedule_list"))
+
+    schema = verbs.add_parser(
+        "schema",
+        help="print the manifest's JSON Schema",
+        description="Print the JSON Schema of .kaizen/schedule.yml (draft 2020-12).",
+        formatter_class=_Formatter,
+        epilog=_examples(
+            "kaizen-agentic schedule schema > schedule.schema.json",
+            "kaizen-agentic schedule schema --output .kaizen/schedule.schema.json",
+        ),
+    )
+    schema.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
+    schema.set_defaults(func=_command("schedule_schema"))
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 1 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"expected 1 to 1000, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=(
+            "Declare, validate, preview and prepare scheduled kaizen agent runs\n"
+            "across a fleet of git repositories."
+        ),
+        formatter_class=_Formatter,
+        epilog=_examples(
+            "kaizen-agentic schedule init",
+            "kaizen-agentic schedule validate",
+            "kaizen-agentic schedule list",
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="group", metavar="COMMAND", required=True)
+    _schedule_parsers(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version (0) and usage errors (2)
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        code: int = args.func(args)
+        return code
+    except KaizenError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `| head` closed the pipe: not our failure to report
+        sys.stderr.close()
+        return 1
+    except Exception:
+        return _crash()
+
+
+def _crash() -> int:
+    import tempfile
+    import traceback
+
+    fd, log = tempfile.mkstemp(prefix=f"{PROG}-crash-", suffix=".log")
+    with open(fd, "w", encoding="utf-8") as handle:
+        handle.write(f"{PROG} {__version__}\nargv: {sys.argv!r}\n\n")
+        traceback.print_exc(file=handle)
+    kind = sys.exc_info()[0]
+    name = kind.__name__ if kind else "error"
+    print(
+        f"{PROG}: internal error ({name}); this is a bug. The traceback is in {log}; "
+        "please attach it to a report.",
+        file=sys.stderr,
+    )
+    return 3

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import socket
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: object) -> None:
+    host = address[0] if isinstance(address, tuple) else address
+    if isinstance(host, str) and (host.startswith("127.") or host in {"::1", "localhost"}):
+        return _real_connect(self, address)  # type: ignore[arg-type]
+    if self.family == socket.AF_UNIX:
+        return _real_connect(self, address)  # type: ignore[arg-type]
+    raise AssertionError(f"test tried to reach the network: {address!r}")
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The suite cannot reach anything but loopback."""
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+    yield
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(cwd), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@example.invalid",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@example.invalid",
+            "GIT_CONFIG_GLOBAL": "/dev/null",
+            "GIT_CONFIG_SYSTEM": "/dev/null",
+            "HOME": str(cwd),
+            "PATH": "/usr/bin:/bin:/usr/local/bin",
+        },
+    )
+    return done.stdout
+
+
+@pytest.fixture
+def make_repo(tmp_path: Path) -> Callable[..., Path]:
+    """Create a real git work tree, optionally with a manifest and an origin remote."""
+
+    def make(name: str = "repo", manifest: str | None = None, origin: str | None = None) -> Path:
+        root = tmp_path / name
+        root.mkdir(parents=True)
+        git(root, "init", "-q", "-b", "main")
+        if origin:
+            git(root, "remote", "add", "origin", origin)
+        if manifest is not None:
+            (root / ".kaizen").mkdir()
+            (root / ".kaizen" / "schedule.yml").write_text(manifest, encoding="utf-8")
+        return root
+
+    return make

@@ -1,0 +1,394 @@
+"""The command line as a user meets it: output, exit codes, and no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from kaizen_agentic import __version__
+from kaizen_agentic.main import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+GOOD = """\
+version: 1
+repo: acme/payments
+timezone: Europe/Berlin
+agents:
+  - agent: coach
+    schedule: {interval: weekly, day: monday, time: "09:00"}
+  - agent: optimization-review
+    schedule: {interval: weekly, day: friday}
+  - agent: digest
+    paused_until: 2027-04-05
+    schedule: {interval: cron, cronjob: "30 7 * * mon-fri", timezone: America/New_York}
+  - agent: retro
+    enabled: false
+    schedule: {interval: monthly, day: last, time: "16:00"}
+"""
+
+BAD = """\
+version: 1
+agents:
+  - agent: coach
+    enabled: yes
+    schedule: {interval: weekly, time: 9:30}
+"""
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "--version") == (0, f"kaizen-agentic {__version__}\n", "")
+
+
+def test_python_dash_m_and_the_console_script_agree() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "kaizen_agentic", "--version"], capture_output=True, text=True
+    )
+    assert (done.returncode, done.stdout) == (0, f"kaizen-agentic {__version__}\n")
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        ([], "the following arguments are required: COMMAND"),
+        (["schedule"], "the following arguments are required: COMMAND"),
+        (["schedule", "bogus"], "invalid choice: 'bogus'"),
+        (["schedule", "list", "--count", "0"], "expected 1 to 1000, got 0"),
+        (["schedule", "list", "--count", "x"], "expected a whole number, got 'x'"),
+        (["schedule", "validate", "--format", "xml"], "invalid choice: 'xml'"),
+        (["schedule", "validate", "--repo", ".", "x.yml"], "not allowed with argument"),
+    ],
+)
+def test_usage_errors_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], needle: str
+) -> None:
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert needle in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["schedule", "--help"],
+        ["schedule", "init", "--help"],
+        ["schedule", "validate", "--help"],
+        ["schedule", "list", "--help"],
+        ["schedule", "schema", "--help"],
+    ],
+)
+def test_help_shows_examples(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    code, out, _ = run(capsys, *argv)
+    assert code == 0
+    assert "examples:\n  kaizen-agentic " in out
+
+
+def test_init_writes_a_valid_scaffold_and_refuses_to_overwrite(
+    capsys: pytest.CaptureFixture[str], make_repo: Callable[..., Path]
+) -> None:
+    repo = make_repo(origin="git@github.com:acme/payments.git")
+    code, out, _ = run(
+        capsys, "schedule", "init", "--repo", str(repo), "--timezone", "Europe/Berlin"
+    )
+    assert code == 0
+    manifest = repo / ".kaizen" / "schedule.yml"
+    assert out.startswith(f"wrote {manifest}\n")
+    text = manifest.read_text()
+    assert "repo: acme/payments\n" in text and "timezone: Europe/Berlin\n" in text
+    assert (repo / ".kaizen" / "schedule.schema.json").exists()
+    assert run(capsys, "schedule", "validate", "--repo", str(repo))[0] == 0
+
+    manifest.write_text("# my edits\n")
+    code, out, err = run(capsys, "schedule", "init", "--repo", str(repo))
+    assert (code, out) == (1, "")
+    assert err == (
+        f"kaizen-agentic: error: {manifest} already exists; use --force to overwrite it\n"
+    )
+    assert manifest.read_text() == "# my edits\n"  # nothing lost
+    assert run(capsys, "schedule", "init", "--repo", str(repo), "--force")[0] == 0
+    assert manifest.read_text() != "# my edits\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--agents", "Coach"], '"Coach" is not a valid agent name (a-z, 0-9, ".", "_", "-")'),
+        (["--agents", ","], "--agents needs at least one agent name"),
+        (["--agents", "a,a"], "--agents lists an agent twice"),
+        (
+            ["--timezone", "Europe/Berln"],
+            '--timezone: unknown time zone "Europe/Berln"; did you mean "Europe/Berlin"?',
+        ),
+    ],
+)
+def test_init_refuses_bad_options(
+    capsys: pytest.CaptureFixture[str],
+    make_repo: Callable[..., Path],
+    argv: list[str],
+    message: str,
+) -> None:
+    repo = make_repo()
+    code, _, err = run(capsys, "schedule", "init", "--repo", str(repo), *argv)
+    assert (code, err) == (1, f"kaizen-agentic: error: {message}\n")
+    assert not (repo / ".kaizen").exists()
+
+
+def test_init_uses_the_folder_name_without_a_remote(
+    capsys: pytest.CaptureFixture[str], make_repo: Callable[..., Path]
+) -> None:
+    repo = make_repo(name="billing-service")
+    run(capsys, "schedule", "init", "--repo", str(repo), "--agents", "coach")
+    assert "repo: billing-service\n" in (repo / ".kaizen" / "schedule.yml").read_text()
+
+
+def test_validate_reports_each_problem_and_exits_1(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text(BAD)
+    good = tmp_path / "good.yml"
+    good.write_text(GOOD)
+    code, out, err = run(capsys, "schedule", "validate", str(good), str(bad))
+    assert code == 1
+    assert err == ""
+    assert out == (
+        f"{good}: valid (4 agents)\n"
+        f'{bad}:4:14: agents[0].enabled: expected true or false, got string "yes" '
+        "(YAML 1.2 reads yes/no/on/off as strings)\n"
+        f'{bad}:5:40: agents[0].schedule.time: expected "HH:MM" (24-hour, e.g. "09:30"), '
+        'got string "9:30"\n'
+        "2 problems in 1 file\n"
+    )
+
+
+def test_validate_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text(BAD)
+    code, out, _ = run(capsys, "schedule", "validate", "--format", "json", str(bad))
+    assert code == 1
+    doc = json.loads(out)
+    assert doc["valid"] is False
+    assert doc["files"][0]["problems"][0] == {
+        "path": str(bad),
+        "line": 4,
+        "col": 14,
+        "key": "agents[0].enabled",
+        "message": 'expected true or false, got string "yes" '
+        "(YAML 1.2 reads yes/no/on/off as strings)",
+    }
+
+
+def test_validate_defaults_to_the_repo_holding_the_current_directory(
+    capsys: pytest.CaptureFixture[str],
+    make_repo: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    repo = make_repo(manifest=GOOD)
+    (repo / "src" / "deep").mkdir(parents=True)
+    monkeypatch.chdir(repo / "src" / "deep")
+    assert run(capsys, "schedule", "validate") == (
+        0,
+        ".kaizen/schedule.yml: valid (4 agents)\n".replace(".kaizen", str(repo / ".kaizen")),
+        "",
+    )
+
+
+def test_validate_a_missing_manifest(
+    capsys: pytest.CaptureFixture[str], make_repo: Callable[..., Path]
+) -> None:
+    repo = make_repo()
+    code, out, _ = run(capsys, "schedule", "validate", "--repo", str(repo))
+    assert (code, out) == (1, f"{repo}/.kaizen/schedule.yml: no such file\n1 problem in 1 file\n")
+
+
+def test_list_text(capsys: pytest.CaptureFixture[str], make_repo: Callable[..., Path]) -> None:
+    repo = make_repo(manifest=GOOD)
+    code, out, err = run(
+        capsys,
+        "schedule",
+        "list",
+        "--repo",
+        str(repo),
+        "--at",
+        "2027-03-26T12:00:00+01:00",
+        "--count",
+        "2",
+    )
+    assert (code, err) == (0, "")
+    assert out == (
+        f"acme/payments  ({repo}/.kaizen/schedule.yml)\n"
+        "runs after 2027-03-26T12:00:00+01:00\n\n"
+        "AGENT                STATE                    CADENCE / NEXT RUNS\n"
+        "coach                enabled                  every Monday at 09:00 Europe/Berlin\n"
+        "                                                2027-03-29 09:00 +02:00  (2027-03-29 07:00 UTC)\n"
+        "                                                2027-04-05 09:00 +02:00  (2027-04-05 07:00 UTC)\n"
+        "optimization-review  enabled                  every Friday at 03:02 (spread) Europe/Berlin\n"
+        "                                                2027-04-02 03:02 +02:00  (2027-04-02 01:02 UTC)\n"
+        "                                                2027-04-09 03:02 +02:00  (2027-04-09 01:02 UTC)\n"
+        'digest               paused until 2027-04-05  cron "30 7 * * mon-fri" (at 07:30 on Monday through Friday) America/New_York\n'
+        "                                                2027-04-05 07:30 -04:00  (2027-04-05 11:30 UTC)\n"
+        "                                                2027-04-06 07:30 -04:00  (2027-04-06 11:30 UTC)\n"
+        "retro                disabled                 on the last day of every month at 16:00 Europe/Berlin\n"
+    )
+
+
+def test_list_json(capsys: pytest.CaptureFixture[str], make_repo: Callable[..., Path]) -> None:
+    repo = make_repo(manifest=GOOD)
+    code, out, _ = run(
+        capsys,
+        "schedule",
+        "list",
+        "--repo",
+        str(repo),
+        "--at",
+        "2027-03-26T12:00:00Z",
+        "--count",
+        "1",
+        "--json",
+    )
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["repo"] == "acme/payments"
+    assert doc["at"] == "2027-03-26T12:00:00+00:00"
+    coach = doc["agents"][0]
+    assert coach == {
+        "agent": "coach",
+        "enabled": True,
+        "state": "enabled",
+        "paused_until": None,
+        "interval": "weekly",
+        "cron": "0 9 * * 1",
+        "timezone": "Europe/Berlin",
+        "time": "09:00",
+        "time_spread": False,
+        "description": "every Monday at 09:00 Europe/Berlin",
+        "next_runs": ["2027-03-29T09:00:00+02:00"],
+        "next_runs_utc": ["2027-03-29T07:00:00+00:00"],
+    }
+    assert [a["state"] for a in doc["agents"]] == ["enabled", "enabled", "paused", "disabled"]
+    assert doc["agents"][3]["next_runs"] == []
+
+
+def test_list_spread_uses_the_remote_when_repo_is_not_set(
+    capsys: pytest.CaptureFixture[str], make_repo: Callable[..., Path]
+) -> None:
+    text = "version: 1\nagents:\n  - {agent: coach, schedule: {interval: weekly}}\n"
+    repo = make_repo(manifest=text, origin="https://github.com/acme/payments.git")
+    _, out, _ = run(capsys, "schedule", "list", "--repo", str(repo), "--json")
+    doc = json.loads(out)
+    assert doc["repo"] == "acme/payments"
+    assert doc["agents"][0]["time"] == "06:24"  # the same minute as with `repo: acme/payments`
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--at", "tomorrow"], "--at: Invalid isoformat string: 'tomorrow'"),
+        (
+            ["--at", "2027-03-26T12:00:00"],
+            "--at: '2027-03-26T12:00:00' has no UTC offset; add one, e.g. Z or +02:00",
+        ),
+    ],
+)
+def test_list_refuses_bad_times(
+    capsys: pytest.CaptureFixture[str],
+    make_repo: Callable[..., Path],
+    argv: list[str],
+    message: str,
+) -> None:
+    repo = make_repo(manifest=GOOD)
+    code, _, err = run(capsys, "schedule", "list", "--repo", str(repo), *argv)
+    assert (code, err) == (1, f"kaizen-agentic: error: {message}\n")
+
+
+def test_list_an_invalid_manifest(
+    capsys: pytest.CaptureFixture[str], make_repo: Callable[..., Path]
+) -> None:
+    repo = make_repo(manifest=BAD)
+    code, out, err = run(capsys, "schedule", "list", "--repo", str(repo))
+    path = repo / ".kaizen" / "schedule.yml"
+    assert (code, out) == (1, "")
+    assert err.endswith(f"kaizen-agentic: error: {path} is not valid; nothing to list\n")
+    assert f"{path}:4:14: agents[0].enabled" in err
+
+
+def test_list_without_a_manifest(
+    capsys: pytest.CaptureFixture[str], make_repo: Callable[..., Path]
+) -> None:
+    repo = make_repo()
+    code, _, err = run(capsys, "schedule", "list", "--repo", str(repo))
+    path = repo / ".kaizen" / "schedule.yml"
+    assert (code, err) == (
+        1,
+        f"kaizen-agentic: error: {path} not found; create one with "
+        "`kaizen-agentic schedule init`\n",
+    )
+
+
+def test_schema_prints_the_committed_schema(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    committed = (ROOT / "src/kaizen_agentic/schemas/schedule.v1.schema.json").read_text()
+    assert run(capsys, "schedule", "schema") == (0, committed, "")
+    out_file = tmp_path / "s.json"
+    assert run(capsys, "schedule", "schema", "--output", str(out_file))[0] == 0
+    assert out_file.read_text() == committed
+
+
+def test_an_unexpected_error_is_exit_3_with_the_traceback_in_a_file(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import kaizen_agentic.commands.schedule_schema as command
+
+    def boom(args: object) -> int:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(command, "run", boom)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    code, _, err = run(capsys, "schedule", "schema")
+    assert code == 3
+    assert "Traceback" not in err
+    assert err.startswith("kaizen-agentic: internal error (RuntimeError); this is a bug.")
+    (log,) = tmp_path.glob("kaizen-agentic-crash-*.log")
+    assert "RuntimeError: boom" in log.read_text()
+
+
+def test_no_colour_when_not_a_terminal_and_with_no_color(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good = tmp_path / "g.yml"
+    good.write_text(GOOD)
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert "\033[32mvalid\033[0m" in run(capsys, "schedule", "validate", str(good))[1]
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\033[" not in run(capsys, "schedule", "validate", str(good))[1]
+
+
+def test_a_closed_pipe_is_not_a_crash(make_repo: Callable[..., Path]) -> None:
+    repo = make_repo(manifest=GOOD)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run(
+        f"{sys.executable} -m kaizen_agentic schedule list --repo {repo} --count 1000 | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert "Traceback" not in done.stderr
