@@ -64,9 +64,24 @@ def _hyperfine(argv: list[str], cwd: Path) -> tuple[float, float]:
 
     with tempfile.NamedTemporaryFile(suffix=".json") as report:
         subprocess.run(
-            [HYPERFINE or "hyperfine", "-N", "--warmup", str(WARMUP), "--runs", str(RUNS),
-             "-i", "--style", "none", "--export-json", report.name, shlex.join(argv)],
-            cwd=cwd, check=True, capture_output=True, env=ENV,
+            [
+                HYPERFINE or "hyperfine",
+                "-N",
+                "--warmup",
+                str(WARMUP),
+                "--runs",
+                str(RUNS),
+                "-i",
+                "--style",
+                "none",
+                "--export-json",
+                report.name,
+                shlex.join(argv),
+            ],
+            cwd=cwd,
+            check=True,
+            capture_output=True,
+            env=ENV,
         )
         times = sorted(json.loads(Path(report.name).read_text())["results"][0]["times"])
     return statistics.median(times) * 1000, times[int(len(times) * 0.9) - 1] * 1000
@@ -76,8 +91,15 @@ def ensure_tools() -> None:
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src")], check=True)
     if not (BIN / "pre-commit").exists():
         subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             "pre-commit"],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "pre-commit",
+            ],
             check=True,
         )
 
@@ -92,12 +114,18 @@ def cold_start(work: Path) -> list[tuple[str, float, float]]:
     cases = [
         ("python -c pass", [sys.executable, "-c", "pass"]),
         ("kaizen-agentic --version", [ka, "--version"]),
-        ("kaizen-agentic schedule validate (example manifest)",
-         [ka, "schedule", "validate", "repo/.kaizen/schedule.yml"]),
-        ("kaizen-agentic schedule list (example manifest)",
-         [ka, "schedule", "list", "--repo", "repo", "--at", "2027-03-26T12:00:00Z"]),
-        ("pre-commit validate-config (2 hooks)",
-         [str(BIN / "pre-commit"), "validate-config", ".pre-commit-config.yaml"]),
+        (
+            "kaizen-agentic schedule validate (example manifest)",
+            [ka, "schedule", "validate", "repo/.kaizen/schedule.yml"],
+        ),
+        (
+            "kaizen-agentic schedule list (example manifest)",
+            [ka, "schedule", "list", "--repo", "repo", "--at", "2027-03-26T12:00:00Z"],
+        ),
+        (
+            "pre-commit validate-config (2 hooks)",
+            [str(BIN / "pre-commit"), "validate-config", ".pre-commit-config.yaml"],
+        ),
     ]
     return [(name, *timed(argv, work)) for name, argv in cases]
 

@@ -38,8 +38,16 @@ def sh(*args: str, expect: int = 0) -> None:
 
 def git(repo: Path, *args: str) -> None:
     subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.name=demo", "-c", "user.email=demo@example.invalid",
-         *args],
+        [
+            "git",
+            "-C",
+            str(repo),
+            "-c",
+            "user.name=demo",
+            "-c",
+            "user.email=demo@example.invalid",
+            *args,
+        ],
         check=True,
         capture_output=True,
     )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import os
+import sys
 from typing import NamedTuple
 
 from kaizen_agentic import output
