@@ -62,3 +62,9 @@ def make_repo(tmp_path: Path) -> Callable[..., Path]:
         return root
 
     return make
+
+
+def commit_all(root: Path, message: str = "change") -> str:
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "--allow-empty", "-m", message)
+    return git(root, "rev-parse", "HEAD").strip()

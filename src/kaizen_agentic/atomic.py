@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -35,3 +37,19 @@ def fsync_dir(folder: str | Path) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+@contextmanager
+def locked_dir(folder: str | Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``folder`` itself: no lock files left behind.
+
+    Writers of files in one folder (memory, metrics) serialise on it across processes.
+    """
+    import fcntl
+
+    dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(dir_fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(dir_fd)  # closing releases the lock

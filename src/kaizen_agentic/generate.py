@@ -1,6 +1,7 @@
 """Regenerate the files derived from the schema declarations (``make schema``).
 
-* ``src/kaizen_agentic/schemas/schedule.v1.schema.json``: the published JSON Schema;
+* ``src/kaizen_agentic/schemas/schedule.v1.schema.json``: the manifest's JSON Schema;
+* ``src/kaizen_agentic/schemas/result.v1.schema.json``: the run result's JSON Schema;
 * the field tables in ``docs/reference/schedule-schema.md``, between the GENERATED markers.
 
 The test suite calls ``stale()`` and fails when a committed file differs from what this writes.
@@ -17,6 +18,7 @@ from kaizen_agentic.spec import markdown_tables
 
 PACKAGE = Path(__file__).parent
 SCHEMA_FILE = PACKAGE / "schemas" / "schedule.v1.schema.json"
+RESULT_SCHEMA_FILE = PACKAGE / "schemas" / "result.v1.schema.json"
 BEGIN = "<!-- BEGIN GENERATED: field tables (make schema) -->"
 END = "<!-- END GENERATED -->"
 
@@ -28,8 +30,11 @@ def expected(docs_root: Path) -> dict[Path, str]:
     head, _, rest = current.partition(BEGIN)
     _, _, tail = rest.partition(END)
     tables = markdown_tables(MANIFEST_SPEC)
+    from kaizen_agentic import result
+
     return {
         SCHEMA_FILE: output.to_json(json_schema()),
+        RESULT_SCHEMA_FILE: output.to_json(result.json_schema()),
         doc: f"{head}{BEGIN}\n\n{tables}\n{END}{tail}",
     }
 

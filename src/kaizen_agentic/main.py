@@ -50,15 +50,31 @@ def _add_repo(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _command(name: str) -> Callable[[argparse.Namespace], int]:
+def _command(name: str, func: str = "run") -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         import importlib
 
         module = importlib.import_module(f"kaizen_agentic.commands.{name}")
-        result: int = module.run(args)
+        result: int = getattr(module, func)(args)
         return result
 
     return run
+
+
+def _parser(sub: Any, name: str, help_: str, description: str, *examples: str) -> Any:
+    return sub.add_parser(
+        name,
+        help=help_,
+        description=description,
+        formatter_class=_Formatter,
+        epilog=_examples(*examples),
+    )
+
+
+def _add_delivery(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the event as JSON")
+    parser.add_argument("--outbox", metavar="FILE", help="append the event to a JSON-lines file")
+    parser.add_argument("--sink", metavar="URL", help="POST the event (CloudEvents HTTP)")
 
 
 def _schedule_parsers(sub: Any) -> None:
@@ -151,6 +167,181 @@ def _schedule_parsers(sub: Any) -> None:
     schema.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
     schema.set_defaults(func=_command("schedule_schema"))
 
+    prepare = _parser(
+        verbs,
+        "prepare",
+        "prepare the bundle for an agent's current schedule slot",
+        "Prepare one offline, reproducible bundle (PROMPT.md, its parts, manifest.json) for\n"
+        "the agent's latest scheduled run at or before --at, and emit the\n"
+        "kaizen.schedule.prepared event. The same inputs for the same slot give the same\n"
+        "bytes; an existing bundle for the slot is kept unless --force.",
+        "kaizen-agentic schedule prepare coach",
+        "kaizen-agentic schedule prepare coach --at 2027-03-29T09:00:00+02:00 --out /var/kaizen",
+        "kaizen-agentic schedule prepare coach --json --outbox events.jsonl",
+    )
+    prepare.add_argument("agent", metavar="AGENT", help="the agent's name in the manifest")
+    _add_repo(prepare)
+    prepare.add_argument("--at", metavar="RFC3339", help="prepare the slot at or before this time")
+    prepare.add_argument(
+        "--out",
+        metavar="DIR",
+        help="bundle folder root (default: $KAIZEN_BUNDLE_DIR or ~/.cache/kaizen-agentic/bundles)",
+    )
+    prepare.add_argument(
+        "--force",
+        action="store_true",
+        help="prepare a disabled or paused agent, or rebuild an existing bundle",
+    )
+    _add_delivery(prepare)
+    prepare.set_defaults(func=_command("schedule_prepare"))
+
+    complete = _parser(
+        verbs,
+        "complete",
+        "record an agent run's result against its bundle",
+        "Close the kaizen loop: append the run's metrics record, add its learnings to the\n"
+        "agent's memory (with the bundle as provenance) and emit kaizen.schedule.completed.\n"
+        "RESULT is JSON, or the agent's Markdown answer ending in a ```kaizen-result block.\n"
+        "Completing the same bundle again changes nothing.",
+        "kaizen-agentic schedule complete BUNDLE_DIR --result answer.md",
+        "kaizen-agentic schedule complete BUNDLE_DIR --result - --json < result.json",
+    )
+    complete.add_argument("bundle", metavar="BUNDLE", help="the bundle folder")
+    complete.add_argument(
+        "--result", metavar="FILE", required=True, help="the result (- for stdin)"
+    )
+    complete.add_argument("--at", metavar="RFC3339", help="when the run finished (default: now)")
+    _add_delivery(complete)
+    complete.set_defaults(func=_command("schedule_complete"))
+
+
+def _agents_parsers(sub: Any) -> None:
+    group = _parser(
+        sub,
+        "agents",
+        "the kaizen agents a repository can schedule",
+        "Built-in agents, and the repository's own in .kaizen/agents/<name>.md.",
+        "kaizen-agentic agents list",
+        "kaizen-agentic agents show coach",
+    )
+    verbs = group.add_subparsers(dest="verb", metavar="COMMAND", required=True)
+    listing = _parser(
+        verbs,
+        "list",
+        "list available agents",
+        "List the agents available to a repository.",
+        "kaizen-agentic agents list",
+        "kaizen-agentic agents list --repo ../payments --json",
+    )
+    listing.add_argument("--repo", metavar="PATH", help="include this repository's own agents")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing.set_defaults(func=_command("agents", "run_list"))
+    show = _parser(
+        verbs,
+        "show",
+        "show an agent's definition and prompt",
+        "Show an agent's front matter and prompt (the repository's override if any).",
+        "kaizen-agentic agents show coach",
+        "kaizen-agentic agents show coach --json",
+    )
+    show.add_argument("name", metavar="NAME")
+    show.add_argument("--repo", metavar="PATH", help="look for the repository's override")
+    show.add_argument("--json", action="store_true", help="machine-readable output")
+    show.set_defaults(func=_command("agents", "run_show"))
+
+
+def _memory_parsers(sub: Any) -> None:
+    group = _parser(
+        sub,
+        "memory",
+        "what an agent has learned about a repository",
+        "Per-agent memory in .kaizen/memory/<agent>.md: dated entries with provenance.",
+        "kaizen-agentic memory show coach",
+        'kaizen-agentic memory add coach "Releases are cut on Thursdays" --pin',
+    )
+    verbs = group.add_subparsers(dest="verb", metavar="COMMAND", required=True)
+    show = _parser(
+        verbs,
+        "show",
+        "show an agent's memory entries",
+        "Show an agent's memory entries.",
+        "kaizen-agentic memory show coach",
+        "kaizen-agentic memory show coach --json",
+    )
+    show.add_argument("agent", metavar="AGENT")
+    _add_repo(show)
+    show.add_argument("--json", action="store_true", help="machine-readable output")
+    show.set_defaults(func=_command("memory", "run_show"))
+    add = _parser(
+        verbs,
+        "add",
+        "add an entry to an agent's memory",
+        "Append a dated entry to an agent's memory (atomic, locked).",
+        'kaizen-agentic memory add coach "Prefer small PRs" --pin',
+        "kaizen-agentic memory add coach --file note.md",
+    )
+    add.add_argument("agent", metavar="AGENT")
+    add.add_argument("text", metavar="TEXT", nargs="?", help="the entry's text")
+    add.add_argument("--file", metavar="FILE", help="read the text from FILE (- for stdin)")
+    add.add_argument("--pin", action="store_true", help="a standing decision, dropped last")
+    add.add_argument("--at", metavar="RFC3339", help="the entry's date (default: now)")
+    add.add_argument("--bundle", metavar="KEY", help="provenance: the bundle or run it came from")
+    add.add_argument("--commit", metavar="SHA", help="provenance: the commit it refers to")
+    _add_repo(add)
+    add.set_defaults(func=_command("memory", "run_add"))
+
+
+def _metrics_parsers(sub: Any) -> None:
+    group = _parser(
+        sub,
+        "metrics",
+        "how an agent's runs went",
+        "Per-agent run records in .kaizen/metrics/<agent>.jsonl (append-only).",
+        "kaizen-agentic metrics record coach --outcome success --duration 184 --tokens 21877",
+        "kaizen-agentic metrics show coach --last 10",
+    )
+    verbs = group.add_subparsers(dest="verb", metavar="COMMAND", required=True)
+    record = _parser(
+        verbs,
+        "record",
+        "append a run record",
+        "Append one run record (locked, one write).",
+        "kaizen-agentic metrics record coach --outcome success --measure focus_items=3",
+        "kaizen-agentic metrics record coach --outcome failure --at 2027-03-29T09:14:00Z",
+    )
+    record.add_argument("agent", metavar="AGENT")
+    record.add_argument(
+        "--outcome", required=True, choices=("success", "partial", "failure", "skipped")
+    )
+    record.add_argument("--duration", metavar="SECONDS", type=float, help="wall time in seconds")
+    record.add_argument("--tokens", metavar="N", type=int, help="tokens used")
+    record.add_argument(
+        "--measure",
+        metavar="NAME=NUMBER",
+        action="append",
+        default=[],
+        help="a numeric measure (repeatable)",
+    )
+    record.add_argument("--at", metavar="RFC3339", help="when the run finished (default: now)")
+    record.add_argument("--bundle", metavar="KEY", help="the bundle the run used")
+    _add_repo(record)
+    record.set_defaults(func=_command("metrics", "run_record"))
+    show = _parser(
+        verbs,
+        "show",
+        "summarise recent runs",
+        "Summarise an agent's recent runs and trends.",
+        "kaizen-agentic metrics show coach",
+        "kaizen-agentic metrics show coach --last 50 --json",
+    )
+    show.add_argument("agent", metavar="AGENT")
+    show.add_argument(
+        "--last", metavar="N", type=_count, default=20, help="runs in the window (default: 20)"
+    )
+    _add_repo(show)
+    show.add_argument("--json", action="store_true", help="machine-readable output")
+    show.set_defaults(func=_command("metrics", "run_show"))
+
 
 def _count(text: str) -> int:
     try:
@@ -179,6 +370,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="group", metavar="COMMAND", required=True)
     _schedule_parsers(sub)
+    _agents_parsers(sub)
+    _memory_parsers(sub)
+    _metrics_parsers(sub)
     return parser
 
 
@@ -192,6 +386,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
         return code
     except KaizenError as exc:
+        for problem in getattr(exc, "problems", ()):
+            print(problem, file=sys.stderr)
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

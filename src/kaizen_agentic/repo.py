@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
+from typing import NamedTuple
 
+from kaizen_agentic.errors import KaizenError
 from kaizen_agentic.schedule import MANIFEST_PATH
 
 
@@ -63,3 +66,64 @@ def detect_slug(root: Path) -> str:
     url = origin_url(root) if is_worktree(root) else None
     slug = slug_from_url(url) if url else None
     return slug or root.name
+
+
+class GitState(NamedTuple):
+    """Where a work tree stands: what a bundle points at."""
+
+    head: str  # full commit SHA
+    branch: str | None  # None when HEAD is detached
+    dirty: bool  # tracked or untracked changes present
+    remote_url: str | None
+
+
+def git_state(root: Path) -> GitState:
+    """HEAD, branch, dirty flag and origin URL of the work tree at ``root``.
+
+    Raises ``KaizenError`` when ``root`` is not a git work tree or has no commit yet.
+    """
+    import subprocess
+
+    if not is_worktree(root):
+        raise KaizenError(f"{root} is not a git work tree")
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain=v2", "--branch", "-z"],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise KaizenError(f"could not run git in {root}: {exc}") from None
+    if done.returncode != 0:
+        reason = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["failed"]
+        raise KaizenError(f"git status failed in {root}: {reason[0]}")
+    head, branch, dirty = "", None, False
+    for record in done.stdout.split(b"\0"):
+        if record.startswith(b"# branch.oid "):
+            head = record[13:].decode()
+        elif record.startswith(b"# branch.head "):
+            name = record[14:].decode()
+            branch = None if name == "(detached)" else name
+        elif record and not record.startswith(b"#"):
+            dirty = True
+    if not head or head == "(initial)":
+        raise KaizenError(f"{root} has no commit yet; commit before preparing a bundle")
+    return GitState(head, branch, dirty, origin_url(root))
+
+
+def read_inside(root: str, relative: str, limit: int) -> bytes | None:
+    """Bytes of ``root/relative`` when it is a regular file that stays inside ``root``."""
+    from kaizen_agentic import yamlsafe
+
+    path = os.path.join(root, relative)
+    if not os.path.lexists(path):
+        return None
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    if os.path.commonpath([real_root, real]) != real_root:
+        raise KaizenError(f"{path} points outside the repository ({real}); refusing to read it")
+    try:
+        return yamlsafe.read_capped(path, limit)
+    except ValueError as exc:
+        raise KaizenError(f"{path}: {exc}") from None

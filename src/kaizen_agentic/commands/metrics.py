@@ -1,0 +1,89 @@
+"""``kaizen-agentic metrics record | show AGENT``: how an agent's runs went."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+
+from kaizen_agentic import output
+from kaizen_agentic.agents import check_name
+from kaizen_agentic.errors import KaizenError
+from kaizen_agentic.metrics import append, make_record, metrics_path, summarize
+from kaizen_agentic.repo import find_root
+
+
+def _measures(pairs: list[str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise KaizenError(f"--measure takes NAME=NUMBER, got {pair!r}")
+        try:
+            out[name.strip()] = float(value) if any(c in value for c in ".eE") else int(value)
+        except ValueError:
+            raise KaizenError(f"--measure {name}: {value!r} is not a number") from None
+    return out
+
+
+def run_record(args: argparse.Namespace) -> int:
+    check_name(args.agent)
+    when = output.parse_rfc3339(args.at) if args.at else datetime.now(UTC)
+    record = make_record(
+        time=when,
+        outcome=args.outcome,
+        duration_s=args.duration,
+        tokens=args.tokens,
+        measures=_measures(args.measure),
+        bundle=args.bundle,
+    )
+    path = append(str(find_root(args.repo)), args.agent, record)
+    sys.stdout.write(f"recorded {record.outcome} at {record.time} in {path}\n")
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    check_name(args.agent)
+    root = str(find_root(args.repo))
+    summary = summarize(root, args.agent, args.last)
+    if args.json:
+        doc = {
+            "agent": args.agent,
+            "path": metrics_path(root, args.agent),
+            "total_runs": summary.total_runs,
+            "outcomes": summary.outcomes,
+            "success_rate": summary.success_rate,
+            "mean_duration_s": summary.mean_duration_s,
+            "mean_tokens": summary.mean_tokens,
+            "malformed": summary.malformed,
+            "trends": [t._asdict() for t in summary.trends],
+            "runs": [r.as_dict() for r in summary.window],
+        }
+        sys.stdout.write(output.to_json(doc))
+        return 0
+    if not summary.total_runs:
+        sys.stdout.write(f"no runs recorded for {args.agent} ({metrics_path(root, args.agent)})\n")
+        return 0
+    rate = "n/a" if summary.success_rate is None else f"{summary.success_rate:.0%}"
+    head = (
+        f"{metrics_path(root, args.agent)}: {summary.total_runs} runs recorded; "
+        f"last {len(summary.window)}: "
+        + ", ".join(f"{k} {v}" for k, v in summary.outcomes.items())
+        + f" (success rate {rate})\n\n"
+    )
+    rows = [
+        [
+            r.time,
+            r.outcome,
+            "" if r.duration_s is None else f"{r.duration_s:g}",
+            "" if r.tokens is None else str(r.tokens),
+            ", ".join(f"{k}={v:g}" for k, v in sorted(r.measures.items())),
+        ]
+        for r in summary.window
+    ]
+    body = output.table(rows, ["TIME", "OUTCOME", "DURATION S", "TOKENS", "MEASURES"])
+    trends = "".join(
+        f"{t.measure}: last {t.last:g}, mean {t.mean:.4g}, {t.direction}\n" for t in summary.trends
+    )
+    sys.stdout.write(head + body + ("\n" + trends if trends else ""))
+    return 0

@@ -1,0 +1,53 @@
+"""``kaizen-agentic schedule complete BUNDLE --result FILE``: close the kaizen loop."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from kaizen_agentic import output
+from kaizen_agentic.commands.schedule_prepare import deliver, parse_at
+from kaizen_agentic.errors import KaizenError
+
+
+def run(args: argparse.Namespace) -> int:
+    from kaizen_agentic.events import DeliveryError
+    from kaizen_agentic.result import complete, parse_result
+    from kaizen_agentic.yamlsafe import read_capped
+
+    if args.result == "-":
+        data, name = sys.stdin.buffer.read(1024 * 1024 + 1), "<stdin>"
+    else:
+        try:
+            data, name = read_capped(args.result, 1024 * 1024), args.result
+        except FileNotFoundError:
+            raise KaizenError(f"{args.result}: no such file") from None
+        except (OSError, ValueError) as exc:
+            raise KaizenError(f"{args.result}: {exc}") from None
+    result = parse_result(data, name)
+    done = complete(args.bundle, result, at=parse_at(args.at), host=os.uname().nodename)
+    if done.status == "already-completed":
+        message = f"already completed: {args.bundle} (nothing changed)\n"
+        sys.stdout.write(output.to_json({"status": done.status}) if args.json else message)
+        return 0
+    assert done.event is not None
+    try:
+        deliver(done.event, args.outbox, args.sink)
+    except DeliveryError as exc:
+        raise KaizenError(f"result recorded, but {exc}") from None
+    if args.json:
+        sys.stdout.write(output.to_json(done.event))
+    else:
+        learned = done.event["data"]["learnings_added"]
+        sys.stdout.write(
+            f"completed: {done.event['data']['outcome']} recorded in {done.metrics_path}\n"
+            + (
+                f"  memory   {learned} entr{'y' if learned == 1 else 'ies'} added to "
+                f"{done.memory_path}\n"
+                if learned
+                else ""
+            )
+            + f"  event    {done.event['id']}\n"
+        )
+    return 0

@@ -1,0 +1,94 @@
+"""``kaizen-agentic schedule prepare AGENT``: one bundle for the agent's current slot."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from kaizen_agentic import output
+from kaizen_agentic.errors import KaizenError
+
+
+def default_out_dir() -> str:
+    explicit = os.environ.get("KAIZEN_BUNDLE_DIR")
+    if explicit:
+        return explicit
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "kaizen-agentic", "bundles")
+
+
+def parse_at(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        return output.parse_rfc3339(text)
+    except ValueError as exc:
+        raise KaizenError(f"--at: {exc}") from None
+
+
+def deliver(event: dict[str, Any], outbox: str | None, sink: str | None) -> None:
+    """Write the event where asked; a sink failure raises after the outbox is written."""
+    from kaizen_agentic import events
+
+    if outbox:
+        events.append_outbox(outbox, event)
+    if sink:
+        events.post(sink, event)
+
+
+def run(args: argparse.Namespace) -> int:
+    from kaizen_agentic.bundle import prepare
+    from kaizen_agentic.events import DeliveryError
+    from kaizen_agentic.repo import find_root
+
+    at = parse_at(args.at)
+    root = find_root(args.repo)
+    result = prepare(
+        str(root),
+        args.agent,
+        at=at,
+        out_dir=args.out or default_out_dir(),
+        host=os.uname().nodename,
+        force=args.force,
+    )
+    try:
+        deliver(result.event, args.outbox, args.sink)
+    except DeliveryError as exc:
+        _report(result, args.json)
+        raise KaizenError(f"bundle prepared at {result.path}, but {exc}") from None
+    _report(result, args.json)
+    return 0
+
+
+def _report(result: Any, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(output.to_json(result.event))
+        if result.note:
+            sys.stderr.write(f"note: {result.note}\n")
+        return
+    m = result.manifest
+    verb = {"created": "prepared", "replaced": "rebuilt", "exists": "already prepared"}
+    dropped_memory = len(m["dropped"]["memory"])
+    dropped_runs = len(m["dropped"]["metrics_runs"])
+    total_redacted = sum(m["redactions"].values())
+    by_rule = ", ".join(f"{k} {v}" for k, v in m["redactions"].items())
+    lines = [
+        f"{verb[result.status]}: {m['agent']['name']} for {m['repo']['slug']}, slot {m['slot']}",
+        f"  bundle   {result.path}",
+        f"  prompt   {os.path.join(result.path, 'PROMPT.md')}",
+        f"  digest   {m['digest']}",
+        f"  tokens   ~{m['budget']['estimate']} of {m['budget']['tokens']}"
+        + (
+            f" (left out {dropped_memory} memory entries, {dropped_runs} run rows)"
+            if dropped_memory or dropped_runs
+            else ""
+        ),
+        f"  secrets  {total_redacted} redacted" + (f" ({by_rule})" if by_rule else ""),
+        f"  event    {m['key']}",
+    ]
+    if result.note:
+        lines.append(f"note: {result.note}")
+    sys.stdout.write("\n".join(lines) + "\n")

@@ -1,0 +1,176 @@
+"""CloudEvents 1.0 (structured JSON) for prepared and completed runs, and their delivery.
+
+Events are deterministic: the same bundle gives the same event, byte for byte, so a consumer
+deduplicates redeliveries by ``id`` (the bundle's idempotency key). ``time`` is the schedule
+slot, the moment the occurrence belongs to, not the moment the event was written.
+
+Delivery: ``append_outbox`` appends one JSON line under a lock; ``post`` sends CloudEvents
+HTTP structured mode (``application/cloudevents+json``) with bounded retries and backoff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any, Final
+
+from kaizen_agentic import __version__
+from kaizen_agentic.errors import KaizenError
+
+PREPARED: Final = "kaizen.schedule.prepared"
+COMPLETED: Final = "kaizen.schedule.completed"
+PREPARED_SCHEMA: Final = "urn:kaizen-agentic:schema:prepared-event:v1"
+COMPLETED_SCHEMA: Final = "urn:kaizen-agentic:schema:completed-event:v1"
+MAX_EVENT_BYTES: Final = 64 * 1024
+CONTENT_TYPE: Final = "application/cloudevents+json"
+
+
+def source(hostname: str) -> str:
+    return f"urn:kaizen-agentic:{hostname}"
+
+
+def cloudevent(
+    *,
+    kind: str,
+    event_id: str,
+    host: str,
+    time_: str,
+    subject: str,
+    schema: str,
+    data: dict[str, Any],
+    dataref: str | None = None,
+) -> dict[str, Any]:
+    """A structured-mode CloudEvent as a dict."""
+    event: dict[str, Any] = {
+        "specversion": "1.0",
+        "type": kind,
+        "source": source(host),
+        "id": event_id,
+        "time": time_,
+        "subject": subject,
+        "datacontenttype": "application/json",
+        "dataschema": schema,
+        "data": data,
+    }
+    if dataref is not None:
+        event["dataref"] = dataref
+    encoded = encode(event)
+    if len(encoded) > MAX_EVENT_BYTES:
+        raise KaizenError(f"event is {len(encoded)} bytes; the limit is {MAX_EVENT_BYTES}")
+    return event
+
+
+def encode(event: dict[str, Any]) -> bytes:
+    return json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def append_outbox(path: str, event: dict[str, Any]) -> None:
+    """Append the event as one JSON line; concurrent writers are serialised by ``flock``."""
+    import fcntl
+
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise KaizenError(f"cannot open outbox {path}: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            os.write(fd, b"\n")  # a killed writer left half a line: start on a fresh one
+        os.write(fd, encode(event) + b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class DeliveryError(KaizenError):
+    """The sink did not accept the event within the retry budget."""
+
+
+def post(
+    url: str,
+    event: dict[str, Any],
+    *,
+    attempts: int = 4,
+    timeout: float = 10.0,
+    deadline: float = 30.0,
+    backoff: float = 0.5,
+    sleep: Any = time.sleep,
+) -> int:
+    """POST the event; retry connection errors, 408, 429 and 5xx with backoff, honouring
+    ``Retry-After``. Returns the HTTP status. Raises ``DeliveryError`` when all tries fail."""
+    import urllib.error
+    import urllib.request
+
+    body = encode(event)
+    started = time.monotonic()
+    last = "no attempt made"
+    for attempt in range(1, attempts + 1):
+        request = urllib.request.Request(
+            url,
+            data=body,
+            method="POST",
+            headers={"Content-Type": CONTENT_TYPE, "User-Agent": f"kaizen-agentic/{__version__}"},
+        )
+        remaining = deadline - (time.monotonic() - started)
+        wait = backoff * 2 ** (attempt - 1)
+        try:
+            with _opener().open(request, timeout=min(timeout, max(remaining, 0.1))) as reply:
+                reply.read(1024)
+                return int(reply.status)
+        except urllib.error.HTTPError as exc:
+            last = f"HTTP {exc.code}"
+            if exc.code not in (408, 429) and exc.code < 500:
+                raise DeliveryError(f"sink {redact_url(url)} refused the event: {last}") from None
+            wait = max(wait, _retry_after(exc.headers.get("Retry-After")))
+        except (urllib.error.URLError, OSError, TimeoutError) as exc:
+            reason = getattr(exc, "reason", exc)
+            last = str(reason) or type(exc).__name__
+        remaining = deadline - (time.monotonic() - started)
+        if attempt == attempts or wait >= remaining:
+            break
+        sleep(wait)
+    raise DeliveryError(
+        f"could not deliver the event to {redact_url(url)} after {attempt} "
+        f"attempt{'s' if attempt != 1 else ''}: {last}"
+    )
+
+
+def _opener() -> Any:
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None  # a sink that redirects is misconfigured: report, do not follow
+
+    return urllib.request.build_opener(NoRedirect)
+
+
+def _retry_after(value: str | None) -> float:
+    if not value:
+        return 0.0
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return max(moment.timestamp() - time.time(), 0.0)
+
+
+def redact_url(url: str) -> str:
+    """The URL without user information or query string: safe for messages."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))

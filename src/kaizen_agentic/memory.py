@@ -1,0 +1,194 @@
+"""Agent memory: ``.kaizen/memory/<agent>.md``, dated entries with provenance.
+
+The file is Markdown meant to be read and reviewed in a pull request. Each entry is a level-2
+heading holding its date (RFC 3339 or ``YYYY-MM-DD``) and an optional ``(pinned)`` mark, an
+optional provenance comment, and free text::
+
+    ## 2027-03-29T09:00:00+02:00 (pinned)
+    <!-- kaizen: bundle=kz-3f9c... commit=4b825dc6 -->
+    Release branches are cut on Thursdays; never propose merging to main on Fridays.
+
+Pinned entries are standing decisions: they are the last dropped when a bundle's token budget
+is tight. Anything above the first heading is a preamble and is not an entry.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import UTC, date, datetime
+from typing import Final, NamedTuple
+
+from kaizen_agentic.errors import KaizenError
+
+MEMORY_DIR: Final = os.path.join(".kaizen", "memory")
+MAX_MEMORY_BYTES: Final = 16 * 1024 * 1024
+MAX_ENTRY_CHARS: Final = 20_000
+_HEADING = re.compile(r"## +(?P<when>\S+)(?P<rest>.*)$")
+_META = re.compile(r"<!--\s*kaizen:(?P<pairs>[^>]*?)-->\s*$")
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class MemoryEntry(NamedTuple):
+    when: str  # as written in the heading
+    moment: datetime  # for ordering; the epoch when the heading has no readable date
+    pinned: bool
+    title: str  # heading text after the date and the pinned mark
+    bundle: str | None
+    commit: str | None
+    text: str
+    line: int
+
+    def render(self) -> str:
+        """The entry as it stands in the file (a canonical form)."""
+        head = f"## {self.when}"
+        if self.pinned:
+            head += " (pinned)"
+        if self.title:
+            head += f" {self.title}"
+        lines = [head]
+        meta = " ".join(
+            f"{k}={v}" for k, v in (("bundle", self.bundle), ("commit", self.commit)) if v
+        )
+        if meta:
+            lines.append(f"<!-- kaizen: {meta} -->")
+        lines.append(self.text.rstrip("\n"))
+        return "\n".join(lines) + "\n"
+
+
+def memory_path(root: str, agent: str) -> str:
+    return os.path.join(root, MEMORY_DIR, f"{agent}.md")
+
+
+def _moment(text: str) -> datetime | None:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
+        except ValueError:
+            return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def parse(text: str) -> list[MemoryEntry]:
+    """Every entry in a memory file, in file order. Headings inside code fences are text."""
+    entries: list[MemoryEntry] = []
+    current: dict[str, object] | None = None
+    body: list[str] = []
+    fence = False
+
+    def close() -> None:
+        if current is not None:
+            entries.append(MemoryEntry(text="\n".join(body).strip("\n") + "\n", **current))  # type: ignore[arg-type]
+
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.startswith(("```", "~~~")):
+            fence = not fence
+        match = None if fence else _HEADING.match(line)
+        if match is None:
+            if current is not None and not body and current["bundle"] is None:
+                meta = _META.match(line.strip())
+                if meta and line.strip().startswith("<!--"):
+                    pairs = dict(p.split("=", 1) for p in meta["pairs"].split() if "=" in p)
+                    current["bundle"], current["commit"] = pairs.get("bundle"), pairs.get("commit")
+                    continue
+            body.append(line)
+            continue
+        close()
+        body = []
+        rest = match["rest"].strip()
+        pinned = rest.startswith("(pinned)")
+        if pinned:
+            rest = rest[len("(pinned)") :].strip()
+        when = match["when"]
+        current = {
+            "when": when,
+            "moment": _moment(when) or _EPOCH,
+            "pinned": pinned,
+            "title": rest,
+            "bundle": None,
+            "commit": None,
+            "line": number,
+        }
+    close()
+    return entries
+
+
+def read(root: str, agent: str) -> tuple[list[MemoryEntry], str | None]:
+    """The agent's memory entries and the file's digest (None when there is no file)."""
+    import hashlib
+
+    from kaizen_agentic.repo import read_inside
+
+    data = read_inside(root, os.path.join(MEMORY_DIR, f"{agent}.md"), MAX_MEMORY_BYTES)
+    if data is None:
+        return [], None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise KaizenError(f"{memory_path(root, agent)} is not UTF-8 text") from None
+    return parse(text), "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def header(agent: str) -> str:
+    return (
+        f"# Memory: {agent}\n\n"
+        '<!-- Kept by kaizen-agentic and by you: one "## <date>" heading per entry, oldest '
+        'first.\n     Edit or delete entries freely. "(pinned)" entries are standing '
+        "decisions, dropped last\n     when a bundle's token budget is tight. -->\n"
+    )
+
+
+def add(root: str, agent: str, entries: list[MemoryEntry]) -> str:
+    """Append ``entries`` to the agent's memory file, atomically and under a folder lock.
+
+    Entries already present (same bundle provenance and same text) are not added twice.
+    Returns the file's path.
+    """
+    from kaizen_agentic.agents import check_name
+    from kaizen_agentic.atomic import locked_dir, write_atomic
+
+    check_name(agent)
+    folder = os.path.join(root, MEMORY_DIR)
+    os.makedirs(folder, exist_ok=True)
+    path = memory_path(root, agent)
+    for entry in entries:
+        size = len(entry.text.rstrip("\n"))
+        if not entry.text.strip():
+            raise KaizenError("a memory entry needs some text")
+        if size > MAX_ENTRY_CHARS:
+            raise KaizenError(
+                f"a memory entry is {size} characters; the limit is {MAX_ENTRY_CHARS}"
+            )
+    with locked_dir(folder):
+        existing = ""
+        if os.path.lexists(path):
+            existing = _existing(root, agent)
+        known = {(e.bundle, e.text.strip()) for e in parse(existing)}
+        fresh = [e for e in entries if (e.bundle, e.text.strip()) not in known or not e.bundle]
+        if not fresh:
+            return path
+        text = existing or header(agent)
+        text = text.rstrip("\n") + "\n\n" + "\n".join(e.render() for e in fresh)
+        write_atomic(path, text.encode("utf-8"))
+    return path
+
+
+def _existing(root: str, agent: str) -> str:
+    from kaizen_agentic.repo import read_inside
+
+    data = read_inside(root, os.path.join(MEMORY_DIR, f"{agent}.md"), MAX_MEMORY_BYTES)
+    return (data or b"").decode("utf-8-sig", errors="strict")
+
+
+def new_entry(
+    text: str,
+    *,
+    when: datetime,
+    pinned: bool = False,
+    bundle: str | None = None,
+    commit: str | None = None,
+) -> MemoryEntry:
+    stamp = when.isoformat(timespec="seconds")
+    return MemoryEntry(stamp, when, pinned, "", bundle, commit, text.strip("\n") + "\n", 0)
