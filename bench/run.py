@@ -130,6 +130,90 @@ def cold_start(work: Path) -> list[tuple[str, float, float]]:
     return [(name, *timed(argv, work)) for name, argv in cases]
 
 
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=bench", "-c", "user.email=b@example.invalid",
+         *args],
+        check=True, capture_output=True,
+    )
+
+
+def make_prepare_repo(work: Path, name: str, memory_entries: int, metric_lines: int) -> Path:
+    import json
+    from datetime import timedelta
+
+    repo = work / name
+    (repo / ".kaizen" / "memory").mkdir(parents=True)
+    (repo / ".kaizen" / "metrics").mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    (repo / ".kaizen" / "schedule.yml").write_text(
+        "version: 1\nrepo: bench/large\nagents:\n  - agent: coach\n"
+        "    schedule: {interval: daily, time: '09:00'}\n"
+    )
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    with open(repo / ".kaizen" / "memory" / "coach.md", "w") as handle:
+        handle.write("# Memory: coach\n\n")
+        for i in range(memory_entries):
+            pin = " (pinned)" if i % 100 == 0 else ""
+            handle.write(f"## {(start + timedelta(hours=i)).isoformat()}{pin}\n"
+                         f"Observation {i}: the retry loop backs off {i % 7} times.\n\n")
+    with open(repo / ".kaizen" / "metrics" / "coach.jsonl", "w") as handle:
+        for i in range(metric_lines):
+            handle.write(json.dumps({
+                "time": (start + timedelta(minutes=i)).isoformat(), "outcome": "success",
+                "duration_s": 100 + i % 50, "tokens": 20000 + i % 1000,
+                "measures": {"focus_items": i % 4, "coverage_pct": 60 + (i % 300) / 10},
+                "bundle": f"kz-{i:040x}"}, separators=(",", ":")) + "\n")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "bench")
+    return repo
+
+
+def peak(argv: list[str], runs: int = 5) -> tuple[float, float]:
+    """Median wall ms and the largest peak RSS (MiB) of ``runs`` runs of a whole process."""
+    walls, rss = [], []
+    for _ in range(runs):
+        start = time.perf_counter()
+        child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV)
+        _, status, usage = os.wait4(child.pid, 0)
+        walls.append((time.perf_counter() - start) * 1000)
+        rss.append(usage.ru_maxrss / 1024)
+        if status != 0:
+            raise SystemExit(f"bench: {argv} failed: {child.stderr.read() if child.stderr else ''}")
+    return statistics.median(walls), max(rss)
+
+
+def prepare_cases(work: Path) -> list[tuple[str, float, float]]:
+    ka = str(BIN / "kaizen-agentic")
+    rows = []
+    for label, entries, lines in [
+        ("small (10 memory entries, 100 runs)", 10, 100),
+        ("large (1,000 memory entries, 100,000 runs, 20 MB)", 1000, 100_000),
+        ("very large (1,000 memory entries, 500,000 runs, 100 MB)", 1000, 500_000),
+    ]:
+        repo = make_prepare_repo(work, f"p{entries}-{lines}", entries, lines)
+        size = (repo / ".kaizen" / "metrics" / "coach.jsonl").stat().st_size / 1e6
+        argv = [ka, "schedule", "prepare", "coach", "--repo", str(repo), "--at",
+                "2027-03-29T12:00:00Z", "--out", str(work / "bundles"), "--force"]
+        median, rss = peak(argv)
+        rows.append((f"{label}; metrics file {size:.0f} MB", median, rss))
+    return rows
+
+
+def redaction_rate() -> str:
+    sys.path.insert(0, str(ROOT / "src"))
+    from kaizen_agentic.redact import redact
+
+    line = ("The retry loop in payments/retry.py backs off three times; token budget is fine. "
+            "See https://github.com/acme/payments/pull/42 and commit 4b825dc642cb6eb9a060.\n")
+    text = line * (8 * 1024 * 1024 // len(line))
+    text = text[: len(text) // 2] + "password=hunter2hunter2 ghp_" + "a" * 36 + text[len(text) // 2 :]
+    start = time.perf_counter()
+    redact(text)
+    seconds = time.perf_counter() - start
+    return f"{len(text.encode()) / 1e6 / seconds:,.0f} MB/s"
+
+
 def throughput() -> list[tuple[str, str]]:
     sys.path.insert(0, str(ROOT / "src"))
     from kaizen_agentic.cadence import compile_cadence, next_runs
@@ -141,7 +225,8 @@ def throughput() -> list[tuple[str, str]]:
     for _ in range(n):
         parse_manifest(data, "schedule.yml")
     per_s = n / (time.perf_counter() - start)
-    rows = [("validate example manifest in-process (4 agents)", f"{per_s:,.0f} manifests/s")]
+    rows = [("validate example manifest in-process (4 agents)", f"{per_s:,.0f} manifests/s"),
+            ("redact 8 MB of prose with two planted secrets", redaction_rate())]
     now = datetime(2027, 3, 1, tzinfo=UTC)
     kinds = [
         ("daily", {"at": "09:00"}),
@@ -161,7 +246,11 @@ def throughput() -> list[tuple[str, str]]:
     return rows
 
 
-def render(cold: list[tuple[str, float, float]], rates: list[tuple[str, str]]) -> str:
+def render(
+    cold: list[tuple[str, float, float]],
+    rates: list[tuple[str, str]],
+    prepares: list[tuple[str, float, float]],
+) -> str:
     base = cold[0][1]
     pre_commit = next(m for name, m, _ in cold if name.startswith("pre-commit"))
     lines = [
@@ -177,6 +266,9 @@ def render(cold: list[tuple[str, float, float]], rates: list[tuple[str, str]]) -
             f"| {name} | {median:.1f} | {p90:.1f} | {median / base:.2f} | "
             f"{median / pre_commit:.2f} |"
         )
+    lines += ["", "| `schedule prepare`, whole process | median ms | peak RSS MiB |",
+              "| --- | ---: | ---: |"]
+    lines += [f"| {name} | {median:.0f} | {rss:.1f} |" for name, median, rss in prepares]
     lines += ["", "| in-process work | rate |", "| --- | ---: |"]
     lines += [f"| {name} | {rate} |" for name, rate in rates]
     return "\n".join(lines) + "\n"
@@ -186,7 +278,8 @@ def main() -> int:
     ensure_tools()
     with tempfile.TemporaryDirectory() as tmp:
         cold = cold_start(Path(tmp))
-    table = render(cold, throughput())
+        prepares = prepare_cases(Path(tmp))
+    table = render(cold, throughput(), prepares)
     print(table)
     text = DOC.read_text(encoding="utf-8")
     head, _, rest = text.partition(BEGIN)

@@ -69,11 +69,30 @@ def main() -> int:
     print("\ndemo: replaced it with examples/schedule.yml (four agents, three zones, a pause)")
     sh("schedule", "list", "--repo", "payments", "--at", AT, "--count", "3")
 
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "Opt in to kaizen scheduling")
+    print("\ndemo: committed it; now the agent's memory and past runs, then a bundle")
+    sh("memory", "add", "coach", "Releases are cut on Thursdays.", "--pin", "--repo", "payments",
+       "--at", "2027-03-01T10:00:00+01:00")
+    sh("metrics", "record", "coach", "--outcome", "success", "--duration", "131", "--tokens",
+       "17020", "--measure", "focus_items=2", "--repo", "payments", "--at",
+       "2027-03-22T09:04:00+01:00")
+    sh("schedule", "prepare", "coach", "--repo", "payments", "--at", AT, "--out", "bundles",
+       "--outbox", "events.jsonl")
+    bundle_dir = "bundles/acme__payments/coach/20270322T080000Z"
+    print("\ndemo: the agent answers (examples/coach-answer.md); close the loop")
+    sh("schedule", "complete", bundle_dir, "--result", str(ROOT / "examples" / "coach-answer.md"),
+       "--at", "2027-03-22T09:10:00+01:00", "--outbox", "events.jsonl")
+    sh("metrics", "show", "coach", "--repo", "payments")
+    print("\ndemo: preparing the same slot again keeps the bundle and repeats the same event id")
+    sh("schedule", "prepare", "coach", "--repo", "payments", "--at", AT, "--out", "bundles",
+       "--outbox", "events.jsonl")
+
     broken = DEMO / "broken.yml"
     broken.write_text(BROKEN, encoding="utf-8")
     print("\ndemo: a manifest with three mistakes; every one is reported, with its location")
     sh("schedule", "validate", "broken.yml", expect=1)
-    print("\ndemo: done. Files are under", DEMO)
+    print(f"\ndemo: done. Bundles: {DEMO / 'bundles'}; events: {DEMO / 'events.jsonl'}")
     return 0
 
 
