@@ -132,9 +132,18 @@ def cold_start(work: Path) -> list[tuple[str, float, float]]:
 
 def _git(repo: Path, *args: str) -> None:
     subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.name=bench", "-c", "user.email=b@example.invalid",
-         *args],
-        check=True, capture_output=True,
+        [
+            "git",
+            "-C",
+            str(repo),
+            "-c",
+            "user.name=bench",
+            "-c",
+            "user.email=b@example.invalid",
+            *args,
+        ],
+        check=True,
+        capture_output=True,
     )
 
 
@@ -155,15 +164,26 @@ def make_prepare_repo(work: Path, name: str, memory_entries: int, metric_lines: 
         handle.write("# Memory: coach\n\n")
         for i in range(memory_entries):
             pin = " (pinned)" if i % 100 == 0 else ""
-            handle.write(f"## {(start + timedelta(hours=i)).isoformat()}{pin}\n"
-                         f"Observation {i}: the retry loop backs off {i % 7} times.\n\n")
+            handle.write(
+                f"## {(start + timedelta(hours=i)).isoformat()}{pin}\n"
+                f"Observation {i}: the retry loop backs off {i % 7} times.\n\n"
+            )
     with open(repo / ".kaizen" / "metrics" / "coach.jsonl", "w") as handle:
         for i in range(metric_lines):
-            handle.write(json.dumps({
-                "time": (start + timedelta(minutes=i)).isoformat(), "outcome": "success",
-                "duration_s": 100 + i % 50, "tokens": 20000 + i % 1000,
-                "measures": {"focus_items": i % 4, "coverage_pct": 60 + (i % 300) / 10},
-                "bundle": f"kz-{i:040x}"}, separators=(",", ":")) + "\n")
+            handle.write(
+                json.dumps(
+                    {
+                        "time": (start + timedelta(minutes=i)).isoformat(),
+                        "outcome": "success",
+                        "duration_s": 100 + i % 50,
+                        "tokens": 20000 + i % 1000,
+                        "measures": {"focus_items": i % 4, "coverage_pct": 60 + (i % 300) / 10},
+                        "bundle": f"kz-{i:040x}",
+                    },
+                    separators=(",", ":"),
+                )
+                + "\n"
+            )
     _git(repo, "add", "-A")
     _git(repo, "commit", "-qm", "bench")
     return repo
@@ -193,8 +213,19 @@ def prepare_cases(work: Path) -> list[tuple[str, float, float]]:
     ]:
         repo = make_prepare_repo(work, f"p{entries}-{lines}", entries, lines)
         size = (repo / ".kaizen" / "metrics" / "coach.jsonl").stat().st_size / 1e6
-        argv = [ka, "schedule", "prepare", "coach", "--repo", str(repo), "--at",
-                "2027-03-29T12:00:00Z", "--out", str(work / "bundles"), "--force"]
+        argv = [
+            ka,
+            "schedule",
+            "prepare",
+            "coach",
+            "--repo",
+            str(repo),
+            "--at",
+            "2027-03-29T12:00:00Z",
+            "--out",
+            str(work / "bundles"),
+            "--force",
+        ]
         median, rss = peak(argv)
         rows.append((f"{label}; metrics file {size:.0f} MB", median, rss))
     return rows
@@ -204,10 +235,13 @@ def redaction_rate() -> str:
     sys.path.insert(0, str(ROOT / "src"))
     from kaizen_agentic.redact import redact
 
-    line = ("The retry loop in payments/retry.py backs off three times; token budget is fine. "
-            "See https://github.com/acme/payments/pull/42 and commit 4b825dc642cb6eb9a060.\n")
+    line = (
+        "The retry loop in payments/retry.py backs off three times; token budget is fine. "
+        "See https://github.com/acme/payments/pull/42 and commit 4b825dc642cb6eb9a060.\n"
+    )
     text = line * (8 * 1024 * 1024 // len(line))
-    text = text[: len(text) // 2] + "password=hunter2hunter2 ghp_" + "a" * 36 + text[len(text) // 2 :]
+    half = len(text) // 2
+    text = text[:half] + "password=hunter2hunter2 ghp_" + "a" * 36 + text[half:]
     start = time.perf_counter()
     redact(text)
     seconds = time.perf_counter() - start
@@ -225,8 +259,10 @@ def throughput() -> list[tuple[str, str]]:
     for _ in range(n):
         parse_manifest(data, "schedule.yml")
     per_s = n / (time.perf_counter() - start)
-    rows = [("validate example manifest in-process (4 agents)", f"{per_s:,.0f} manifests/s"),
-            ("redact 8 MB of prose with two planted secrets", redaction_rate())]
+    rows = [
+        ("validate example manifest in-process (4 agents)", f"{per_s:,.0f} manifests/s"),
+        ("redact 8 MB of prose with two planted secrets", redaction_rate()),
+    ]
     now = datetime(2027, 3, 1, tzinfo=UTC)
     kinds = [
         ("daily", {"at": "09:00"}),
@@ -266,8 +302,11 @@ def render(
             f"| {name} | {median:.1f} | {p90:.1f} | {median / base:.2f} | "
             f"{median / pre_commit:.2f} |"
         )
-    lines += ["", "| `schedule prepare`, whole process | median ms | peak RSS MiB |",
-              "| --- | ---: | ---: |"]
+    lines += [
+        "",
+        "| `schedule prepare`, whole process | median ms | peak RSS MiB |",
+        "| --- | ---: | ---: |",
+    ]
     lines += [f"| {name} | {median:.0f} | {rss:.1f} |" for name, median, rss in prepares]
     lines += ["", "| in-process work | rate |", "| --- | ---: |"]
     lines += [f"| {name} | {rate} |" for name, rate in rates]

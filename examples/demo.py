@@ -72,21 +72,75 @@ def main() -> int:
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "Opt in to kaizen scheduling")
     print("\ndemo: committed it; now the agent's memory and past runs, then a bundle")
-    sh("memory", "add", "coach", "Releases are cut on Thursdays.", "--pin", "--repo", "payments",
-       "--at", "2027-03-01T10:00:00+01:00")
-    sh("metrics", "record", "coach", "--outcome", "success", "--duration", "131", "--tokens",
-       "17020", "--measure", "focus_items=2", "--repo", "payments", "--at",
-       "2027-03-22T09:04:00+01:00")
-    sh("schedule", "prepare", "coach", "--repo", "payments", "--at", AT, "--out", "bundles",
-       "--outbox", "events.jsonl")
+    sh(
+        "memory",
+        "add",
+        "coach",
+        "Releases are cut on Thursdays.",
+        "--pin",
+        "--repo",
+        "payments",
+        "--at",
+        "2027-03-01T10:00:00+01:00",
+    )
+    sh(
+        "metrics",
+        "record",
+        "coach",
+        "--outcome",
+        "success",
+        "--duration",
+        "131",
+        "--tokens",
+        "17020",
+        "--measure",
+        "focus_items=2",
+        "--repo",
+        "payments",
+        "--at",
+        "2027-03-22T09:04:00+01:00",
+    )
+    sh(
+        "schedule",
+        "prepare",
+        "coach",
+        "--repo",
+        "payments",
+        "--at",
+        AT,
+        "--out",
+        "bundles",
+        "--outbox",
+        "events.jsonl",
+    )
     bundle_dir = "bundles/acme__payments/coach/20270322T080000Z"
     print("\ndemo: the agent answers (examples/coach-answer.md); close the loop")
-    sh("schedule", "complete", bundle_dir, "--result", str(ROOT / "examples" / "coach-answer.md"),
-       "--at", "2027-03-22T09:10:00+01:00", "--outbox", "events.jsonl")
+    sh(
+        "schedule",
+        "complete",
+        bundle_dir,
+        "--result",
+        str(ROOT / "examples" / "coach-answer.md"),
+        "--at",
+        "2027-03-22T09:10:00+01:00",
+        "--outbox",
+        "events.jsonl",
+    )
     sh("metrics", "show", "coach", "--repo", "payments")
     print("\ndemo: preparing the same slot again keeps the bundle and repeats the same event id")
-    sh("schedule", "prepare", "coach", "--repo", "payments", "--at", AT, "--out", "bundles",
-       "--outbox", "events.jsonl")
+    sh(
+        "schedule",
+        "prepare",
+        "coach",
+        "--repo",
+        "payments",
+        "--at",
+        AT,
+        "--out",
+        "bundles",
+        "--outbox",
+        "events.jsonl",
+    )
 
     broken = DEMO / "broken.yml"
     broken.write_text(BROKEN, encoding="utf-8")

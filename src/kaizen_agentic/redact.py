@@ -59,8 +59,12 @@ RULES: Final = (
     _token("github-token", rf"gh[pousr]_[A-Za-z0-9]{{36,255}}{_END}"),
     _token("github-fine-grained-token", rf"github_pat_[A-Za-z0-9_]{{82}}{_END}"),
     _token("gitlab-token", rf"gl(?:pat|ptt|dt|rt)-[A-Za-z0-9_-]{{20,}}{_END}"),
-    Rule("slack-webhook", re.compile(
-        r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,}")),
+    Rule(
+        "slack-webhook",
+        re.compile(
+            r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,}"
+        ),
+    ),
     _token("slack-token", rf"xox[abposre]-[A-Za-z0-9-]{{10,}}{_END}"),
     _token("stripe-key", rf"sk_(?:live|test)_[A-Za-z0-9]{{20,}}{_END}"),
     _token("stripe-key", rf"rk_(?:live|test)_[A-Za-z0-9]{{20,}}{_END}"),
