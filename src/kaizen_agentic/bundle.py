@@ -371,8 +371,13 @@ class Context(NamedTuple):
     git: Any  # repo.GitState
 
 
-def resolve(root: str, agent: str, at: datetime, force: bool) -> Context:
-    """Check the repository, its manifest and the agent's entry; find the slot."""
+def resolve(
+    root: str, agent: str, at: datetime, force: bool, slug_hint: str | None = None
+) -> Context:
+    """Check the repository, its manifest and the agent's entry; find the slot.
+
+    The repo's slug is the manifest's ``repo:``, else ``slug_hint`` (a roster's slug), else the
+    ``origin`` remote's owner/name, else the folder name."""
     from pathlib import Path
 
     from kaizen_agentic.agents import check_name
@@ -386,7 +391,7 @@ def resolve(root: str, agent: str, at: datetime, force: bool) -> Context:
     path = manifest_path(work)
     if not path.exists():
         raise KaizenError(f"{path} not found: this repository has no kaizen schedule")
-    slug = (slug_from_url(git.remote_url) if git.remote_url else None) or work.name
+    slug = slug_hint or (slug_from_url(git.remote_url) if git.remote_url else None) or work.name
     manifest = load_manifest(path, identity=slug)
     slug = manifest.repo or slug
     entry = manifest.get(agent)
@@ -491,6 +496,7 @@ def prepare(
     force: bool = False,
     window: int = metrics.DEFAULT_WINDOW,
     durable: bool = True,
+    slug_hint: str | None = None,
 ) -> Prepared:
     """Prepare the bundle for ``agent``'s slot at or before ``at`` in the repo at ``root``.
 
@@ -499,7 +505,7 @@ def prepare(
     """
     if at.tzinfo is None:
         raise ValueError("`at` must be timezone-aware")
-    ctx = resolve(root, agent, at, force)
+    ctx = resolve(root, agent, at, force, slug_hint)
     counts: dict[str, int] = {}
     inputs, provenance = gather(ctx, window, counts)
     budget = ctx.entry.token_budget

@@ -71,6 +71,24 @@ def _parser(sub: Any, name: str, help_: str, description: str, *examples: str) -
     )
 
 
+def _add_source(parser: argparse.ArgumentParser, agent_dest: str = "agent") -> None:
+    group = parser.add_argument_group("roster (one of)")
+    group.add_argument(
+        "--hub",
+        metavar="URL",
+        help="state hub base URL (default: $KAIZEN_HUB_URL); bearer token from $KAIZEN_HUB_TOKEN",
+    )
+    group.add_argument("--roster", metavar="FILE", help="a roster file (YAML or JSON)")
+    group.add_argument("--scan", metavar="DIR", help="the git work trees below DIR")
+    filters = parser.add_argument_group("filters")
+    filters.add_argument(
+        "--hostname", metavar="NAME", help="use this host's paths (default: this host)"
+    )
+    filters.add_argument("--domain", metavar="NAME", help="only repos of this domain")
+    filters.add_argument("--agent", dest=agent_dest, metavar="NAME", help="only this agent")
+    filters.add_argument("--root", metavar="DIR", help="host paths must stay under DIR")
+
+
 def _add_delivery(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the event as JSON")
     parser.add_argument("--outbox", metavar="FILE", help="append the event to a JSON-lines file")
@@ -174,12 +192,19 @@ def _schedule_parsers(sub: Any) -> None:
         "Prepare one offline, reproducible bundle (PROMPT.md, its parts, manifest.json) for\n"
         "the agent's latest scheduled run at or before --at, and emit the\n"
         "kaizen.schedule.prepared event. The same inputs for the same slot give the same\n"
-        "bytes; an existing bundle for the slot is kept unless --force.",
+        "bytes; an existing bundle for the slot is kept unless --force.\n\n"
+        "With --due and a roster, prepare every enrolled (repo, agent) whose slot falls in\n"
+        "(--at - --window, --at], in parallel; a re-run with the same --at prepares nothing new\n"
+        "and emits no event twice. Exit 1 if any bundle failed (the others are kept).",
         "kaizen-agentic schedule prepare coach",
         "kaizen-agentic schedule prepare coach --at 2027-03-29T09:00:00+02:00 --out /var/kaizen",
         "kaizen-agentic schedule prepare coach --json --outbox events.jsonl",
+        "kaizen-agentic schedule prepare --due --at 2027-03-29T07:00:00Z --window 1h "
+        "--roster fleet.yml --out /var/kaizen",
     )
-    prepare.add_argument("agent", metavar="AGENT", help="the agent's name in the manifest")
+    prepare.add_argument(
+        "agent", metavar="AGENT", nargs="?", help="the agent's name in the manifest"
+    )
     _add_repo(prepare)
     prepare.add_argument("--at", metavar="RFC3339", help="prepare the slot at or before this time")
     prepare.add_argument(
@@ -193,7 +218,57 @@ def _schedule_parsers(sub: Any) -> None:
         help="prepare a disabled or paused agent, or rebuild an existing bundle",
     )
     _add_delivery(prepare)
+    fleet = prepare.add_argument_group("fleet (with --due)")
+    fleet.add_argument("--due", action="store_true", help="prepare every due bundle of a roster")
+    fleet.add_argument(
+        "--window", metavar="DURATION", help="how far back slots count (default: 1h)"
+    )
+    fleet.add_argument(
+        "--jobs", metavar="N", type=_count, help="parallel processes (default: cores)"
+    )
+    _add_source(prepare, agent_dest="agent_filter")
     prepare.set_defaults(func=_command("schedule_prepare"))
+
+    discover = _parser(
+        verbs,
+        "discover",
+        "resolve the fleet: which roster repos take part, and why not",
+        "Give every roster repo exactly one state on this host, with its reason: enrolled,\n"
+        "invalid, absent, no-host-path, missing-checkout, not-enabled-in-hub or paused.\n"
+        "Exit 0 whatever the states; 1 only when the roster itself cannot be read.",
+        "kaizen-agentic schedule discover --roster fleet.yml",
+        "kaizen-agentic schedule discover --hub https://hub.example.com --domain payments --json",
+        "kaizen-agentic schedule discover --scan ~/src --agent coach",
+    )
+    discover.add_argument(
+        "--at", metavar="RFC3339", help="compute states and runs at (default: now)"
+    )
+    discover.add_argument(
+        "--count", metavar="N", type=_count, default=1, help="next runs per agent (default: 1)"
+    )
+    discover.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_source(discover)
+    discover.set_defaults(func=_command("schedule_discover"))
+
+    register = _parser(
+        verbs,
+        "register",
+        "set the hub's advisory kaizen_schedule_enabled flag",
+        "Validate the local manifest, then PATCH {hub}/repos/{slug} with\n"
+        "kaizen_schedule_enabled and kaizen_schedule_updated_at. The flag is advisory: the\n"
+        "repository's .kaizen/schedule.yml always decides.",
+        "kaizen-agentic schedule register --hub https://hub.example.com",
+        "kaizen-agentic schedule register --hub https://hub.example.com --slug acme/pay --disable",
+    )
+    register.add_argument(
+        "--hub", metavar="URL", help="state hub base URL (default: $KAIZEN_HUB_URL)"
+    )
+    _add_repo(register)
+    register.add_argument(
+        "--slug", metavar="SLUG", help="the hub's slug (default: repo: or detected)"
+    )
+    register.add_argument("--disable", action="store_true", help="set the flag to false")
+    register.set_defaults(func=_command("schedule_register"))
 
     complete = _parser(
         verbs,

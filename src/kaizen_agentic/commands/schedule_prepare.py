@@ -44,6 +44,15 @@ def run(args: argparse.Namespace) -> int:
     from kaizen_agentic.events import DeliveryError
     from kaizen_agentic.repo import find_root
 
+    if args.due:
+        from kaizen_agentic.commands.schedule_prepare_due import run_due
+
+        return run_due(args)
+    if args.agent is None:
+        raise KaizenError("name the AGENT to prepare, or use --due with a roster")
+    for option in ("hub", "roster", "scan", "window"):
+        if getattr(args, option, None):
+            raise KaizenError(f"--{option} goes with --due")
     at = parse_at(args.at)
     root = find_root(args.repo)
     result = prepare(

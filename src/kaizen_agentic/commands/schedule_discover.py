@@ -1,0 +1,77 @@
+"""``kaizen-agentic schedule discover``: every roster repo's state on this host, and why."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from kaizen_agentic import output
+from kaizen_agentic.commands.fleet_source import discover
+from kaizen_agentic.commands.schedule_prepare import parse_at
+from kaizen_agentic.roster import STATES, Discovery
+
+
+def as_dict(found: Discovery) -> dict[str, Any]:
+    return {
+        "source": found.source,
+        "hostname": found.hostname,
+        "at": output.rfc3339(found.at),
+        "summary": found.counts(),
+        "roster_problems": [p.as_dict() for p in found.problems],
+        "repos": [
+            {
+                "slug": r.slug,
+                "state": r.state,
+                "reason": r.reason,
+                "domain": r.domain,
+                "path": r.path,
+                "agents": [
+                    {
+                        "agent": a.agent,
+                        "state": a.state,
+                        "description": a.description,
+                        "paused_until": a.paused_until,
+                        "next_runs": [output.rfc3339(t) for t in a.next_runs],
+                    }
+                    for a in r.agents
+                ],
+                "problems": [p.as_dict() for p in r.problems],
+            }
+            for r in found.repos
+        ],
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    found = discover(args, parse_at(args.at), args.count)
+    if args.json:
+        sys.stdout.write(output.to_json(as_dict(found)))
+        return 0
+    sys.stdout.write(text(found))
+    return 0
+
+
+def text(found: Discovery) -> str:
+    colour = output.use_colour()
+    shade = {"enrolled": "green", "invalid": "red", "paused": "yellow"}
+    rows = []
+    for repo in found.repos:
+        rows.append(
+            [repo.slug, output.paint(repo.state, shade.get(repo.state, "dim"), colour), repo.reason]
+        )
+        for agent in repo.agents:
+            when = ", ".join(output.rfc3339(t) for t in agent.next_runs)
+            note = f"next {when}" if agent.state == "enabled" and when else agent.state
+            if agent.state == "paused":
+                note = f"paused until {agent.paused_until}" + (f"; next {when}" if when else "")
+            rows.append(["", "", f"  {agent.agent}: {agent.description}; {note}"])
+        rows.extend(["", "", f"  {p}"] for p in repo.problems)
+    counts = found.counts()
+    summary = ", ".join(f"{counts[s]} {s}" for s in STATES if counts[s])
+    head = (
+        f"{found.source} on {found.hostname} at {output.rfc3339(found.at)}: "
+        f"{len(found.repos)} repos ({summary or 'none'})\n\n"
+    )
+    tail = "".join(f"roster problem: {p}\n" for p in found.problems)
+    return head + output.table(rows, ["REPO", "STATE", "REASON"]) + (("\n" + tail) if tail else "")

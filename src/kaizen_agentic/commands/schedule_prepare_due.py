@@ -1,0 +1,131 @@
+"""``kaizen-agentic schedule prepare --due``: every due bundle of a fleet in one start."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import timedelta
+from typing import Any
+
+from kaizen_agentic import output
+from kaizen_agentic.commands.fleet_source import discover
+from kaizen_agentic.commands.schedule_prepare import default_out_dir, parse_at
+from kaizen_agentic.errors import KaizenError
+from kaizen_agentic.fleet import Outcome, due_jobs, parse_duration, prepare_due
+
+
+def run_due(args: argparse.Namespace) -> int:
+    if args.agent is not None and args.agent_filter is None:
+        args.agent_filter = args.agent
+    if args.at is None:
+        raise KaizenError("--due needs --at: the tick time, so a re-run prepares the same slots")
+    if args.force:
+        raise KaizenError("--force does not go with --due")
+    at = parse_at(args.at)
+    window = parse_duration(args.window or "1h")
+    args.agent = args.agent_filter
+    found = discover(args, at)
+    jobs, not_due = due_jobs(found, at, window)
+    workers = args.jobs or min(os.cpu_count() or 1, 8)
+    results = prepare_due(
+        jobs,
+        at=at,
+        out_dir=args.out or default_out_dir(),
+        host=os.uname().nodename,
+        workers=workers,
+        progress=_progress(),
+    )
+    delivery = _deliver(results, args.outbox, args.sink)
+    doc = _document(found, at, window, results, not_due, delivery)
+    sys.stdout.write(output.to_json(doc) if args.json else _text(doc))
+    failed = [r for r in results if r.status == "failed"]
+    return 1 if failed or delivery else 0
+
+
+def _progress() -> Any:
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // total if total else width
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} prepared")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show
+
+
+def _deliver(results: list[Outcome], outbox: str | None, sink: str | None) -> list[str]:
+    """Emit events for new bundles only: a re-run emits nothing twice. Returns failures."""
+    from kaizen_agentic import events
+
+    failures = []
+    for result in results:
+        if result.status not in ("created", "replaced") or result.event is None:
+            continue
+        if outbox:
+            events.append_outbox(outbox, result.event)
+        if sink:
+            try:
+                events.post(sink, result.event)
+            except events.DeliveryError as exc:
+                failures.append(f"{result.slug} {result.agent}: {exc}")
+    return failures
+
+
+def _document(
+    found: Any,
+    at: Any,
+    window: timedelta,
+    results: list[Outcome],
+    not_due: int,
+    delivery: list[str],
+) -> dict[str, Any]:
+    counts = {
+        s: sum(1 for r in results if r.status == s)
+        for s in ("created", "exists", "replaced", "failed")
+    }
+    return {
+        "at": output.rfc3339(at),
+        "window_seconds": int(window.total_seconds()),
+        "source": found.source,
+        "hostname": found.hostname,
+        "repos": len(found.repos),
+        "enrolled": len(found.enrolled()),
+        "not_due": not_due,
+        "summary": counts,
+        "delivery_failures": delivery,
+        "bundles": [
+            {
+                "repo": r.slug,
+                "agent": r.agent,
+                "slot": r.slot,
+                "status": r.status,
+                "path": r.path,
+                "key": r.key,
+                "digest": r.digest,
+                "error": r.error,
+            }
+            for r in results
+        ],
+    }
+
+
+def _text(doc: dict[str, Any]) -> str:
+    s = doc["summary"]
+    head = (
+        f"{doc['source']} at {doc['at']} (window {doc['window_seconds']} s): "
+        f"{doc['repos']} repos, {doc['enrolled']} enrolled; "
+        f"{s['created']} prepared, {s['exists']} already prepared, {s['failed']} failed, "
+        f"{doc['not_due']} agents not due\n\n"
+    )
+    rows = [
+        [b["repo"], b["agent"], b["slot"], b["status"], b["path"] or b["error"] or ""]
+        for b in doc["bundles"]
+    ]
+    body = output.table(rows, ["REPO", "AGENT", "SLOT", "STATUS", "BUNDLE / ERROR"]) if rows else ""
+    tail = "".join(f"delivery failed: {f}\n" for f in doc["delivery_failures"])
+    return head + body + tail

@@ -1,0 +1,47 @@
+"""``kaizen-agentic schedule register``: set the hub's advisory kaizen_schedule_enabled flag."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import UTC, datetime
+
+from kaizen_agentic import output
+from kaizen_agentic.errors import KaizenError
+
+
+def run(args: argparse.Namespace) -> int:
+    from kaizen_agentic import hub
+    from kaizen_agentic.repo import detect_slug, find_root, manifest_path
+    from kaizen_agentic.schedule import load_manifest
+
+    url = args.hub or os.environ.get("KAIZEN_HUB_URL")
+    if not url:
+        raise KaizenError("no hub: give --hub URL or set KAIZEN_HUB_URL")
+    root = find_root(args.repo)
+    slug = args.slug
+    if not args.disable:
+        path = manifest_path(root)
+        if not path.exists():
+            raise KaizenError(
+                f"{path} not found; only a repository with a valid schedule can "
+                "register (or use --disable)"
+            )
+        manifest = load_manifest(path)  # raises with every problem when invalid
+        slug = slug or manifest.repo
+    slug = slug or detect_slug(root)
+    now = datetime.now(UTC)
+    fields = {
+        "kaizen_schedule_enabled": not args.disable,
+        "kaizen_schedule_updated_at": output.rfc3339(now),
+    }
+    client = hub.Client(url, os.environ.get("KAIZEN_HUB_TOKEN"))
+    hub.patch_repo(client, slug, fields)
+    state = "disabled" if args.disable else "enabled"
+    sys.stdout.write(
+        f"{slug}: kaizen_schedule_enabled={str(not args.disable).lower()} "
+        f"({state}) on {hub.shown(url)}\n"
+        "note: the flag is advisory; the repository's .kaizen/schedule.yml decides\n"
+    )
+    return 0

@@ -1,0 +1,128 @@
+"""Fleet runs: prepare a bundle for every enrolled (repo, agent) whose slot is due.
+
+``prepare_due`` is what an orchestrator's timer calls: at ``at``, every enrolled agent whose
+latest slot falls in ``(at - window, at]`` gets its bundle, in parallel processes, in one start
+of the tool. It is idempotent: a second call for the same ``at`` finds every bundle in place,
+prepares nothing and reports them as existing. One repo failing does not stop the others.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from typing import Any, Final, NamedTuple
+
+from kaizen_agentic.errors import KaizenError
+from kaizen_agentic.roster import Discovery
+
+_DURATION: Final = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90m``, ``1h``, ``2h30m``, ``1d``, ``45s``. Raises ``KaizenError``."""
+    match = _DURATION.fullmatch(text.strip())
+    if not text.strip() or match is None or not any(match.groups()):
+        raise KaizenError(f"{text!r} is not a duration like 90m, 1h, 2h30m or 1d")
+    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    value = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    if value <= timedelta(0):
+        raise KaizenError("the window must be longer than zero")
+    return value
+
+
+class Job(NamedTuple):
+    slug: str
+    path: str
+    agent: str
+    slot: datetime
+
+
+class Outcome(NamedTuple):
+    slug: str
+    agent: str
+    slot: str
+    status: str  # "created", "exists", "replaced" or "failed"
+    path: str | None
+    key: str | None
+    digest: str | None
+    error: str | None
+    event: dict[str, Any] | None
+
+
+def due_jobs(discovery: Discovery, at: datetime, window: timedelta) -> tuple[list[Job], int]:
+    """The (repo, agent) pairs whose slot is in ``(at - window, at]``, and how many are not."""
+    from kaizen_agentic.cadence import previous_run
+
+    jobs, not_due = [], 0
+    for repo in discovery.enrolled():
+        manifest = repo.manifest
+        for status in repo.agents:
+            if status.state != "enabled":
+                continue
+            entry = manifest.get(status.agent) if manifest is not None else None
+            slot = previous_run(entry.cadence, at) if entry is not None else None
+            if slot is not None and slot > at - window and repo.path is not None:
+                jobs.append(Job(repo.slug, repo.path, status.agent, slot))
+            else:
+                not_due += 1
+    return jobs, not_due
+
+
+def _run(args: tuple[Job, datetime, str, str, bool]) -> Outcome:
+    from kaizen_agentic.bundle import prepare
+
+    job, at, out_dir, host, durable = args
+    slot = job.slot.isoformat(timespec="seconds")
+    try:
+        done = prepare(
+            job.path,
+            job.agent,
+            at=at,
+            out_dir=out_dir,
+            host=host,
+            durable=durable,
+            slug_hint=job.slug,
+        )
+    except KaizenError as exc:
+        problems = getattr(exc, "problems", ())
+        message = "; ".join(str(p) for p in problems) if problems else str(exc)
+        return Outcome(job.slug, job.agent, slot, "failed", None, None, None, message, None)
+    except Exception as exc:  # one repo's surprise must not stop the fleet
+        message = f"internal error: {type(exc).__name__}: {exc}"
+        return Outcome(job.slug, job.agent, slot, "failed", None, None, None, message, None)
+    return Outcome(
+        job.slug, job.agent, slot, done.status, done.path, done.key, done.digest, None, done.event
+    )
+
+
+def prepare_due(
+    jobs: list[Job],
+    *,
+    at: datetime,
+    out_dir: str,
+    host: str,
+    workers: int = 1,
+    durable: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Outcome]:
+    """Prepare every job; results in job order. ``progress(done, total)`` is called as they
+    finish."""
+    tasks = [(job, at, out_dir, host, durable) for job in jobs]
+    results: list[Outcome] = []
+    for finished, outcome in enumerate(_map(tasks, workers), start=1):
+        results.append(outcome)
+        if progress is not None:
+            progress(finished, len(tasks))
+    return results
+
+
+def _map(tasks: list[tuple[Job, datetime, str, str, bool]], workers: int) -> Iterator[Outcome]:
+    if workers <= 1 or len(tasks) < 8:
+        yield from map(_run, tasks)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunk = max(1, min(32, len(tasks) // (workers * 4)))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(_run, tasks, chunksize=chunk)
