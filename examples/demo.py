@@ -1,21 +1,29 @@
-"""`make demo`: the main job on the embedded example — no service, no network.
+"""`make demo`: the main job on the embedded example fleet — no service, no network.
 
-Builds a sample git repository under build/demo/, then runs the CLI as a user would:
-scaffold a manifest, validate it, replace it with the commented example, list the next runs,
-and show what a broken manifest reports. Each command is printed before it runs.
+1. One repository: scaffold a manifest, validate it, list its next runs, and see how a broken
+   manifest is reported.
+2. The fleet: build example repositories from examples/fleet/ (several enrolled with different
+   cadences and time zones, one paused, one invalid, one without a manifest, one checked out
+   on another host), discover them from a local roster, prepare every due bundle at a fixed
+   time, run it again (nothing new, no event twice), and close the loop for one run.
+
+Each command is printed before it runs. Everything is written under build/demo/.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
 DEMO = ROOT / "build" / "demo"
 CLI = [sys.executable, "-m", "kaizen_agentic"]
-AT = "2027-03-26T12:00:00+01:00"  # a fixed demo time: the Friday before DST starts in Europe
+TICK = "2027-03-29T13:00:00Z"  # a Monday afternoon in Europe, morning in New York
+HOST = os.uname().nodename
 
 BROKEN = """\
 version: 1
@@ -36,6 +44,10 @@ def sh(*args: str, expect: int = 0) -> None:
         sys.exit(f"demo: expected exit {expect}, got {done.returncode}")
 
 
+def say(text: str) -> None:
+    print(f"\n### {text}", flush=True)
+
+
 def git(repo: Path, *args: str) -> None:
     subprocess.run(
         [
@@ -53,100 +65,99 @@ def git(repo: Path, *args: str) -> None:
     )
 
 
-def main() -> int:
-    shutil.rmtree(DEMO, ignore_errors=True)
-    repo = DEMO / "payments"
+def new_repo(path: Path, manifest: Path | None, agents: list[Path] | None = None) -> None:
+    path.mkdir(parents=True)
+    git(path, "init", "-q", "-b", "main")
+    (path / "README.md").write_text(f"# {path.name}\n")
+    if manifest is not None:
+        (path / ".kaizen").mkdir()
+        shutil.copy(manifest, path / ".kaizen" / "schedule.yml")
+    for agent in agents or []:
+        (path / ".kaizen" / "agents").mkdir(exist_ok=True)
+        shutil.copy(agent, path / ".kaizen" / "agents" / agent.name)
+    git(path, "add", "-A")
+    git(path, "commit", "-qm", "Initial commit")
+
+
+def one_repository() -> None:
+    say("Part 1: one repository")
+    repo = DEMO / "sandbox"
     repo.mkdir(parents=True)
     git(repo, "init", "-q", "-b", "main")
-    git(repo, "remote", "add", "origin", "https://git.example.invalid/acme/payments.git")
-    print(f"demo: a sample repository at {repo}")
+    sh("schedule", "init", "--repo", "sandbox", "--timezone", "Europe/Berlin")
+    sh("schedule", "validate", "--repo", "sandbox")
+    sh("schedule", "list", "--repo", "sandbox", "--at", TICK, "--count", "2")
+    (DEMO / "broken.yml").write_text(BROKEN, encoding="utf-8")
+    say("A manifest with three mistakes: every one is reported, with its place")
+    sh("schedule", "validate", "broken.yml", expect=1)
 
-    sh("schedule", "init", "--repo", "payments", "--timezone", "Europe/Berlin")
-    sh("schedule", "validate", "--repo", "payments")
-    sh("schedule", "list", "--repo", "payments", "--at", AT, "--count", "2")
 
-    shutil.copy(ROOT / "examples" / "schedule.yml", repo / ".kaizen" / "schedule.yml")
-    print("\ndemo: replaced it with examples/schedule.yml (four agents, three zones, a pause)")
-    sh("schedule", "list", "--repo", "payments", "--at", AT, "--count", "3")
-
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "Opt in to kaizen scheduling")
-    print("\ndemo: committed it; now the agent's memory and past runs, then a bundle")
-    sh(
-        "memory",
-        "add",
-        "coach",
-        "Releases are cut on Thursdays.",
-        "--pin",
-        "--repo",
-        "payments",
-        "--at",
-        "2027-03-01T10:00:00+01:00",
+def build_fleet() -> Path:
+    fleet = DEMO / "fleet"
+    new_repo(
+        fleet / "payments",
+        EXAMPLES / "schedule.yml",
+        agents=[EXAMPLES / "agents" / "dependency-digest.md"],
     )
-    sh(
-        "metrics",
-        "record",
-        "coach",
-        "--outcome",
-        "success",
-        "--duration",
-        "131",
-        "--tokens",
-        "17020",
-        "--measure",
-        "focus_items=2",
-        "--repo",
-        "payments",
-        "--at",
-        "2027-03-22T09:04:00+01:00",
-    )
-    sh(
+    for name in ("web-frontend", "data-pipeline", "infra", "ml-platform", "docs-site"):
+        new_repo(fleet / name, EXAMPLES / "fleet" / f"{name}.yml")
+    new_repo(fleet / "mobile-app", None)
+    template = (EXAMPLES / "fleet" / "roster.template.yml").read_text()
+    roster = DEMO / "roster.yml"
+    roster.write_text(template.replace("{root}", str(fleet)).replace("{host}", HOST))
+    return roster
+
+
+def the_fleet() -> None:
+    say("Part 2: a fleet of eight registered repositories")
+    build_fleet()
+    print(f"built example repositories under {DEMO / 'fleet'}; roster: {DEMO / 'roster.yml'}")
+    sh("schedule", "discover", "--roster", "roster.yml", "--at", TICK)
+    say(f"The orchestrator's tick at {TICK}: prepare every bundle due in the last 24 hours")
+    due = [
         "schedule",
         "prepare",
-        "coach",
-        "--repo",
-        "payments",
+        "--due",
         "--at",
-        AT,
+        TICK,
+        "--window",
+        "24h",
+        "--roster",
+        "roster.yml",
         "--out",
         "bundles",
         "--outbox",
         "events.jsonl",
-    )
-    bundle_dir = "bundles/acme__payments/coach/20270322T080000Z"
-    print("\ndemo: the agent answers (examples/coach-answer.md); close the loop")
+    ]
+    sh(*due)
+    say("The same tick again: nothing new is prepared, no event is emitted twice")
+    sh(*due)
+    say("The coach of acme/payments answered; close the loop")
+    bundle = "bundles/acme__payments/coach/20270329T070000Z"
     sh(
         "schedule",
         "complete",
-        bundle_dir,
+        bundle,
         "--result",
-        str(ROOT / "examples" / "coach-answer.md"),
+        str(EXAMPLES / "coach-answer.md"),
         "--at",
-        "2027-03-22T09:10:00+01:00",
+        "2027-03-29T09:12:00+02:00",
         "--outbox",
         "events.jsonl",
     )
-    sh("metrics", "show", "coach", "--repo", "payments")
-    print("\ndemo: preparing the same slot again keeps the bundle and repeats the same event id")
-    sh(
-        "schedule",
-        "prepare",
-        "coach",
-        "--repo",
-        "payments",
-        "--at",
-        AT,
-        "--out",
-        "bundles",
-        "--outbox",
-        "events.jsonl",
+    sh("memory", "show", "coach", "--repo", "fleet/payments")
+    events = (DEMO / "events.jsonl").read_text().splitlines()
+    print(
+        f"\ndemo: done.\n  bundles: {DEMO / 'bundles'}\n  events:  {DEMO / 'events.jsonl'} "
+        f"({len(events)} events)\n  prompt:  {DEMO / bundle / 'PROMPT.md'}"
     )
 
-    broken = DEMO / "broken.yml"
-    broken.write_text(BROKEN, encoding="utf-8")
-    print("\ndemo: a manifest with three mistakes; every one is reported, with its location")
-    sh("schedule", "validate", "broken.yml", expect=1)
-    print(f"\ndemo: done. Bundles: {DEMO / 'bundles'}; events: {DEMO / 'events.jsonl'}")
+
+def main() -> int:
+    shutil.rmtree(DEMO, ignore_errors=True)
+    DEMO.mkdir(parents=True)
+    one_repository()
+    the_fleet()
     return 0
 
 

@@ -50,7 +50,12 @@ def git(cwd: Path, *args: str) -> str:
 def make_repo(tmp_path: Path) -> Callable[..., Path]:
     """Create a real git work tree, optionally with a manifest and an origin remote."""
 
-    def make(name: str = "repo", manifest: str | None = None, origin: str | None = None) -> Path:
+    def make(
+        name: str = "repo",
+        manifest: str | None = None,
+        origin: str | None = None,
+        agents: tuple[str, ...] = (),
+    ) -> Path:
         root = tmp_path / name
         root.mkdir(parents=True)
         git(root, "init", "-q", "-b", "main")
@@ -59,9 +64,23 @@ def make_repo(tmp_path: Path) -> Callable[..., Path]:
         if manifest is not None:
             (root / ".kaizen").mkdir()
             (root / ".kaizen" / "schedule.yml").write_text(manifest, encoding="utf-8")
+        for agent in agents:
+            add_agent(root, agent)
         return root
 
     return make
+
+
+AGENT_FILE = (
+    "---\nname: {name}\nversion: 1\ndescription: a test agent\nreturns: notes\n---\nDo {name}.\n"
+)
+
+
+def add_agent(root: Path, name: str) -> None:
+    """Define a repository agent in ``.kaizen/agents/<name>.md``."""
+    folder = root / ".kaizen" / "agents"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.md").write_text(AGENT_FILE.format(name=name))
 
 
 def commit_all(root: Path, message: str = "change") -> str:

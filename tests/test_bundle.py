@@ -74,7 +74,11 @@ def metrics_file(lines: int) -> str:
 
 @pytest.fixture
 def repo(make_repo: Callable[..., Path]) -> Path:
-    root = make_repo(manifest=MANIFEST, origin="https://github.com/acme/payments.git")
+    root = make_repo(
+        manifest=MANIFEST,
+        origin="https://github.com/acme/payments.git",
+        agents=("dependency-digest",),
+    )
     commit_all(root, "init")
     return root
 
@@ -269,14 +273,14 @@ def test_an_invalid_manifest_is_refused_with_its_problems(
 
 def test_the_fixed_part_must_fit_the_budget(make_repo: Callable[..., Path], tmp_path: Path) -> None:
     text = MANIFEST.replace("token_budget: 8000", "token_budget: 1000")
-    root = make_repo(manifest=text)
+    root = make_repo(manifest=text, agents=("dependency-digest",))
     commit_all(root)
     with pytest.raises(KaizenError, match=r"alone need about \d+ tokens; the token budget is 1000"):
         prepare(str(root), "coach", at=AT, out_dir=str(tmp_path), host="h")
 
 
 def test_a_repo_agent_overrides_the_builtin(repo: Path, tmp_path: Path) -> None:
-    (repo / ".kaizen" / "agents").mkdir()
+    (repo / ".kaizen" / "agents").mkdir(exist_ok=True)
     (repo / ".kaizen" / "agents" / "coach.md").write_text(
         "---\nname: coach\nversion: 7\ndescription: ours\nreturns: a haiku\n---\nWrite a haiku.\n"
     )
@@ -299,7 +303,9 @@ def test_no_secret_reaches_any_bundle_file_or_the_event(
     )
     cred = MAKERS["github-token"](rng)
     root = make_repo(
-        manifest=manifest, origin=f"https://x-access-token:{cred}@github.com/acme/p.git"
+        manifest=manifest,
+        origin=f"https://x-access-token:{cred}@github.com/acme/p.git",
+        agents=("dependency-digest",),
     )
     (root / ".kaizen" / "memory").mkdir()
     memory_text = "# Memory: coach\n\n" + "".join(

@@ -382,4 +382,5 @@ def test_runs_are_increasing_after_now_and_never_repeat_a_local_time(
         # the slot of each run is the run itself
         slot = previous_run(cadence, run)
         assert slot == run
-        assert previous_run(cadence, run - timedelta(seconds=1)) != run
+        # (subtract in UTC: aware arithmetic in a zone is wall-clock arithmetic)
+        assert previous_run(cadence, run.astimezone(UTC) - timedelta(seconds=1)) != run

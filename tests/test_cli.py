@@ -197,7 +197,7 @@ def test_validate_defaults_to_the_repo_holding_the_current_directory(
     make_repo: Callable[..., Path],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    repo = make_repo(manifest=GOOD)
+    repo = make_repo(manifest=GOOD, agents=("digest",))
     (repo / "src" / "deep").mkdir(parents=True)
     monkeypatch.chdir(repo / "src" / "deep")
     assert run(capsys, "schedule", "validate") == (
@@ -216,7 +216,7 @@ def test_validate_a_missing_manifest(
 
 
 def test_list_text(capsys: pytest.CaptureFixture[str], make_repo: Callable[..., Path]) -> None:
-    repo = make_repo(manifest=GOOD)
+    repo = make_repo(manifest=GOOD, agents=("digest",))
     code, out, err = run(
         capsys,
         "schedule",
@@ -247,7 +247,7 @@ def test_list_text(capsys: pytest.CaptureFixture[str], make_repo: Callable[..., 
 
 
 def test_list_json(capsys: pytest.CaptureFixture[str], make_repo: Callable[..., Path]) -> None:
-    repo = make_repo(manifest=GOOD)
+    repo = make_repo(manifest=GOOD, agents=("digest",))
     code, out, _ = run(
         capsys,
         "schedule",
@@ -310,7 +310,7 @@ def test_list_refuses_bad_times(
     argv: list[str],
     message: str,
 ) -> None:
-    repo = make_repo(manifest=GOOD)
+    repo = make_repo(manifest=GOOD, agents=("digest",))
     code, _, err = run(capsys, "schedule", "list", "--repo", str(repo), *argv)
     assert (code, err) == (1, f"kaizen-agentic: error: {message}\n")
 
@@ -382,7 +382,7 @@ def test_no_colour_when_not_a_terminal_and_with_no_color(
 
 
 def test_a_closed_pipe_is_not_a_crash(make_repo: Callable[..., Path]) -> None:
-    repo = make_repo(manifest=GOOD)
+    repo = make_repo(manifest=GOOD, agents=("digest",))
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     done = subprocess.run(
         f"{sys.executable} -m kaizen_agentic schedule list --repo {repo} --count 1000 | head -1",
@@ -392,3 +392,20 @@ def test_a_closed_pipe_is_not_a_crash(make_repo: Callable[..., Path]) -> None:
         env=env,
     )
     assert "Traceback" not in done.stderr
+
+
+def test_validate_in_a_repository_checks_that_agents_exist(
+    capsys: pytest.CaptureFixture[str], make_repo: Callable[..., Path]
+) -> None:
+    text = GOOD.replace("agent: digest", "agent: digest-x")
+    repo = make_repo(manifest=text)
+    code, out, _ = run(capsys, "schedule", "validate", "--repo", str(repo))
+    path = repo / ".kaizen" / "schedule.yml"
+    assert code == 1
+    assert out == (
+        f'{path}:9:5: agents[2].agent: no agent "digest-x": it is not built in and '
+        ".kaizen/agents/digest-x.md does not exist\n1 problem in 1 file\n"
+    )
+    (repo / ".kaizen" / "agents").mkdir()
+    (repo / ".kaizen" / "agents" / "digest-x.md").write_text("anything")
+    assert run(capsys, "schedule", "validate", "--repo", str(repo))[0] == 0

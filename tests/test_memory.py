@@ -133,7 +133,7 @@ def test_cli(capsys: pytest.CaptureFixture[str], make_repo: Callable[..., Path])
     assert capsys.readouterr().out == f"added a pinned entry to {repo}/.kaizen/memory/coach.md\n"
     assert main(["memory", "show", "coach", "--repo", str(repo)]) == 0
     assert capsys.readouterr().out == (
-        f"{repo}/.kaizen/memory/coach.md: 1 entries (1 pinned)\n\n"
+        f"{repo}/.kaizen/memory/coach.md: 1 entry (1 pinned)\n\n"
         "## 2027-03-29T09:00:00+02:00 (pinned)\nShip on Thursdays.\n"
     )
     assert main(["memory", "add", "coach", "--repo", str(repo)]) == 1

@@ -108,7 +108,7 @@ def test_the_committed_result_schema_accepts_the_documented_example() -> None:
 
 @pytest.fixture
 def prepared(make_repo: Callable[..., Path], tmp_path: Path) -> tuple[Path, str]:
-    root = make_repo(manifest=MANIFEST)
+    root = make_repo(manifest=MANIFEST, agents=("dependency-digest",))
     commit_all(root)
     done = prepare(str(root), "coach", at=AT, out_dir=str(tmp_path / "out"), host="h")
     return root, done.path

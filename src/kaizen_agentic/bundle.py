@@ -383,7 +383,7 @@ def resolve(
     from kaizen_agentic.agents import check_name
     from kaizen_agentic.cadence import previous_run
     from kaizen_agentic.repo import git_state, manifest_path, slug_from_url
-    from kaizen_agentic.schedule import load_manifest
+    from kaizen_agentic.schedule import load_repo_manifest
 
     check_name(agent)
     work = Path(root)
@@ -392,7 +392,7 @@ def resolve(
     if not path.exists():
         raise KaizenError(f"{path} not found: this repository has no kaizen schedule")
     slug = slug_hint or (slug_from_url(git.remote_url) if git.remote_url else None) or work.name
-    manifest = load_manifest(path, identity=slug)
+    manifest = load_repo_manifest(str(work), identity=slug)
     slug = manifest.repo or slug
     entry = manifest.get(agent)
     if entry is None:

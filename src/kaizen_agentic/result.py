@@ -145,10 +145,10 @@ def parse_result(data: bytes, path: str) -> dict[str, Any]:
 
 def complete(bundle_dir: str, result: dict[str, Any], *, at: datetime, host: str) -> Completed:
     """Record a run's result against its bundle; a second call for the same bundle is a no-op."""
+    manifest = bundle.read_manifest(bundle_dir)
     problems = bundle.verify(bundle_dir)
     if problems:
         raise KaizenError(f"{bundle_dir} is not an intact bundle: {'; '.join(problems)}")
-    manifest = bundle.read_manifest(bundle_dir)
     root, agent, key = manifest["repo"]["path"], manifest["agent"]["name"], manifest["key"]
     if not os.path.isdir(root):
         raise KaizenError(f"the bundle's repository {root} is not on this host")

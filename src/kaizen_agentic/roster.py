@@ -263,7 +263,7 @@ def repo_state(
 ) -> RepoState:
     """The one state of one roster repo on this host at ``at``."""
     from kaizen_agentic.errors import InvalidFileError
-    from kaizen_agentic.schedule import MANIFEST_PATH, load_manifest
+    from kaizen_agentic.schedule import MANIFEST_PATH, load_repo_manifest
 
     def state(name: str, reason: str, path: str | None = None, **extra: Any) -> RepoState:
         return RepoState(
@@ -294,7 +294,7 @@ def repo_state(
     if not os.path.lexists(manifest_file):
         return state("absent", f"no {MANIFEST_PATH}", path)
     try:
-        manifest = load_manifest(manifest_file, identity=record.slug)
+        manifest = load_repo_manifest(path, identity=record.slug)
     except InvalidFileError as exc:
         count_ = len(exc.problems)
         return state(

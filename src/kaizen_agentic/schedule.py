@@ -195,6 +195,7 @@ class AgentEntry(NamedTuple):
     instructions: str | None
     token_budget: int
     line: int
+    col: int = 1
 
     def state(self, at: datetime) -> str:
         """``enabled``, ``disabled`` or ``paused`` (paused_until still ahead of ``at``)."""
@@ -301,6 +302,7 @@ def _build(
                 instructions=raw["instructions"],
                 token_budget=raw["token_budget"] or value["token_budget"],
                 line=node.line,
+                col=node.col,
             )
         )
     return Manifest(path, repo, value["timezone"], value["token_budget"], tuple(entries), digest)
@@ -335,6 +337,21 @@ def validate_file(path: str | os.PathLike[str]) -> list[Problem]:
     except InvalidFileError as exc:
         return exc.problems
     return []
+
+
+def load_repo_manifest(root: str, identity: str | None = None) -> Manifest:
+    """Load ``root``'s manifest and check that every enabled agent it names has a definition.
+
+    Raises ``InvalidFileError`` with every problem found."""
+    from kaizen_agentic.agents import undefined
+
+    path = os.path.join(root, MANIFEST_PATH)
+    manifest = load_manifest(path, identity)
+    entries = [(e.agent, i, e.line, e.col) for i, e in enumerate(manifest.agents) if e.enabled]
+    problems = undefined(entries, root, path)
+    if problems:
+        raise InvalidFileError(path, problems)
+    return manifest
 
 
 def json_schema() -> dict[str, Any]:

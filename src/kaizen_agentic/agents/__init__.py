@@ -159,3 +159,21 @@ def list_definitions(repo_root: str | None = None) -> list[AgentDefinition]:
     if repo_root is not None:
         names.update(repo_names(repo_root))
     return [load_definition(n, repo_root) for n in sorted(names)]
+
+
+def undefined(agents: list[tuple[str, int, int, int]], repo_root: str, path: str) -> list[Problem]:
+    """Problems for manifest entries ``(name, index, line, col)`` whose agent has no definition:
+    neither built in nor in the repository's ``.kaizen/agents/``."""
+    known = set(builtin_names()) | set(repo_names(repo_root))
+    return [
+        Problem(
+            path,
+            line,
+            col,
+            f"agents[{index}].agent",
+            f'no agent "{name}": it is not built in and '
+            f"{os.path.join(REPO_AGENTS_DIR, name)}.md does not exist",
+        )
+        for name, index, line, col in agents
+        if name not in known
+    ]

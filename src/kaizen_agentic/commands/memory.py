@@ -42,8 +42,8 @@ def run_show(args: argparse.Namespace) -> int:
         return 0
     pinned = sum(1 for e in entries if e.pinned)
     sys.stdout.write(
-        f"{memory_path(root, args.agent)}: {len(entries)} entries ({pinned} pinned)\n\n"
-        + "\n".join(e.render() for e in entries)
+        f"{memory_path(root, args.agent)}: {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}"
+        f" ({pinned} pinned)\n\n" + "\n".join(e.render() for e in entries)
     )
     return 0
 

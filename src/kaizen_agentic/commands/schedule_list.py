@@ -11,7 +11,7 @@ from kaizen_agentic import output
 from kaizen_agentic.cadence import describe
 from kaizen_agentic.errors import InvalidFileError, KaizenError
 from kaizen_agentic.repo import detect_slug, find_root, manifest_path
-from kaizen_agentic.schedule import Manifest, load_manifest
+from kaizen_agentic.schedule import Manifest, load_repo_manifest
 
 
 def run(args: argparse.Namespace) -> int:
@@ -21,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
     if not path.exists():
         raise KaizenError(f"{path} not found; create one with `kaizen-agentic schedule init`")
     try:
-        manifest = load_manifest(path, identity=detect_slug(root))
+        manifest = load_repo_manifest(str(root), identity=detect_slug(root))
     except InvalidFileError as exc:
         for problem in exc.problems:
             sys.stderr.write(f"{problem}\n")

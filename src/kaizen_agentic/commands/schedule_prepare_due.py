@@ -120,7 +120,7 @@ def _text(doc: dict[str, Any]) -> str:
         f"{doc['source']} at {doc['at']} (window {doc['window_seconds']} s): "
         f"{doc['repos']} repos, {doc['enrolled']} enrolled; "
         f"{s['created']} prepared, {s['exists']} already prepared, {s['failed']} failed, "
-        f"{doc['not_due']} agents not due\n\n"
+        f"{doc['not_due']} agent{'' if doc['not_due'] == 1 else 's'} not due\n\n"
     )
     rows = [
         [b["repo"], b["agent"], b["slot"], b["status"], b["path"] or b["error"] or ""]

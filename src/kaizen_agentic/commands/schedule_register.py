@@ -14,7 +14,7 @@ from kaizen_agentic.errors import KaizenError
 def run(args: argparse.Namespace) -> int:
     from kaizen_agentic import hub
     from kaizen_agentic.repo import detect_slug, find_root, manifest_path
-    from kaizen_agentic.schedule import load_manifest
+    from kaizen_agentic.schedule import load_repo_manifest
 
     url = args.hub or os.environ.get("KAIZEN_HUB_URL")
     if not url:
@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
                 f"{path} not found; only a repository with a valid schedule can "
                 "register (or use --disable)"
             )
-        manifest = load_manifest(path)  # raises with every problem when invalid
+        manifest = load_repo_manifest(str(root))  # raises with every problem when invalid
         slug = slug or manifest.repo
     slug = slug or detect_slug(root)
     now = datetime.now(UTC)
