@@ -231,6 +231,151 @@ def prepare_cases(work: Path) -> list[tuple[str, float, float]]:
     return rows
 
 
+MANIFESTS = [
+    "version: 1\nrepo: org/r{i}\ntimezone: Europe/Berlin\nagents:\n  - agent: coach\n"
+    "    schedule: {{interval: weekly, day: monday, time: '09:00'}}\n"
+    "  - agent: optimization-review\n    schedule: {{interval: weekly, day: friday}}\n",
+    "version: 1\nagents:\n  - agent: coach\n    schedule: {{interval: daily}}\n    focus: tests\n",
+    "version: 1\ntimezone: America/New_York\nagents:\n  - agent: coach\n"
+    "    schedule: {{interval: cron, cronjob: '30 7 * * mon-fri'}}\n",
+]
+
+
+def make_fleet(work: Path, size: int) -> Path:
+    """``size`` checkouts (a .git folder and a manifest each) and a JSON roster of them."""
+    import json
+
+    host = os.uname().nodename
+    records = []
+    for i in range(size):
+        repo = work / f"fleet{size}" / f"r{i:05d}"
+        (repo / ".git").mkdir(parents=True)
+        (repo / ".kaizen").mkdir()
+        (repo / ".kaizen" / "schedule.yml").write_text(MANIFESTS[i % 3].format(i=i))
+        records.append({"slug": f"org/r{i:05d}", "host_paths": {host: str(repo)}})
+    roster = work / f"fleet{size}.json"
+    roster.write_text(json.dumps(records))
+    return roster
+
+
+FLOOR = """
+import json, os, sys, time, yaml
+loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+roster = json.load(open(sys.argv[1]))
+host = os.uname().nodename
+start = time.perf_counter()
+for record in roster:
+    path = os.path.join(record["host_paths"][host], ".kaizen", "schedule.yml")
+    with open(path, "rb") as handle:
+        yaml.load(handle.read(), Loader=loader)
+print(time.perf_counter() - start)
+"""
+
+OURS = """
+import sys, time
+from datetime import datetime, UTC
+from kaizen_agentic import discover_kaizen_scheduled_repos
+start = time.perf_counter()
+found = discover_kaizen_scheduled_repos(roster_file=sys.argv[1], jobs=int(sys.argv[2]),
+                                        at=datetime(2027, 3, 29, 12, tzinfo=UTC))
+assert found.counts()["enrolled"] == len(found.repos), found.counts()
+print(time.perf_counter() - start)
+"""
+
+
+def discovery_cases(work: Path) -> list[tuple[str, str, str, str]]:
+    rows = []
+    for size in (1000, 10_000, 50_000):
+        roster = make_fleet(work, size)
+        floor = min(float(_py(FLOOR, str(roster))) for _ in range(3))
+        for jobs in (1, 2):
+            ours = min(float(_py(OURS, str(roster), str(jobs))) for _ in range(3))
+            rows.append(
+                (
+                    f"{size:,} repos, {jobs} process{'es' if jobs > 1 else ''}",
+                    f"{size / ours:,.0f}",
+                    f"{size / floor:,.0f}",
+                    f"{ours / floor:.2f}",
+                )
+            )
+    return rows
+
+
+def _py(code: str, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=ENV, check=True
+    )
+    return done.stdout.strip()
+
+
+def fleet_prepare(work: Path) -> list[tuple[str, str]]:
+    """Bundles per second: one `prepare --due` for 1,000 due pairs vs one process per bundle."""
+    import json
+
+    template = work / "fleet-template"
+    (template / ".kaizen").mkdir(parents=True)
+    _git(template, "init", "-q", "-b", "main")
+    (template / ".kaizen" / "schedule.yml").write_text(
+        "version: 1\nagents:\n  - agent: coach\n    schedule: {interval: daily, time: '09:00'}\n"
+    )
+    _git(template, "add", "-A")
+    _git(template, "commit", "-qm", "bench")
+    host = os.uname().nodename
+    records = []
+    for i in range(1000):
+        dest = work / "due" / f"r{i:04d}"
+        shutil.copytree(template, dest, symlinks=True)
+        records.append({"slug": f"org/r{i:04d}", "host_paths": {host: str(dest)}})
+    roster = work / "due.json"
+    roster.write_text(json.dumps(records))
+    ka = str(BIN / "kaizen-agentic")
+    at = "2027-03-29T09:30:00Z"
+    start = time.perf_counter()
+    subprocess.run(
+        [
+            ka,
+            "schedule",
+            "prepare",
+            "--due",
+            "--at",
+            at,
+            "--roster",
+            str(roster),
+            "--out",
+            str(work / "due-out"),
+            "--json",
+        ],
+        check=True,
+        capture_output=True,
+        env=ENV,
+    )
+    fleet = 1000 / (time.perf_counter() - start)
+    start = time.perf_counter()
+    for record in records[:100]:
+        subprocess.run(
+            [
+                ka,
+                "schedule",
+                "prepare",
+                "coach",
+                "--repo",
+                record["host_paths"][host],
+                "--at",
+                at,
+                "--out",
+                str(work / "single-out"),
+            ],
+            check=True,
+            capture_output=True,
+            env=ENV,
+        )
+    single = 100 / (time.perf_counter() - start)
+    return [
+        ("`prepare --due`, 1,000 due pairs, one process start", f"{fleet:,.0f} bundles/s"),
+        ("`prepare AGENT`, one process per bundle (100 runs)", f"{single:,.0f} bundles/s"),
+    ]
+
+
 def redaction_rate() -> str:
     sys.path.insert(0, str(ROOT / "src"))
     from kaizen_agentic.redact import redact
@@ -286,6 +431,8 @@ def render(
     cold: list[tuple[str, float, float]],
     rates: list[tuple[str, str]],
     prepares: list[tuple[str, float, float]],
+    discovery: list[tuple[str, str, str, str]],
+    fleet: list[tuple[str, str]],
 ) -> str:
     base = cold[0][1]
     pre_commit = next(m for name, m, _ in cold if name.startswith("pre-commit"))
@@ -308,6 +455,14 @@ def render(
         "| --- | ---: | ---: |",
     ]
     lines += [f"| {name} | {median:.0f} | {rss:.1f} |" for name, median, rss in prepares]
+    lines += [
+        "",
+        "| discovery from a local roster | repos/s | floor repos/s | x floor |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in discovery]
+    lines += ["", "| fleet prepare | rate |", "| --- | ---: |"]
+    lines += [f"| {name} | {rate} |" for name, rate in fleet]
     lines += ["", "| in-process work | rate |", "| --- | ---: |"]
     lines += [f"| {name} | {rate} |" for name, rate in rates]
     return "\n".join(lines) + "\n"
@@ -318,7 +473,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         cold = cold_start(Path(tmp))
         prepares = prepare_cases(Path(tmp))
-    table = render(cold, throughput(), prepares)
+        discovery = discovery_cases(Path(tmp))
+        fleet = fleet_prepare(Path(tmp))
+    table = render(cold, throughput(), prepares, discovery, fleet)
     print(table)
     text = DOC.read_text(encoding="utf-8")
     head, _, rest = text.partition(BEGIN)

@@ -150,16 +150,24 @@ def iter_runs(cadence: Cadence, after: datetime) -> Iterator[datetime]:
 
 def next_runs(cadence: Cadence, after: datetime, count: int) -> list[datetime]:
     """The next ``count`` fire times strictly after ``after``."""
-    out: list[datetime] = []
     if count <= 0:
-        return out
+        return []
+    return list(_next_runs(cadence, after, count))
+
+
+# A pure function of its arguments, and a fleet shares cadences (every repo "weekly, Monday
+# 09:00") and asks at one instant: discovery and fleet prepare hit this cache often.
+@lru_cache(maxsize=8192)
+def _next_runs(cadence: Cadence, after: datetime, count: int) -> tuple[datetime, ...]:
+    out: list[datetime] = []
     for run in iter_runs(cadence, after):
         out.append(run)
         if len(out) >= count:
             break
-    return out
+    return tuple(out)
 
 
+@lru_cache(maxsize=8192)
 def previous_run(cadence: Cadence, at: datetime) -> datetime | None:
     """The latest fire time at or before ``at`` (the schedule slot ``at`` belongs to)."""
     if at.tzinfo is None:
@@ -188,6 +196,7 @@ _FIELDS: Final = ("minute", "hour", "day-of-month", "month", "day-of-week")
 _TOKEN = re.compile(r"[^,/-]+")
 
 
+@lru_cache(maxsize=4096)
 def check_cron(expr: str) -> str | None:
     """Why ``expr`` is not a usable 5-field cronie expression, or None when it is."""
     fields = expr.split()
@@ -235,6 +244,7 @@ def describe(cadence: Cadence) -> str:
     return f"{what} {at} {zone_name}"
 
 
+@lru_cache(maxsize=1024)
 def _explain(expr: str) -> str:
     from cronsim import CronSim
 

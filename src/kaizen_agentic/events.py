@@ -98,13 +98,14 @@ def post(
     timeout: float = 10.0,
     deadline: float = 30.0,
     backoff: float = 0.5,
-    sleep: Any = time.sleep,
+    sleep: Any = None,
 ) -> int:
     """POST the event; retry connection errors, 408, 429 and 5xx with backoff, honouring
     ``Retry-After``. Returns the HTTP status. Raises ``DeliveryError`` when all tries fail."""
     import urllib.error
     import urllib.request
 
+    sleep = time.sleep if sleep is None else sleep
     body = encode(event)
     started = time.monotonic()
     last = "no attempt made"

@@ -18,7 +18,8 @@ from __future__ import annotations
 import os
 import re
 import stat
-from typing import Final
+from collections.abc import Iterator
+from typing import Any, Final
 
 import yaml
 
@@ -28,8 +29,6 @@ MAX_BYTES: Final = 1024 * 1024
 MAX_DEPTH: Final = 32
 
 ScalarValue = str | int | float | bool | None
-
-_Parser = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class Node:
@@ -198,7 +197,7 @@ def load(text: str, path: str) -> tuple[Node | None, list[Problem]]:
     """
     problems: list[Problem] = []
     try:
-        root = _build(yaml.parse(text, Loader=_Parser), path, problems)
+        root = _build(_events(text), path, problems)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = " ".join(p for p in (exc.problem, exc.context) if p) or "YAML syntax error"
@@ -221,65 +220,80 @@ def _line_text(text: str, index: int) -> str:
     return lines[index] if 0 <= index < len(lines) else ""
 
 
-class _TooDeep(Exception):
-    pass
+def _events(text: str) -> Iterator[Any]:
+    """libyaml's event stream, read straight from its C parser when PyYAML has one."""
+    c_parser = getattr(getattr(yaml, "_yaml", None), "CParser", None)
+    if c_parser is None:  # PyYAML without libyaml: the pure-Python parser, same events
+        yield from yaml.parse(text, Loader=yaml.SafeLoader)
+        return
+    parser = c_parser(text)
+    while True:
+        event = parser.get_event()
+        yield event
+        if type(event) is yaml.StreamEndEvent:
+            return
 
 
-def _build(events: object, path: str, problems: list[Problem]) -> Node | None:
+def _attach(
+    stack: list[Mapping | Sequence], node: Node, path: str, problems: list[Problem]
+) -> None:
+    top = stack[-1]
+    if type(top) is Sequence:
+        top.items.append(node)
+    elif top._pending is None:  # type: ignore[union-attr]
+        top._pending = _key(node, top, path, problems)  # type: ignore[union-attr, arg-type]
+    else:
+        top.items.append((top._pending, node))  # type: ignore[union-attr, arg-type]
+        top._pending = None  # type: ignore[union-attr]
+
+
+def _build(events: Iterator[Any], path: str, problems: list[Problem]) -> Node | None:
     stack: list[Mapping | Sequence] = []
     root: Node | None = None
     documents = 0
-
-    def add(node: Node) -> None:
-        nonlocal root
-        if not stack:
-            root = node
-            return
-        top = stack[-1]
-        if isinstance(top, Sequence):
-            top.items.append(node)
-        elif top._pending is None:
-            top._pending = _key(node, top, path, problems)
-        else:
-            top.items.append((top._pending, node))
-            top._pending = None
-
-    try:
-        for event in events:  # type: ignore[attr-defined]
-            kind = type(event)
-            if kind is yaml.ScalarEvent:
+    scalar_event, mapping_start = yaml.ScalarEvent, yaml.MappingStartEvent
+    sequence_start, ends = yaml.SequenceStartEvent, (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+    for event in events:
+        kind = type(event)
+        if kind is scalar_event:
+            if event.anchor is not None or event.tag is not None:
                 _check_properties(event, path, problems)
-                line, col = event.start_mark.line + 1, event.start_mark.column + 1
-                plain = event.style in (None, "") and event.implicit[0]
-                add(Scalar(line, col, event.value, plain))
-            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
-                _check_properties(event, path, problems)
-                line, col = event.start_mark.line + 1, event.start_mark.column + 1
-                if len(stack) >= MAX_DEPTH:
-                    msg = f"nesting is deeper than {MAX_DEPTH} levels"
-                    problems.append(Problem(path, line, col, "", msg))
-                    raise _TooDeep
-                node: Mapping | Sequence = (
-                    Mapping(line, col) if kind is yaml.MappingStartEvent else Sequence(line, col)
-                )
-                add(node)
-                stack.append(node)
-            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-                stack.pop()
-            elif kind is yaml.AliasEvent:
-                line, col = event.start_mark.line + 1, event.start_mark.column + 1
-                msg = f"aliases (*{event.anchor}) are not allowed; write the value out"
+            mark = event.start_mark
+            plain = not event.style and event.implicit[0]
+            node: Node = Scalar(mark.line + 1, mark.column + 1, event.value, plain)
+        elif kind is mapping_start or kind is sequence_start:
+            _check_properties(event, path, problems)
+            mark = event.start_mark
+            line, col = mark.line + 1, mark.column + 1
+            if len(stack) >= MAX_DEPTH:
+                msg = f"nesting is deeper than {MAX_DEPTH} levels"
                 problems.append(Problem(path, line, col, "", msg))
-                add(Scalar(line, col, "", plain=False))
-            elif kind is yaml.DocumentStartEvent:
-                documents += 1
-                if documents > 1:
-                    line, col = event.start_mark.line + 1, event.start_mark.column + 1
-                    msg = "a second YAML document starts here; a manifest is exactly one document"
-                    problems.append(Problem(path, line, col, "", msg))
-                    return None
-    except _TooDeep:
-        return None
+                return None
+            node = Mapping(line, col) if kind is mapping_start else Sequence(line, col)
+        elif kind in ends:
+            stack.pop()
+            continue
+        elif kind is yaml.AliasEvent:
+            mark = event.start_mark
+            msg = f"aliases (*{event.anchor}) are not allowed; write the value out"
+            problems.append(Problem(path, mark.line + 1, mark.column + 1, "", msg))
+            node = Scalar(mark.line + 1, mark.column + 1, "", plain=False)
+        elif kind is yaml.DocumentStartEvent:
+            documents += 1
+            if documents > 1:
+                mark = event.start_mark
+                msg = "a second YAML document starts here; a manifest is exactly one document"
+                problems.append(Problem(path, mark.line + 1, mark.column + 1, "", msg))
+                return None
+            continue
+        else:
+            continue
+        if stack:
+            _attach(stack, node, path, problems)
+        else:
+            root = node
+        if kind is mapping_start or kind is sequence_start:
+            stack.append(node)  # type: ignore[arg-type]
     if root is None:
         problems.append(Problem(path, 0, 0, "", "file is empty"))
     return root

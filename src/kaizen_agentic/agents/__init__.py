@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from functools import lru_cache
 from typing import Final, NamedTuple
 
 from kaizen_agentic.errors import InvalidFileError, KaizenError, Problem
@@ -140,8 +141,13 @@ def _named(definition: AgentDefinition, name: str, path: str) -> AgentDefinition
     return definition
 
 
+@lru_cache(maxsize=1)
+def _builtins() -> tuple[str, ...]:
+    return tuple(sorted(f[:-3] for f in os.listdir(BUILTIN_DIR) if f.endswith(".md")))
+
+
 def builtin_names() -> list[str]:
-    return sorted(f[:-3] for f in os.listdir(BUILTIN_DIR) if f.endswith(".md"))
+    return list(_builtins())
 
 
 def repo_names(repo_root: str) -> list[str]:
@@ -164,7 +170,10 @@ def list_definitions(repo_root: str | None = None) -> list[AgentDefinition]:
 def undefined(agents: list[tuple[str, int, int, int]], repo_root: str, path: str) -> list[Problem]:
     """Problems for manifest entries ``(name, index, line, col)`` whose agent has no definition:
     neither built in nor in the repository's ``.kaizen/agents/``."""
-    known = set(builtin_names()) | set(repo_names(repo_root))
+    builtins = _builtins()
+    if all(name in builtins for name, *_ in agents):
+        return []  # the common case: no need to list the repository's agents folder
+    known = set(builtins) | set(repo_names(repo_root))
     return [
         Problem(
             path,
