@@ -2,7 +2,8 @@
 
 * ``src/kaizen_agentic/schemas/schedule.v1.schema.json``: the manifest's JSON Schema;
 * ``src/kaizen_agentic/schemas/result.v1.schema.json``: the run result's JSON Schema;
-* the field tables in ``docs/reference/schedule-schema.md``, between the GENERATED markers.
+* the field tables in ``docs/reference/schedule-schema.md``, between the GENERATED markers;
+* ``docs/reference/cli.md``, every command's ``--help``.
 
 The test suite calls ``stale()`` and fails when a committed file differs from what this writes.
 """
@@ -23,6 +24,39 @@ BEGIN = "<!-- BEGIN GENERATED: field tables (make schema) -->"
 END = "<!-- END GENERATED -->"
 
 
+def cli_reference() -> str:
+    """docs/reference/cli.md: every command's real ``--help``, so the page cannot drift."""
+    import argparse
+    import os
+
+    from kaizen_agentic.main import build_parser
+
+    saved = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "100"
+    try:
+        sections: list[str] = []
+        pending: list[tuple[str, argparse.ArgumentParser]] = [("kaizen-agentic", build_parser())]
+        while pending:
+            name, parser = pending.pop(0)
+            sections.append(f"## `{name}`\n\n```text\n{parser.format_help().rstrip()}\n```\n")
+            for action in parser._actions:
+                if isinstance(action, argparse._SubParsersAction):
+                    pending.extend((f"{name} {verb}", sub) for verb, sub in action.choices.items())
+    finally:
+        if saved is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = saved
+    head = (
+        "# Command-line reference\n\n"
+        "Generated from the real `--help` output by `make schema` "
+        "(`python -m kaizen_agentic.generate`); a test fails when it is stale.\n"
+        "Exit codes everywhere: 0 ok, 1 invalid input or failed work, 2 usage error, "
+        "3 internal error, 130 interrupted.\n\n"
+    )
+    return head + "\n".join(sections)
+
+
 def expected(docs_root: Path) -> dict[Path, str]:
     """Each derived file's path and the exact text it should have."""
     doc = docs_root / "reference" / "schedule-schema.md"
@@ -36,6 +70,7 @@ def expected(docs_root: Path) -> dict[Path, str]:
         SCHEMA_FILE: output.to_json(json_schema()),
         RESULT_SCHEMA_FILE: output.to_json(result.json_schema()),
         doc: f"{head}{BEGIN}\n\n{tables}\n{END}{tail}",
+        docs_root / "reference" / "cli.md": cli_reference(),
     }
 
 

@@ -250,6 +250,30 @@ def _schedule_parsers(sub: Any) -> None:
     _add_source(discover)
     discover.set_defaults(func=_command("schedule_discover"))
 
+    export = _parser(
+        verbs,
+        "export",
+        "translate schedules into Temporal, Kubernetes or crontab specs",
+        "Print each enabled agent's schedule for the engine that runs the fleet: a Temporal\n"
+        "Schedule (JSON), a Kubernetes CronJob (YAML) or a crontab line. The translation is\n"
+        "exact; where the engine's DST rule differs from ours, the entry says so in notes.",
+        "kaizen-agentic schedule export --repo . --format crontab",
+        "kaizen-agentic schedule export --roster fleet.yml --format temporal",
+        "kaizen-agentic schedule export --hub https://hub.example.com --format k8s-cronjob",
+    )
+    export.add_argument("--repo", metavar="PATH", help="one repository (instead of a roster)")
+    export.add_argument("--format", required=True, choices=("temporal", "k8s-cronjob", "crontab"))
+    export.add_argument("--at", metavar="RFC3339", help="export as of this time (default: now)")
+    export.add_argument("--bundle-dir", metavar="DIR", help="--out for the prepare command")
+    export.add_argument(
+        "--image",
+        metavar="IMAGE",
+        default="kaizen-agentic:latest",
+        help="container image for k8s-cronjob (default: kaizen-agentic:latest)",
+    )
+    _add_source(export)
+    export.set_defaults(func=_command("schedule_export"))
+
     register = _parser(
         verbs,
         "register",

@@ -1,0 +1,1 @@
+"""Adapters for orchestrators. Each needs an optional extra; nothing here is imported by the CLI."""

@@ -1,0 +1,327 @@
+"""Exports round-trip: the fire times each engine would produce are the ones we compute."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+
+from kaizen_agentic import cadence as cad
+from kaizen_agentic.export import (
+    Target,
+    conflicts,
+    crontab_line,
+    k8s_cronjob,
+    prepare_command,
+    temporal,
+)
+from kaizen_agentic.main import main
+from kaizen_agentic.schedule import load_manifest
+
+ROOT = Path(__file__).resolve().parent.parent
+AT = datetime(2027, 1, 20, 12, 0, tzinfo=UTC)
+EXAMPLES = [
+    ROOT / "examples" / "schedule.yml",
+    *sorted((ROOT / "examples" / "fleet").glob("*.yml")),
+]
+
+
+def example_targets() -> list[Target]:
+    out = []
+    for path in EXAMPLES:
+        if path.name in ("docs-site.yml", "roster.template.yml"):
+            continue  # deliberately invalid / not a manifest
+        manifest = load_manifest(path, identity=path.stem)
+        for entry in manifest.agents:
+            out.append(Target(manifest.repo or path.stem, "/src/x", entry.agent, entry.cadence))
+    return out
+
+
+TARGETS = example_targets()
+EXTRA = [  # the month's last day across February, and cron's OR rule
+    Target(
+        "t/last",
+        "/src/x",
+        "a",
+        cad.compile_cadence("monthly", timezone="Europe/Berlin", day="last", at="16:00"),
+    ),
+    Target(
+        "t/or",
+        "/src/x",
+        "a",
+        cad.compile_cadence("cron", timezone="America/New_York", cronjob="15 10 1,15 * fri"),
+    ),
+]
+
+
+def ours(target: Target, count: int = 10) -> list[datetime]:
+    return [r.astimezone(UTC) for r in cad.next_runs(target.cadence, AT, count)]
+
+
+def instants(naive: datetime, tz: ZoneInfo) -> list[datetime]:
+    """Every instant whose wall time in ``tz`` is ``naive``: none (a gap), one, or two."""
+    found = set()
+    for fold in (0, 1):
+        moment = naive.replace(tzinfo=tz, fold=fold).astimezone(UTC)
+        if moment.astimezone(tz).replace(tzinfo=None) == naive:
+            found.add(moment)
+    return sorted(found)
+
+
+# --- Temporal: its documented calendar semantics, read from real SDK objects ---------------------
+
+
+def in_ranges(ranges: object, value: int) -> bool:
+    items = list(ranges)  # type: ignore[call-overload]
+    if not items:
+        return True
+    return any(
+        r.start <= value <= (r.end or r.start) and (value - r.start) % (r.step or 1) == 0
+        for r in items
+    )
+
+
+def calendar_times(cal: object, day: date) -> list[datetime]:
+    c = cal  # a temporalio.client.ScheduleCalendarSpec
+    dow = (day.weekday() + 1) % 7
+    if not (
+        in_ranges(c.year, day.year)
+        and in_ranges(c.month, day.month)  # type: ignore[attr-defined]
+        and in_ranges(c.day_of_month, day.day)
+        and in_ranges(c.day_of_week, dow)
+    ):  # type: ignore[attr-defined]
+        return []
+    hours = [h for h in range(24) if in_ranges(c.hour, h)]  # type: ignore[attr-defined]
+    minutes = [m for m in range(60) if in_ranges(c.minute, m)]  # type: ignore[attr-defined]
+    return [datetime(day.year, day.month, day.day, h, m) for h in hours for m in minutes]
+
+
+def temporal_fires(spec: object, count: int) -> list[datetime]:
+    tz = ZoneInfo(spec.time_zone_name)  # type: ignore[attr-defined]
+    day = AT.astimezone(tz).date() - timedelta(days=1)
+    out: set[datetime] = set()
+    while len([t for t in out if t > AT]) < count:
+        wall = {t for cal in spec.calendars for t in calendar_times(cal, day)}  # type: ignore[attr-defined]
+        wall -= {t for cal in spec.skip for t in calendar_times(cal, day)}  # type: ignore[attr-defined]
+        for naive in wall:
+            out.update(instants(naive, tz))
+        day += timedelta(days=1)
+    return sorted(t for t in out if t > AT)[:count]
+
+
+def to_sdk(item: dict) -> object:  # type: ignore[type-arg]
+    from temporalio.client import ScheduleCalendarSpec, ScheduleRange, ScheduleSpec
+
+    def cal(raw: dict) -> ScheduleCalendarSpec:  # type: ignore[type-arg]
+        def rs(key: str) -> list[ScheduleRange]:
+            return [ScheduleRange(r["start"], r["end"], r["step"]) for r in raw[key]]
+
+        return ScheduleCalendarSpec(
+            second=rs("second"),
+            minute=rs("minute"),
+            hour=rs("hour"),
+            day_of_month=rs("day_of_month"),
+            month=rs("month"),
+            year=rs("year"),
+            day_of_week=rs("day_of_week"),
+            comment=raw["comment"] or None,
+        )
+
+    spec = item["spec"]
+    return ScheduleSpec(
+        calendars=[cal(c) for c in spec["calendars"]],
+        skip=[cal(c) for c in spec["skip"]],
+        time_zone_name=spec["time_zone_name"],
+        jitter=timedelta(0),
+    )
+
+
+@pytest.mark.parametrize("target", TARGETS + EXTRA, ids=lambda t: f"{t.slug}:{t.agent}")
+def test_temporal_round_trip(target: Target) -> None:
+    item = temporal(target, start=AT, command=prepare_command(target, "/b"))
+    assert item["notes"] == []
+    assert temporal_fires(to_sdk(item), 10) == ours(target)
+
+
+# --- Kubernetes (robfig/cron: wall-clock matching, both copies of a repeated time) and cronie ----
+
+
+def cron_fires(
+    expr: str,
+    zone: str,
+    count: int,
+    both_folds: bool,
+    guard: Callable[[datetime], bool] | None = None,
+) -> list[datetime]:
+    tz = ZoneInfo(zone)
+    start = AT.astimezone(tz).replace(tzinfo=None) - timedelta(days=1)
+    out: list[datetime] = []
+    for naive in cad._cronsim(expr, start):
+        if guard is not None and not guard(naive):
+            continue
+        found = instants(naive, tz) if both_folds else [cad.to_instant(naive, tz)]
+        out.extend(t for t in found if t > AT and t not in out)
+        if len(out) >= count:
+            return out[:count]
+    return out
+
+
+def last_day(naive: datetime) -> bool:  # the shell guard: tomorrow is the 1st
+    return (naive + timedelta(days=1)).day == 1
+
+
+@pytest.mark.parametrize("target", TARGETS + EXTRA, ids=lambda t: f"{t.slug}:{t.agent}")
+def test_k8s_round_trip(target: Target) -> None:
+    job = k8s_cronjob(target, start=AT, command=prepare_command(target, "/b"), image="img")
+    spec = job["spec"]
+    assert (spec["concurrencyPolicy"], spec["startingDeadlineSeconds"]) == ("Forbid", 3600)
+    guarded = "date -d tomorrow" in " ".join(
+        spec["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    )
+    fires = cron_fires(
+        spec["schedule"], spec["timeZone"], 10, both_folds=True, guard=last_day if guarded else None
+    )
+    assert fires == ours(target)
+
+
+@pytest.mark.parametrize("target", TARGETS + EXTRA, ids=lambda t: f"{t.slug}:{t.agent}")
+def test_crontab_round_trip(target: Target) -> None:
+    text = crontab_line(target, start=AT, command=prepare_command(target, "/b"))
+    zone_line, schedule_line = [line for line in text.splitlines() if not line.startswith("#")]
+    zone = zone_line.removeprefix("CRON_TZ=")
+    expr = " ".join(schedule_line.split()[:5])
+    fires = cron_fires(
+        expr,
+        zone,
+        10,
+        both_folds=False,
+        guard=last_day if "date -d tomorrow" in schedule_line else None,
+    )
+    assert fires == ours(target)
+
+
+# --- DST: what each engine cannot keep is said, and Temporal's gaps are patched ---------------------
+
+
+def test_a_schedule_in_the_dst_hours_gets_notes_and_one_off_calendars() -> None:
+    target = Target(
+        "t/dst", "/src", "coach", cad.compile_cadence("daily", timezone="Europe/Berlin", at="02:30")
+    )
+    found = conflicts(target.cadence, AT, years=1)
+    assert [(c.local.date().isoformat(), c.kind) for c in found] == [
+        ("2027-03-28", "gap"),
+        ("2027-10-31", "fold"),
+    ]
+    item = temporal(target, start=AT, command=[])
+    assert item["notes"][:1] == [
+        "2027-10-31 02:30 Europe/Berlin happens twice (DST ends): Temporal fires at both; "
+        "kaizen-agentic's rule fires once, at the first"
+    ]
+    gap_fix = [c for c in item["spec"]["calendars"] if c["comment"].startswith("DST gap")]
+    assert gap_fix[0]["year"] == [{"start": 2027, "end": 2027, "step": 1}]
+    assert (gap_fix[0]["month"], gap_fix[0]["day_of_month"], gap_fix[0]["hour"]) == (
+        [{"start": 3, "end": 3, "step": 1}],
+        [{"start": 28, "end": 28, "step": 1}],
+        [{"start": 3, "end": 3, "step": 1}],
+    )
+    # with the patch, Temporal's spring-forward fire matches ours
+    spring = [t for t in temporal_fires(to_sdk(item), 80) if t.month == 3 and t.day == 28]
+    assert spring == [datetime(2027, 3, 28, 1, 0, tzinfo=UTC)]
+    job = k8s_cronjob(target, start=AT, command=[], image="img")
+    assert (
+        "happens twice (DST ends): Kubernetes runs both"
+        in job["metadata"]["annotations"]["kaizen-agentic/notes"]
+    )
+
+
+def test_cli_export_formats(
+    capsys: pytest.CaptureFixture[str], make_repo: Callable[..., Path]
+) -> None:
+    repo = make_repo(manifest=(ROOT / "examples" / "fleet" / "web-frontend.yml").read_text())
+    assert (
+        main(
+            [
+                "schedule",
+                "export",
+                "--repo",
+                str(repo),
+                "--format",
+                "temporal",
+                "--at",
+                AT.isoformat(),
+            ]
+        )
+        == 0
+    )
+    (schedule,) = json.loads(capsys.readouterr().out)["schedules"]
+    assert schedule["id"] == "kaizen-acme-web-frontend-coach"
+    assert schedule["spec"]["time_zone_name"] == "America/New_York"
+    assert main(["schedule", "export", "--repo", str(repo), "--format", "k8s-cronjob"]) == 0
+    (job,) = yaml.safe_load_all(capsys.readouterr().out)
+    assert (job["spec"]["schedule"], job["spec"]["timeZone"]) == (
+        "30 8 * * 1-5",
+        "America/New_York",
+    )
+    assert main(["schedule", "export", "--repo", str(repo), "--format", "crontab"]) == 0
+    assert capsys.readouterr().out == (
+        "# acme/web-frontend coach: every weekday (Monday to Friday) at 08:30 America/New_York\n"
+        "CRON_TZ=America/New_York\n"
+        f"30 8 * * 1-5 kaizen-agentic schedule prepare coach --repo {repo} --out "
+        f"{Path.home() / '.cache/kaizen-agentic/bundles'} --json\n"
+    )
+
+
+def test_temporal_activities_run_in_the_sdk_environment(
+    make_repo: Callable[..., Path], tmp_path: Path
+) -> None:
+    from temporalio.exceptions import ApplicationError
+    from temporalio.testing import ActivityEnvironment
+
+    from kaizen_agentic.integrations.temporal import (
+        DiscoverInput,
+        PrepareInput,
+        discover_due,
+        prepare,
+    )
+    from tests.conftest import commit_all
+
+    manifest = (
+        "version: 1\nagents:\n  - agent: coach\n    schedule: {interval: daily, time: '09:00'}\n"
+    )
+    repo = make_repo(manifest=manifest)
+    commit_all(repo)
+    roster = tmp_path / "r.json"
+    roster.write_text(json.dumps([{"slug": "acme/x", "host_paths": {"h": str(repo)}}]))
+    env = ActivityEnvironment()
+    found = env.run(
+        discover_due,
+        DiscoverInput(at="2027-03-29T09:30:00+00:00", roster_file=str(roster), hostname="h"),
+    )
+    assert found.states == {"acme/x": "enrolled"}
+    (due,) = found.due
+    assert (due.agent, due.slot) == ("coach", "2027-03-29T09:00:00+00:00")
+    done = env.run(
+        prepare,
+        PrepareInput(
+            due.path, due.agent, "2027-03-29T09:30:00+00:00", str(tmp_path / "out"), slug=due.slug
+        ),
+    )
+    assert done.status == "created" and Path(done.prompt_path).exists()
+    again = env.run(
+        prepare,
+        PrepareInput(
+            due.path, due.agent, "2027-03-29T09:30:00+00:00", str(tmp_path / "out"), slug=due.slug
+        ),
+    )
+    assert (again.status, again.digest) == ("exists", done.digest)
+    with pytest.raises(ApplicationError) as info:
+        env.run(
+            prepare,
+            PrepareInput(due.path, "nobody", "2027-03-29T09:30:00+00:00", str(tmp_path / "out")),
+        )
+    assert info.value.non_retryable
