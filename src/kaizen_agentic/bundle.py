@@ -57,6 +57,18 @@ def bundle_path(out_dir: str, slug: str, agent: str, slot: datetime) -> str:
     return os.path.join(out_dir, safe_name(slug), agent, stamp)
 
 
+def check_out_dir(out_dir: str, final: str) -> None:
+    """Refuse an output folder, or a folder below it, that is a symbolic link: a planted link
+    could send a bundle (repository content) anywhere."""
+    current = out_dir
+    for part in ["", *os.path.relpath(final, out_dir).split(os.sep)]:
+        current = os.path.join(current, part) if part else current
+        if os.path.islink(current.rstrip(os.sep) or os.sep):
+            raise KaizenError(
+                f"{current} is a symbolic link; refusing to write a bundle through it"
+            )
+
+
 class Prepared(NamedTuple):
     status: str  # "created", "exists" or "replaced"
     path: str
@@ -542,6 +554,7 @@ def prepare(
     manifest["digest"] = digest_of(manifest)
     files[MANIFEST] = _json_bytes(manifest)
     final = bundle_path(out_dir, ctx.slug, agent, ctx.slot)
+    check_out_dir(out_dir, final)
     status, note = _place(final, files, manifest["digest"], force, durable)
     if status == "exists":
         manifest = read_manifest(final)

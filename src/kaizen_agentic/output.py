@@ -30,7 +30,8 @@ def parse_rfc3339(text: str) -> datetime:
     return value
 
 
-def use_colour(stream: TextIO = sys.stdout) -> bool:
+def use_colour(stream: TextIO | None = None) -> bool:
+    stream = sys.stdout if stream is None else stream  # looked up now: it may be replaced
     if os.environ.get("NO_COLOR"):
         return False
     if os.environ.get("FORCE_COLOR"):

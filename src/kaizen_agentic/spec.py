@@ -34,6 +34,10 @@ class Context:
         self.problems: list[Problem] = []
 
     def add(self, node: Node, key: str, message: str) -> None:
+        # Messages quote the offending value; a secret in the wrong place is not repeated.
+        from kaizen_agentic.redact import redact
+
+        message = redact(message).text
         self.problems.append(Problem(self.path, node.line, node.col, key, message))
 
 

@@ -1,0 +1,98 @@
+"""Every secret format, in every placement, never reaches a bundle, an event or an error."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from kaizen_agentic.bundle import prepare
+from kaizen_agentic.main import main
+from tests.conftest import commit_all
+from tests.secrets_corpus import MAKERS, NOT_SECRETS, secret_part
+
+AT = datetime(2027, 3, 29, 12, tzinfo=UTC)
+PLACEMENTS = (
+    "memory prose",
+    "memory fenced code",
+    "metrics JSON",
+    "instructions",
+    "focus",
+    "remote URL",
+    "exception text",
+)
+
+
+def manifest(focus: str, instructions: str) -> str:
+    body = "".join(f"      {line}\n" for line in instructions.splitlines())
+    return (
+        "version: 1\nrepo: acme/secrets\nagents:\n  - agent: coach\n"
+        "    schedule: {interval: daily, time: '09:00'}\n"
+        f"    focus: {json.dumps(focus)}\n    instructions: |\n{body}"
+    )
+
+
+def all_text(path: str) -> str:
+    chunks = []
+    for folder, _, names in os.walk(path):
+        for name in names:
+            chunks.append(Path(folder, name).read_text())
+    return "\n".join(chunks)
+
+
+@pytest.mark.parametrize("rule", sorted(MAKERS))
+def test_a_secret_in_every_placement_never_reaches_the_bundle(
+    rule: str, make_repo: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = random.Random(f"hardening:{rule}")
+    made = {place: MAKERS[rule](rng) for place in PLACEMENTS}
+    in_url = made["remote URL"]
+    if any(c.isspace() for c in in_url):  # a header or a PEM block cannot sit in a URL as is
+        in_url = "token=" + secret_part(rule, in_url)
+    origin = f"https://deploy:hunter2hunter2@git.example.com/acme/secrets.git?{in_url}"
+    repo = make_repo(
+        manifest=manifest(made["focus"], f"Use {made['instructions']} here."), origin=origin
+    )
+    (repo / ".kaizen" / "memory").mkdir()
+    (repo / ".kaizen" / "memory" / "coach.md").write_text(
+        f"## 2027-03-01\nThe deploy key is {made['memory prose']} for now.\n\n"
+        f"## 2027-03-02\n```sh\nexport KEY='{made['memory fenced code']}'\n```\n"
+    )
+    (repo / ".kaizen" / "metrics").mkdir()
+    record = {
+        "time": "2027-03-03T00:00:00+00:00",
+        "outcome": "success",
+        "measures": {made["metrics JSON"][:64].lower().replace(" ", "_"): 1},
+        "note": made["metrics JSON"],
+    }
+    (repo / ".kaizen" / "metrics" / "coach.jsonl").write_text(json.dumps(record) + "\n")
+    commit_all(repo)
+
+    done = prepare(str(repo), "coach", at=AT, out_dir=str(tmp_path / "out"), host="h")
+    haystack = all_text(done.path) + json.dumps(done.event)
+    for place in PLACEMENTS[:-1]:
+        assert secret_part(rule, made[place]) not in haystack, place
+    assert done.manifest["redactions"].get(rule, 0) >= 3
+
+    # exception text: the secret pasted where a time zone belongs, and a CLI error about it
+    bad = repo / "bad.yml"
+    bad.write_text(f"version: 1\ntimezone: {json.dumps(made['exception text'])}\nagents: []\n")
+    main(["schedule", "validate", str(bad), "--format", "json"])
+    out, err = capsys.readouterr()
+    assert secret_part(rule, made["exception text"]) not in out + err
+
+
+def test_look_alikes_survive_in_a_bundle(make_repo: Callable[..., Path], tmp_path: Path) -> None:
+    text = "\n".join(f"- {s}" for s in NOT_SECRETS)
+    repo = make_repo(manifest=manifest("keep these", text))
+    commit_all(repo)
+    done = prepare(str(repo), "coach", at=AT, out_dir=str(tmp_path / "out"), host="h")
+    prompt = Path(done.path, "PROMPT.md").read_text()
+    for sample in NOT_SECRETS:
+        assert sample in prompt, sample
+    assert done.manifest["redactions"] == {}
