@@ -132,6 +132,21 @@ def the_fleet() -> None:
     sh(*due)
     say("The same tick again: nothing new is prepared, no event is emitted twice")
     sh(*due)
+    say("When does the fleet run? (also written as a self-contained HTML page)")
+    sh(
+        "schedule",
+        "calendar",
+        "--roster",
+        "roster.yml",
+        "--from",
+        "2027-03-29T00:00:00+02:00",
+        "--days",
+        "7",
+        "--tz",
+        "Europe/Berlin",
+        "--html",
+        "calendar.html",
+    )
     say("The coach of acme/payments answered; close the loop")
     bundle = "bundles/acme__payments/coach/20270329T070000Z"
     sh(
@@ -149,7 +164,8 @@ def the_fleet() -> None:
     events = (DEMO / "events.jsonl").read_text().splitlines()
     print(
         f"\ndemo: done.\n  bundles: {DEMO / 'bundles'}\n  events:  {DEMO / 'events.jsonl'} "
-        f"({len(events)} events)\n  prompt:  {DEMO / bundle / 'PROMPT.md'}"
+        f"({len(events)} events)\n  prompt:  {DEMO / bundle / 'PROMPT.md'}\n"
+        f"  calendar: {DEMO / 'calendar.html'}"
     )
 
 

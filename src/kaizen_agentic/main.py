@@ -274,6 +274,40 @@ def _schedule_parsers(sub: Any) -> None:
     _add_source(export)
     export.set_defaults(func=_command("schedule_export"))
 
+    calendar = _parser(
+        verbs,
+        "calendar",
+        "see when the fleet's agents run and where load piles up",
+        "Every enrolled agent's runs in a window, as an hour-of-week heatmap with the busiest\n"
+        "hours and who is in them, a spread advisory for crowded hours, and the repositories\n"
+        "not taking part. --html writes one self-contained page (no network, no assets).",
+        "kaizen-agentic schedule calendar --roster fleet.yml --days 7 --tz Europe/Berlin",
+        "kaizen-agentic schedule calendar --hub https://hub.example.com --html calendar.html",
+        "kaizen-agentic schedule calendar --repo . --json",
+    )
+    calendar.add_argument("--repo", metavar="PATH", help="one repository (instead of a roster)")
+    calendar.add_argument(
+        "--from", dest="start", metavar="RFC3339", help="start of the window (default: now)"
+    )
+    calendar.add_argument(
+        "--days",
+        metavar="N",
+        type=_count,
+        default=7,
+        help="length of the window in days (default: 7)",
+    )
+    calendar.add_argument("--tz", metavar="ZONE", help="display time zone (default: UTC)")
+    calendar.add_argument(
+        "--threshold",
+        metavar="N",
+        type=_count,
+        help="runs in one hour that count as crowded (default: 4x the mean, >= 5)",
+    )
+    calendar.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page")
+    calendar.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_source(calendar)
+    calendar.set_defaults(func=_command("schedule_calendar"))
+
     register = _parser(
         verbs,
         "register",

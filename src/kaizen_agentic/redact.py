@@ -3,11 +3,11 @@
 A match becomes a typed marker, ``[REDACTED:<rule-id>]``; callers get counts per rule, never
 the values. Markers match no rule, so redacting twice changes nothing.
 
-Speed (see docs/performance.md): every case-sensitive rule starts with a literal, so Python's
-regex engine skips to candidates with a fast prefix search; a rule that needs a word boundary
-before its prefix checks it in the replacement callback instead of with ``\\b`` (which would
-disable that search). Case-insensitive rules (``password=``, ``Bearer``) run only on the lines
-that hold one of their keywords.
+Speed (see docs/performance.md): rules run on the UTF-8 bytes, and every rule starts with a
+literal, so Python's regex engine skips to candidates with a fast prefix search; a rule that
+needs a word boundary before its prefix checks it in the replacement callback instead of with
+a leading word-boundary escape (which would disable that search). Case-insensitive rules
+(``password=``, ``Bearer``) match a lower-cased copy, written in lower case themselves.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Final, NamedTuple
 
 class Rule(NamedTuple):
     id: str
-    pattern: re.Pattern[str]
+    pattern: re.Pattern[bytes]
     group: int = 0  # the group that holds the secret (0: the whole match)
     word_start: bool = False  # the match must not follow a letter or digit (or "_" for tokens)
     lowered: bool = False  # match a lower-cased copy: the case-insensitive rules
@@ -26,21 +26,25 @@ class Rule(NamedTuple):
 
 
 _END = r"(?![A-Za-z0-9_-])"  # a token's end: not followed by more token characters
-_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
-_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+_WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_ALNUM = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789")
 
 # AWS's documented example credentials are not secrets; tests and docs quote them.
-ALLOWED: Final = frozenset({"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"})
+ALLOWED: Final = frozenset({b"AKIAIOSFODNN7EXAMPLE", b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"})
+
+
+def _re(pattern: str) -> re.Pattern[bytes]:
+    return re.compile(pattern.encode())
 
 
 def _token(rule_id: str, pattern: str, group: int = 0) -> Rule:
-    return Rule(rule_id, re.compile(pattern), group, word_start=True)
+    return Rule(rule_id, _re(pattern), group, word_start=True)
 
 
 def _lower(rule_id: str, pattern: str, group: int = 1) -> Rule:
     # Written in lower case and matched against a lower-cased copy of the text, so the regex
     # keeps its literal prefix (re.IGNORECASE would lose it); spans map back one to one.
-    return Rule(rule_id, re.compile(pattern), group, word_start=True, lowered=True)
+    return Rule(rule_id, _re(pattern), group, word_start=True, lowered=True)
 
 
 _ASSIGN = r"[\"']?[ \t]*[:=][ \t]*[\"']?(?!\[redacted)([^\s\"',;]{6,})"
@@ -49,21 +53,19 @@ _ASSIGN = r"[\"']?[ \t]*[:=][ \t]*[\"']?(?!\[redacted)([^\s\"',;]{6,})"
 RULES: Final = (
     Rule(
         "private-key",
-        re.compile(
+        _re(
             r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?-----END[ A-Z0-9]*PRIVATE "
             r"KEY(?: BLOCK)?-----"
         ),
     ),
-    Rule("url-credentials", re.compile(r"://(?!\[REDACTED)([^\s/:@]+:[^\s/@]+)@"), group=1),
+    Rule("url-credentials", _re(r"://(?!\[REDACTED)([^\s/:@]+:[^\s/@]+)@"), group=1),
     _token("aws-access-key-id", r"A(?:KIA|SIA|BIA|CCA|3T[A-Z0-9])[A-Z0-9]{16}(?![A-Z0-9])"),
     _token("github-token", rf"gh[pousr]_[A-Za-z0-9]{{36,255}}{_END}"),
     _token("github-fine-grained-token", rf"github_pat_[A-Za-z0-9_]{{82}}{_END}"),
     _token("gitlab-token", rf"gl(?:pat|ptt|dt|rt)-[A-Za-z0-9_-]{{20,}}{_END}"),
     Rule(
         "slack-webhook",
-        re.compile(
-            r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,}"
-        ),
+        _re(r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,}"),
     ),
     _token("slack-token", rf"xox[abposre]-[A-Za-z0-9-]{{10,}}{_END}"),
     _token("stripe-key", rf"sk_(?:live|test)_[A-Za-z0-9]{{20,}}{_END}"),
@@ -86,7 +88,7 @@ RULES: Final = (
     _token("databricks-token", r"dapi[a-f0-9]{32}(?:-[0-9])?(?![A-Za-z0-9_])"),
     _token("linear-api-key", r"lin_api_[A-Za-z0-9]{40}(?![A-Za-z0-9_])"),
     # The secret is the part after the bot id (8-10 digits, checked in the callback).
-    Rule("telegram-bot-token", re.compile(rf":(AA[A-Za-z0-9_-]{{33}}){_END}"), 1, after_digits=8),
+    Rule("telegram-bot-token", _re(rf":(AA[A-Za-z0-9_-]{{33}}){_END}"), 1, after_digits=8),
     _token("age-secret-key", r"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}(?![A-Z0-9])"),
     _token("jwt", rf"eyJ[A-Za-z0-9_-]{{10,}}\.eyJ[A-Za-z0-9_-]{{10,}}\.[A-Za-z0-9_-]{{10,}}{_END}"),
     _lower(
@@ -112,59 +114,61 @@ def redact(text: str, counts: dict[str, int] | None = None) -> Redacted:
     """``text`` with every secret replaced by ``[REDACTED:<rule>]``; counts are accumulated
     into ``counts`` when given."""
     tally: dict[str, int] = {} if counts is None else counts
-    lowered: str | None = None
+    # Work on UTF-8 bytes: the rules are ASCII, a bytes regex scans one byte per character
+    # whatever else the text holds, and bytes.lower() never changes a length.
+    data = text.encode("utf-8", "surrogatepass")
+    lowered: bytes | None = None
+    changed = False
     for rule in RULES:
         if rule.lowered:
             if lowered is None:
-                lowered = text.lower()
-            found_text, found = _apply_lowered(rule, text, lowered)
+                lowered = data.lower()
+            result, found = _apply_lowered(rule, data, lowered)
         else:
-            found_text, found = _apply(rule, text)
+            result, found = _apply(rule, data)
         if found:
-            text, lowered = found_text, None
+            data, lowered, changed = result, None, True
             tally[rule.id] = tally.get(rule.id, 0) + found
-    return Redacted(text, tally)
+    return Redacted(data.decode("utf-8", "surrogatepass") if changed else text, tally)
 
 
-def _marked(rule: Rule, whole: str, start: int, group: tuple[int, int]) -> str:
-    marker = f"[REDACTED:{rule.id}]"
+def _marked(rule: Rule, whole: bytes, start: int, group: tuple[int, int]) -> bytes:
+    marker = f"[REDACTED:{rule.id}]".encode()
     return whole[: group[0] - start] + marker + whole[group[1] - start :]
 
 
-def _apply(rule: Rule, text: str) -> tuple[str, int]:
+def _apply(rule: Rule, data: bytes) -> tuple[bytes, int]:
     found = 0
 
-    def replace(match: re.Match[str]) -> str:
+    def replace(match: re.Match[bytes]) -> bytes:
         nonlocal found
         start = match.start()
-        if rule.word_start and start and text[start - 1] in _WORD:
+        if rule.word_start and start and data[start - 1] in _WORD:
             return match.group(0)
-        if rule.after_digits and not text[max(start - rule.after_digits, 0) : start].isdigit():
+        if rule.after_digits and not data[max(start - rule.after_digits, 0) : start].isdigit():
             return match.group(0)
         if match.group(rule.group) in ALLOWED:
             return match.group(0)
         found += 1
         return _marked(rule, match.group(0), start, match.span(rule.group))
 
-    return rule.pattern.sub(replace, text), found
+    return rule.pattern.sub(replace, data), found
 
 
-def _apply_lowered(rule: Rule, text: str, lowered: str) -> tuple[str, int]:
-    if len(lowered) != len(text):  # rare Unicode whose lower case changes length
-        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
-    pieces: list[str] = []
+def _apply_lowered(rule: Rule, data: bytes, lowered: bytes) -> tuple[bytes, int]:
+    pieces: list[bytes] = []
     cursor = 0
     for match in rule.pattern.finditer(lowered):
         start, end = match.span()
         if start and lowered[start - 1] in _ALNUM:
             continue
         secret_start, secret_end = match.span(rule.group)
-        if text[secret_start:secret_end] in ALLOWED:
+        if data[secret_start:secret_end] in ALLOWED:
             continue
-        pieces.append(text[cursor:start])
-        pieces.append(_marked(rule, text[start:end], start, (secret_start, secret_end)))
+        pieces.append(data[cursor:start])
+        pieces.append(_marked(rule, data[start:end], start, (secret_start, secret_end)))
         cursor = end
     if not pieces:
-        return text, 0
-    pieces.append(text[cursor:])
-    return "".join(pieces), (len(pieces) - 1) // 2
+        return data, 0
+    pieces.append(data[cursor:])
+    return b"".join(pieces), (len(pieces) - 1) // 2

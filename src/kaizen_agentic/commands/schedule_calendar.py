@@ -1,0 +1,101 @@
+"""``kaizen-agentic schedule calendar``: when the fleet runs, where load piles up, who never
+runs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import timedelta
+
+from kaizen_agentic import output
+from kaizen_agentic.commands.schedule_prepare import parse_at
+from kaizen_agentic.errors import KaizenError
+from kaizen_agentic.roster import Discovery
+from kaizen_agentic.timetable import DAYS, Timetable, as_dict, build
+
+
+def _found(args: argparse.Namespace, at: object) -> Discovery:
+    if args.repo is None:
+        from kaizen_agentic.commands.fleet_source import discover
+
+        return discover(args, at)
+    if args.hub or args.roster or args.scan:
+        raise KaizenError("give --repo or a roster (--hub, --roster, --scan), not both")
+    from datetime import datetime
+
+    from kaizen_agentic.repo import detect_slug, find_root
+    from kaizen_agentic.roster import Record, repo_state, this_host
+
+    assert isinstance(at, datetime)
+    root = find_root(args.repo)
+    host = this_host()
+    state = repo_state(
+        Record(detect_slug(root), {host: str(root)}, None, None),
+        hostname=host,
+        at=at,
+        agent=args.agent,
+    )
+    return Discovery(f"repo {root}", host, at, (state,), ())
+
+
+def run(args: argparse.Namespace) -> int:
+    from kaizen_agentic.schedule import check_timezone
+
+    start = parse_at(args.start)
+    zone = args.tz or "UTC"
+    problem = check_timezone(zone)
+    if problem:
+        raise KaizenError(f"--tz: {problem}")
+    found = _found(args, start)
+    table = build(found, start=start, days=args.days, zone=zone, threshold=args.threshold)
+    if args.html:
+        from kaizen_agentic.atomic import write_atomic
+        from kaizen_agentic.calendar_html import render
+
+        write_atomic(args.html, render(table).encode("utf-8"))
+        sys.stderr.write(f"wrote {args.html}\n")
+    if args.json:
+        sys.stdout.write(output.to_json(as_dict(table)))
+    else:
+        sys.stdout.write(text(table))
+    return 0
+
+
+def text(table: Timetable) -> str:
+    colour = output.use_colour()
+    end = table.end - timedelta(seconds=1)
+    lines = [
+        f"{table.start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} ({table.zone}): "
+        f"{len(table.runs)} runs",
+        "",
+        "      " + "".join(f"{h:>3}" for h in range(24)),
+    ]
+    top = max((max(row) for row in table.heat), default=0)
+    for day, row in zip(DAYS, table.heat, strict=True):
+        cells = []
+        for count in row:
+            cell = f"{count:>3}" if count else "  ."
+            if count and count > table.threshold:
+                cell = output.paint(cell, "red", colour)
+            elif count and top and count * 2 >= top:
+                cell = output.paint(cell, "yellow", colour)
+            cells.append(cell)
+        lines.append(f"{day:<6}" + "".join(cells))
+    lines.append("")
+    for d, h, n in table.busiest():
+        who = [f"{r.slug} {r.agent}" for r in table.who(d, h)]
+        shown = ", ".join(who[:6]) + (f" (+{len(who) - 6} more)" if len(who) > 6 else "")
+        lines.append(f"busiest: {DAYS[d]} {h:02d}:00, {n} run{'' if n == 1 else 's'}: {shown}")
+    for peak in table.peaks:
+        names = ", ".join(f"{s} {a}" for s, a in peak.pinned[:6])
+        more = f" (+{len(peak.pinned) - 6} more)" if len(peak.pinned) > 6 else ""
+        lines.append(
+            f"advisory: {DAYS[peak.day]} {peak.hour:02d}:00 holds {peak.runs} runs (threshold "
+            f"{table.threshold}); {len(peak.pinned)} pin an explicit time: {names}{more}. "
+            f"Omitting `time` from them spreads them over 03:00-06:59; the busiest hour would "
+            f"hold {peak.if_spread}."
+        )
+    if table.not_taking_part:
+        lines += ["", "not taking part:"]
+        lines += [f"  {r.slug}: {r.state} ({r.reason})" for r in table.not_taking_part]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,231 @@
+"""The fleet calendar: when every enrolled agent runs, where load piles up, who never runs.
+
+``build`` turns a discovery into the runs of a window, shown in a display zone, with an
+hour-of-week heatmap (Monday 00:00 first). ``advise`` finds hours that hold more runs than a
+threshold and shows how much dropping pinned times (letting the spread choose) would flatten
+them. Rendering lives in ``calendar_html`` (HTML) and the command (terminal, JSON).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any, Final, NamedTuple
+from zoneinfo import ZoneInfo
+
+from kaizen_agentic import cadence as cad
+from kaizen_agentic.roster import Discovery, RepoState
+
+DAYS: Final = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+class Run(NamedTuple):
+    slug: str
+    agent: str
+    when: datetime  # in the display zone
+    pinned: bool  # the schedule names an explicit `time` (a preset, not a spread or a cron)
+
+
+class Entry(NamedTuple):
+    """One enrolled agent of one repository, with its cadence."""
+
+    slug: str
+    agent: str
+    cadence: cad.Cadence
+
+
+class Peak(NamedTuple):
+    day: int  # 0 = Monday
+    hour: int
+    runs: int
+    pinned: tuple[tuple[str, str], ...]  # (slug, agent) of runs there that pin their time
+    if_spread: int  # the busiest hour's count if every pinned entry dropped its `time`
+
+
+class Timetable(NamedTuple):
+    start: datetime
+    end: datetime
+    zone: str
+    runs: tuple[Run, ...]
+    heat: tuple[tuple[int, ...], ...]  # 7 x 24
+    not_taking_part: tuple[RepoState, ...]
+    threshold: int
+    peaks: tuple[Peak, ...]
+
+    def busiest(self, n: int = 3) -> list[tuple[int, int, int]]:
+        cells = [(self.heat[d][h], d, h) for d in range(7) for h in range(24) if self.heat[d][h]]
+        return [
+            (d, h, count) for count, d, h in sorted(cells, key=lambda c: (-c[0], c[1], c[2]))[:n]
+        ]
+
+    def who(self, day: int, hour: int) -> list[Run]:
+        return [r for r in self.runs if r.when.weekday() == day and r.when.hour == hour]
+
+
+def entries(found: Discovery) -> list[Entry]:
+    out = []
+    for repo in found.repos:
+        if repo.state != "enrolled" or repo.manifest is None:
+            continue
+        for entry in repo.manifest.agents:
+            if entry.enabled:
+                out.append(Entry(repo.slug, entry.agent, entry.cadence))
+    return out
+
+
+def runs_of(
+    items: list[Entry],
+    start: datetime,
+    end: datetime,
+    zone: ZoneInfo,
+    paused: dict[tuple[str, str], datetime] | None = None,
+) -> list[Run]:
+    """Every fire time in ``[start, end)`` of every entry, in ``zone``, in time order."""
+    out = []
+    for item in items:
+        pinned = item.cadence.interval != "cron" and not item.cadence.spread
+        resume = (paused or {}).get((item.slug, item.agent))
+        for moment in cad.iter_runs(item.cadence, start - timedelta(microseconds=1)):
+            if moment >= end:
+                break
+            if resume is not None and moment < resume:
+                continue
+            out.append(Run(item.slug, item.agent, moment.astimezone(zone), pinned))
+    out.sort(key=lambda r: (r.when, r.slug, r.agent))
+    return out
+
+
+def heatmap(runs: list[Run]) -> tuple[tuple[int, ...], ...]:
+    counts = Counter((r.when.weekday(), r.when.hour) for r in runs)
+    return tuple(tuple(counts[(d, h)] for h in range(24)) for d in range(7))
+
+
+def default_threshold(total: int) -> int:
+    """An hour is crowded when it holds 4x its share of the week's runs, and at least 5."""
+    return max(5, math.ceil(total / (7 * 24) * 4))
+
+
+def advise(
+    items: list[Entry],
+    runs: list[Run],
+    start: datetime,
+    end: datetime,
+    zone: ZoneInfo,
+    threshold: int,
+) -> list[Peak]:
+    heat = heatmap(runs)
+    crowded = [(d, h) for d in range(7) for h in range(24) if heat[d][h] > threshold]
+    if not crowded:
+        return []
+    pinned_keys = {
+        (r.slug, r.agent)
+        for r in runs
+        if r.pinned and (r.when.weekday(), r.when.hour) in set(crowded)
+    }
+    respread = [
+        Entry(
+            i.slug,
+            i.agent,
+            cad.compile_cadence(
+                i.cadence.interval,
+                timezone=i.cadence.timezone,
+                day=i.cadence.day,
+                at=None,
+                identity=i.slug,
+                agent=i.agent,
+            ),
+        )
+        if (i.slug, i.agent) in pinned_keys
+        else i
+        for i in items
+    ]
+    after = heatmap(runs_of(respread, start, end, zone))
+    flattened = max(max(row) for row in after) if after else 0
+    peaks = []
+    for d, h in sorted(crowded, key=lambda c: (-heat[c[0]][c[1]], c)):
+        here = sorted(
+            {
+                (r.slug, r.agent)
+                for r in runs
+                if r.pinned and r.when.weekday() == d and r.when.hour == h
+            }
+        )
+        peaks.append(Peak(d, h, heat[d][h], tuple(here), flattened))
+    return peaks
+
+
+def build(
+    found: Discovery, *, start: datetime, days: int, zone: str, threshold: int | None = None
+) -> Timetable:
+    """The calendar of ``found``'s enrolled agents for ``days`` days from ``start``."""
+    tz = cad.zone(zone)
+    end = start + timedelta(days=days)
+    items = entries(found)
+    paused = {}
+    for repo in found.repos:
+        if repo.state == "enrolled" and repo.manifest is not None:
+            for e in repo.manifest.agents:
+                if e.enabled and e.paused_until is not None:
+                    paused[(repo.slug, e.agent)] = e.resumes_at()
+    runs = runs_of(items, start, end, tz, paused)
+    limit = default_threshold(len(runs)) if threshold is None else threshold
+    others = tuple(r for r in found.repos if r.state != "enrolled")
+    return Timetable(
+        start,
+        end,
+        zone,
+        tuple(runs),
+        heatmap(runs),
+        others,
+        limit,
+        tuple(advise(items, runs, start, end, tz, limit)),
+    )
+
+
+def as_dict(table: Timetable) -> dict[str, Any]:
+    from kaizen_agentic import output
+
+    return {
+        "from": output.rfc3339(table.start),
+        "to": output.rfc3339(table.end),
+        "timezone": table.zone,
+        "total_runs": len(table.runs),
+        "threshold": table.threshold,
+        "heatmap": {
+            "rows": list(DAYS),
+            "hours": list(range(24)),
+            "counts": [list(row) for row in table.heat],
+        },
+        "busiest": [
+            {
+                "day": DAYS[d],
+                "hour": h,
+                "runs": n,
+                "who": [f"{r.slug} {r.agent}" for r in table.who(d, h)],
+            }
+            for d, h, n in table.busiest()
+        ],
+        "peaks": [
+            {
+                "day": DAYS[p.day],
+                "hour": p.hour,
+                "runs": p.runs,
+                "pinned": [f"{s} {a}" for s, a in p.pinned],
+                "busiest_if_spread": p.if_spread,
+            }
+            for p in table.peaks
+        ],
+        "runs": [
+            {
+                "repo": r.slug,
+                "agent": r.agent,
+                "at": output.rfc3339(r.when),
+                "pinned_time": r.pinned,
+            }
+            for r in table.runs
+        ],
+        "not_taking_part": [
+            {"repo": r.slug, "state": r.state, "reason": r.reason} for r in table.not_taking_part
+        ],
+    }
