@@ -121,6 +121,7 @@ def cold_start(work: Path) -> list[tuple[str, float, float]]:
     (repo / ".kaizen").mkdir(parents=True)
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     shutil.copy(ROOT / "examples" / "schedule.yml", repo / ".kaizen" / "schedule.yml")
+    shutil.copytree(ROOT / "examples" / "agents", repo / ".kaizen" / "agents")  # a valid repo
     (work / ".pre-commit-config.yaml").write_text(PRE_COMMIT_CONFIG)
     (work / "dependabot.yml").write_text(DEPENDABOT)
     small = make_prepare_repo(work, "small", 10, 100)
@@ -461,6 +462,12 @@ def fleet_prepare(work: Path) -> list[tuple[str, str]]:
     ]
 
 
+def _timed_once(func: object, arg: object) -> float:
+    start = time.perf_counter()
+    func(arg)  # type: ignore[operator]
+    return time.perf_counter() - start
+
+
 def redaction_rate() -> str:
     sys.path.insert(0, str(ROOT / "src"))
     from kaizen_agentic.redact import redact
@@ -472,9 +479,7 @@ def redaction_rate() -> str:
     text = line * (8 * 1024 * 1024 // len(line))
     half = len(text) // 2
     text = text[:half] + "password=hunter2hunter2 ghp_" + "a" * 36 + text[half:]
-    start = time.perf_counter()
-    redact(text)
-    seconds = time.perf_counter() - start
+    seconds = min(_timed_once(redact, text) for _ in range(7))  # best of 7: noise only slows
     return f"{len(text.encode()) / 1e6 / seconds:,.0f} MB/s"
 
 

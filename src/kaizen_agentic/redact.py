@@ -23,6 +23,7 @@ class Rule(NamedTuple):
     word_start: bool = False  # the match must not follow a letter or digit (or "_" for tokens)
     lowered: bool = False  # match a lower-cased copy: the case-insensitive rules
     after_digits: int = 0  # the match must follow at least this many digits
+    family: tuple[str, ...] = ()  # ids of the named alternatives t0, t1, ... of one pattern
 
 
 _END = r"(?![A-Za-z0-9_-])"  # a token's end: not followed by more token characters
@@ -39,6 +40,18 @@ def _re(pattern: str) -> re.Pattern[bytes]:
 
 def _token(rule_id: str, pattern: str, group: int = 0) -> Rule:
     return Rule(rule_id, _re(pattern), group, word_start=True)
+
+
+def _family(prefix: str, members: tuple[tuple[str, str], ...]) -> Rule:
+    """Token rules sharing a literal prefix, in one pass: ``prefix(?:(?P<t0>...)|...)``."""
+    alternatives = "|".join(f"(?P<t{i}>{body})" for i, (_, body) in enumerate(members))
+    return Rule(
+        "",
+        _re(f"{prefix}(?:{alternatives})"),
+        0,
+        word_start=True,
+        family=tuple(rule_id for rule_id, _ in members),
+    )
 
 
 def _lower(rule_id: str, pattern: str, group: int = 1) -> Rule:
@@ -68,14 +81,19 @@ RULES: Final = (
         _re(r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,}"),
     ),
     _token("slack-token", rf"xox[abposre]-[A-Za-z0-9-]{{10,}}{_END}"),
-    _token("stripe-key", rf"sk_(?:live|test)_[A-Za-z0-9]{{20,}}{_END}"),
-    _token("stripe-key", rf"rk_(?:live|test)_[A-Za-z0-9]{{20,}}{_END}"),
-    _token("anthropic-api-key", rf"sk-ant-[a-z]+[0-9]{{2}}-[A-Za-z0-9_-]{{32,}}{_END}"),
-    _token(
-        "openai-api-key",
-        rf"sk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_-]{{20,}}|[A-Za-z0-9]{{20}}T3BlbkFJ"
-        rf"[A-Za-z0-9]{{20}}|[A-Za-z0-9]{{48}}){_END}",
+    _family(
+        "sk",
+        (
+            ("stripe-key", rf"_(?:live|test)_[A-Za-z0-9]{{20,}}{_END}"),
+            ("anthropic-api-key", rf"-ant-[a-z]+[0-9]{{2}}-[A-Za-z0-9_-]{{32,}}{_END}"),
+            (
+                "openai-api-key",
+                rf"-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_-]{{20,}}|[A-Za-z0-9]{{20}}"
+                rf"T3BlbkFJ[A-Za-z0-9]{{20}}|[A-Za-z0-9]{{48}}){_END}",
+            ),
+        ),
     ),
+    _token("stripe-key", rf"rk_(?:live|test)_[A-Za-z0-9]{{20,}}{_END}"),
     _token("google-api-key", rf"AIza[0-9A-Za-z_-]{{35}}{_END}"),
     _token("npm-token", rf"npm_[A-Za-z0-9]{{36}}{_END}"),
     _token("pypi-token", rf"pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{{50,}}{_END}"),
@@ -105,6 +123,9 @@ RULES: Final = (
 )
 
 
+RULE_IDS: Final = frozenset(rule_id for rule in RULES for rule_id in (rule.family or (rule.id,)))
+
+
 class Redacted(NamedTuple):
     text: str
     counts: dict[str, int]  # rule id -> how many secrets it removed
@@ -128,34 +149,37 @@ def redact(text: str, counts: dict[str, int] | None = None) -> Redacted:
             result, found = _apply(rule, data)
         if found:
             data, lowered, changed = result, None, True
-            tally[rule.id] = tally.get(rule.id, 0) + found
+            for rule_id, n in found.items():
+                tally[rule_id] = tally.get(rule_id, 0) + n
     return Redacted(data.decode("utf-8", "surrogatepass") if changed else text, tally)
 
 
-def _marked(rule: Rule, whole: bytes, start: int, group: tuple[int, int]) -> bytes:
-    marker = f"[REDACTED:{rule.id}]".encode()
+def _marked(rule_id: str, whole: bytes, start: int, group: tuple[int, int]) -> bytes:
+    marker = f"[REDACTED:{rule_id}]".encode()
     return whole[: group[0] - start] + marker + whole[group[1] - start :]
 
 
-def _apply(rule: Rule, data: bytes) -> tuple[bytes, int]:
-    found = 0
+def _apply(rule: Rule, data: bytes) -> tuple[bytes, dict[str, int]]:
+    found: dict[str, int] = {}
 
     def replace(match: re.Match[bytes]) -> bytes:
-        nonlocal found
         start = match.start()
         if rule.word_start and start and data[start - 1] in _WORD:
             return match.group(0)
         if rule.after_digits and not data[max(start - rule.after_digits, 0) : start].isdigit():
             return match.group(0)
-        if match.group(rule.group) in ALLOWED:
+        rule_id, group = rule.id, rule.group
+        if rule.family:  # which alternative matched names the rule; the whole match is secret
+            rule_id, group = rule.family[int((match.lastgroup or "t0")[1:])], 0
+        if match.group(group) in ALLOWED:
             return match.group(0)
-        found += 1
-        return _marked(rule, match.group(0), start, match.span(rule.group))
+        found[rule_id] = found.get(rule_id, 0) + 1
+        return _marked(rule_id, match.group(0), start, match.span(group))
 
     return rule.pattern.sub(replace, data), found
 
 
-def _apply_lowered(rule: Rule, data: bytes, lowered: bytes) -> tuple[bytes, int]:
+def _apply_lowered(rule: Rule, data: bytes, lowered: bytes) -> tuple[bytes, dict[str, int]]:
     pieces: list[bytes] = []
     cursor = 0
     for match in rule.pattern.finditer(lowered):
@@ -166,9 +190,9 @@ def _apply_lowered(rule: Rule, data: bytes, lowered: bytes) -> tuple[bytes, int]
         if data[secret_start:secret_end] in ALLOWED:
             continue
         pieces.append(data[cursor:start])
-        pieces.append(_marked(rule, data[start:end], start, (secret_start, secret_end)))
+        pieces.append(_marked(rule.id, data[start:end], start, (secret_start, secret_end)))
         cursor = end
     if not pieces:
-        return data, 0
+        return data, {}
     pieces.append(data[cursor:])
-    return b"".join(pieces), (len(pieces) - 1) // 2
+    return b"".join(pieces), {rule.id: (len(pieces) - 1) // 2}

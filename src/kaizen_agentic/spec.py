@@ -29,15 +29,17 @@ Value = Any
 class Context:
     """Where problems are collected while one file is checked."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, trial: bool = False) -> None:
         self.path = path
         self.problems: list[Problem] = []
+        self.trial = trial  # only whether a check passes matters, not its message
 
     def add(self, node: Node, key: str, message: str) -> None:
-        # Messages quote the offending value; a secret in the wrong place is not repeated.
-        from kaizen_agentic.redact import redact
+        if not self.trial:
+            # Messages quote the offending value; a secret in the wrong place is not repeated.
+            from kaizen_agentic.redact import redact
 
-        message = redact(message).text
+            message = redact(message).text
         self.problems.append(Problem(self.path, node.line, node.col, key, message))
 
 
@@ -234,7 +236,7 @@ class Choice(Spec):
 
     def check(self, node: Node, key: str, ctx: Context) -> Value:
         for option in self.options:
-            trial = Context(ctx.path)
+            trial = Context(ctx.path, trial=True)
             value = option.check(node, key, trial)
             if not trial.problems:
                 return value

@@ -354,10 +354,11 @@ def describe(value: object) -> str:
     if isinstance(value, float):
         return f"number {value:g}"
     if isinstance(value, str):
-        # Messages echo values; a secret pasted into the wrong key must not be echoed with them.
-        from kaizen_agentic.redact import redact
+        if len(value) >= 12:  # secrets are long; short values are echoed as they are
+            # Messages echo values; a secret pasted into the wrong key must not be echoed.
+            from kaizen_agentic.redact import redact
 
-        value = redact(value).text
+            value = redact(value).text
         return f'string "{value}"' if len(value) <= 40 else f'string "{value[:37]}..."'
     if isinstance(value, Mapping):
         return "a mapping"

@@ -13,7 +13,6 @@ from functools import lru_cache
 from typing import Final, NamedTuple
 
 from kaizen_agentic.errors import InvalidFileError, KaizenError, Problem
-from kaizen_agentic.repo import read_inside
 from kaizen_agentic.schedule import AGENT_NAME_PATTERN
 from kaizen_agentic.spec import Context, Field, Int, List, Map, Str
 
@@ -119,6 +118,8 @@ def load_definition(name: str, repo_root: str | None = None) -> AgentDefinition:
     check_name(name)
     filename = f"{name}.md"
     if repo_root is not None:
+        from kaizen_agentic.repo import read_inside
+
         relative = os.path.join(REPO_AGENTS_DIR, filename)
         data = read_inside(repo_root, relative, MAX_AGENT_BYTES)
         if data is not None:

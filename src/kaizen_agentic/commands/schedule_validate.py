@@ -38,14 +38,14 @@ def run(args: argparse.Namespace) -> int:
 
 def check(path: str) -> FileResult:
     """Validate one manifest; in a repository's ``.kaizen/`` also check its agents exist."""
-    from kaizen_agentic.agents import undefined
-
     try:
         manifest = load_manifest(path)
     except InvalidFileError as exc:
         return FileResult(path, 0, exc.problems)
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.basename(folder) == ".kaizen":
+        from kaizen_agentic.agents import undefined
+
         entries = [(e.agent, i, e.line, e.col) for i, e in enumerate(manifest.agents) if e.enabled]
         problems = undefined(entries, os.path.dirname(folder), path)
         if problems:
