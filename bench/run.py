@@ -49,53 +49,7 @@ repos:
 
 # Installed packages get .pyc files from pip; measure that, not a session that disables them.
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-HYPERFINE = shutil.which("hyperfine")
-TOOL = "hyperfine" if HYPERFINE else "a Python harness (hyperfine not found)"
-
-
-def timed(argv: list[str], cwd: Path) -> tuple[float, float]:
-    if HYPERFINE:
-        return _hyperfine(argv, cwd)
-    for _ in range(WARMUP):
-        subprocess.run(argv, cwd=cwd, capture_output=True, check=False, env=ENV)
-    samples = []
-    for _ in range(RUNS):
-        start = time.perf_counter()
-        done = subprocess.run(argv, cwd=cwd, capture_output=True, check=False, env=ENV)
-        samples.append((time.perf_counter() - start) * 1000)
-        if done.returncode not in (0, 1):
-            raise SystemExit(f"bench: {argv} exited {done.returncode}: {done.stderr[-500:]!r}")
-    samples.sort()
-    return statistics.median(samples), samples[int(len(samples) * 0.9) - 1]
-
-
-def _hyperfine(argv: list[str], cwd: Path) -> tuple[float, float]:
-    import json
-    import shlex
-
-    with tempfile.NamedTemporaryFile(suffix=".json") as report:
-        subprocess.run(
-            [
-                HYPERFINE or "hyperfine",
-                "-N",
-                "--warmup",
-                str(WARMUP),
-                "--runs",
-                str(RUNS),
-                "-i",
-                "--style",
-                "none",
-                "--export-json",
-                report.name,
-                shlex.join(argv),
-            ],
-            cwd=cwd,
-            check=True,
-            capture_output=True,
-            env=ENV,
-        )
-        times = sorted(json.loads(Path(report.name).read_text())["results"][0]["times"])
-    return statistics.median(times) * 1000, times[int(len(times) * 0.9) - 1] * 1000
+TOOL = "an interleaved Python harness (the commands take turns, run by run)"
 
 
 def ensure_tools() -> None:
@@ -167,7 +121,28 @@ def cold_start(work: Path) -> list[tuple[str, float, float]]:
             ],
         ),
     ]
-    return [(name, *timed(argv, work)) for name, argv in cases]
+    return interleaved(cases, work)
+
+
+def interleaved(cases: list[tuple[str, list[str]]], cwd: Path) -> list[tuple[str, float, float]]:
+    """Median and p90 per command, the commands taking turns run by run: a slow spell of the
+    machine then costs every command alike, so the ratios between them hold."""
+    for _ in range(WARMUP):
+        for _, argv in cases:
+            subprocess.run(argv, cwd=cwd, capture_output=True, check=False, env=ENV)
+    samples: dict[str, list[float]] = {name: [] for name, _ in cases}
+    for _ in range(RUNS):
+        for name, argv in cases:
+            start = time.perf_counter()
+            done = subprocess.run(argv, cwd=cwd, capture_output=True, check=False, env=ENV)
+            samples[name].append((time.perf_counter() - start) * 1000)
+            if done.returncode not in (0, 1):
+                raise SystemExit(f"bench: {argv} exited {done.returncode}: {done.stderr[-300:]!r}")
+    out = []
+    for name, _ in cases:
+        times = sorted(samples[name])
+        out.append((name, statistics.median(times), times[int(len(times) * 0.9) - 1]))
+    return out
 
 
 def _git(repo: Path, *args: str) -> None:
