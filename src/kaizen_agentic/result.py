@@ -15,7 +15,7 @@ from typing import Any, Final, NamedTuple
 
 from kaizen_agentic import bundle, events, memory, metrics
 from kaizen_agentic.errors import InvalidFileError, KaizenError, Problem
-from kaizen_agentic.spec import Bool, Context, Field, Int, List, Map, Spec, Str
+from kaizen_agentic.spec import Bool, Context, Field, Int, List, Map, Spec, Str, check_document
 
 MAX_RESULT_BYTES: Final = 1024 * 1024
 _FENCE = re.compile(r"^```kaizen-result[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
@@ -120,9 +120,7 @@ def parse_result(data: bytes, path: str) -> dict[str, Any]:
     """Validate a result (JSON, or Markdown ending in a ``kaizen-result`` block)."""
     from kaizen_agentic import yamlsafe
 
-    text, problems = yamlsafe.decode(data, path)
-    if text is None:
-        raise InvalidFileError(path, problems)
+    text = yamlsafe.decode_strict(data, path)
     offset = 0
     blocks = list(_FENCE.finditer(text))
     if blocks:
@@ -131,12 +129,7 @@ def parse_result(data: bytes, path: str) -> dict[str, Any]:
     elif not text.lstrip().startswith("{"):
         msg = "expected a JSON object, or Markdown with a ```kaizen-result block"
         raise InvalidFileError(path, [Problem(path, 1, 1, "", msg)])
-    root, problems = yamlsafe.load("\n" * offset + text, path)
-    if root is None:
-        raise InvalidFileError(path, problems)
-    ctx = Context(path)
-    ctx.problems = problems
-    value = RESULT_SPEC.check(root, "", ctx)
+    value, _, ctx = check_document(RESULT_SPEC, "\n" * offset + text, path)
     if ctx.problems:
         raise InvalidFileError(path, ctx.problems)
     assert isinstance(value, dict)

@@ -171,10 +171,7 @@ def _located_items(data: bytes, path: str) -> list[Any]:
     from kaizen_agentic import yamlsafe
     from kaizen_agentic.errors import InvalidFileError
 
-    text, problems = yamlsafe.decode(data, path)
-    root = None
-    if text is not None:
-        root, problems = yamlsafe.load(text, path)
+    root, problems = yamlsafe.load(yamlsafe.decode_strict(data, path), path)
     if root is None or problems:
         raise InvalidFileError(path, problems)
     if isinstance(root, yamlsafe.Mapping):

@@ -14,7 +14,19 @@ from typing import Any, Final, NamedTuple
 
 from kaizen_agentic import cadence as cad
 from kaizen_agentic.errors import InvalidFileError, Problem
-from kaizen_agentic.spec import Bool, Choice, Const, Context, Field, Int, List, Map, Str, When
+from kaizen_agentic.spec import (
+    Bool,
+    Choice,
+    Const,
+    Context,
+    Field,
+    Int,
+    List,
+    Map,
+    Str,
+    When,
+    check_document,
+)
 
 MANIFEST_PATH: Final = ".kaizen/schedule.yml"
 SCHEMA_ID: Final = "urn:kaizen-agentic:schema:schedule:v1"
@@ -242,15 +254,7 @@ def parse_manifest(data: bytes, path: str, identity: str | None = None) -> Manif
     """
     from kaizen_agentic import yamlsafe
 
-    text, problems = yamlsafe.decode(data, path)
-    root = None
-    if text is not None:
-        root, problems = yamlsafe.load(text, path)
-    if root is None:
-        raise InvalidFileError(path, problems)
-    ctx = Context(path)
-    ctx.problems = problems
-    value = MANIFEST_SPEC.check(root, "", ctx)
+    value, root, ctx = check_document(MANIFEST_SPEC, yamlsafe.decode_strict(data, path), path)
     if isinstance(value, dict) and isinstance(value.get("agents"), list):
         _check_unique(root, value["agents"], ctx)
     if ctx.problems:

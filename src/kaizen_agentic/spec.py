@@ -43,6 +43,21 @@ class Context:
         self.problems.append(Problem(self.path, node.line, node.col, key, message))
 
 
+def check_document(spec: Spec, text: str, path: str) -> tuple[Value, Node, Context]:
+    """Load one YAML document and check it against ``spec``: (value, root node, context).
+
+    Raises ``InvalidFileError`` when the document cannot be built at all; otherwise every
+    problem found is in ``context.problems`` for the caller to add to and raise."""
+    from kaizen_agentic.errors import InvalidFileError
+
+    root, problems = yamlsafe.load(text, path)
+    if root is None:
+        raise InvalidFileError(path, problems)
+    ctx = Context(path)
+    ctx.problems = problems
+    return spec.check(root, "", ctx), root, ctx
+
+
 def child_key(parent: str, name: str | int) -> str:
     if isinstance(name, int):
         return f"{parent}[{name}]"

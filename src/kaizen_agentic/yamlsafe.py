@@ -181,6 +181,16 @@ def decode(data: bytes, path: str) -> tuple[str | None, list[Problem]]:
     return text, []
 
 
+def decode_strict(data: bytes, path: str) -> str:
+    """``decode``, raising ``InvalidFileError`` when the bytes are not usable text."""
+    from kaizen_agentic.errors import InvalidFileError
+
+    text, problems = decode(data, path)
+    if text is None:
+        raise InvalidFileError(path, problems)
+    return text
+
+
 def _position(buf: str | bytes, offset: int) -> tuple[int, int]:
     nl: str | bytes = "\n" if isinstance(buf, str) else b"\n"
     head = buf[:offset]

@@ -14,7 +14,7 @@ from typing import Final, NamedTuple
 
 from kaizen_agentic.errors import InvalidFileError, KaizenError, Problem
 from kaizen_agentic.schedule import AGENT_NAME_PATTERN
-from kaizen_agentic.spec import Context, Field, Int, List, Map, Str
+from kaizen_agentic.spec import Field, Int, List, Map, Str, check_document
 
 BUILTIN_DIR: Final = os.path.dirname(__file__)
 REPO_AGENTS_DIR: Final = os.path.join(".kaizen", "agents")
@@ -77,9 +77,7 @@ def parse_definition(data: bytes, path: str, source: str) -> AgentDefinition:
     """Parse an agent file. Raises ``InvalidFileError`` with every located problem."""
     from kaizen_agentic import yamlsafe
 
-    text, problems = yamlsafe.decode(data, path)
-    if text is None:
-        raise InvalidFileError(path, problems)
+    text = yamlsafe.decode_strict(data, path)
     if not text.startswith("---\n"):
         msg = 'expected YAML front matter: a first line "---", the fields, then "---"'
         raise InvalidFileError(path, [Problem(path, 1, 1, "", msg)])
@@ -89,12 +87,7 @@ def parse_definition(data: bytes, path: str, source: str) -> AgentDefinition:
         raise InvalidFileError(path, [Problem(path, 1, 1, "", msg)])
     # Keep line numbers true to the file: parse the front matter where it stands.
     head = "\n" + text[4 : end + 1]
-    root, problems = yamlsafe.load(head, path)
-    if root is None:
-        raise InvalidFileError(path, problems)
-    ctx = Context(path)
-    ctx.problems = problems
-    value = FRONT_MATTER_SPEC.check(root, "", ctx)
+    value, _, ctx = check_document(FRONT_MATTER_SPEC, head, path)
     body = text[end + 5 :].strip("\n") + "\n"
     if not body.strip():
         line = text[: end + 5].count("\n") + 1

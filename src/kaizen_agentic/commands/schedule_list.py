@@ -15,7 +15,9 @@ from kaizen_agentic.schedule import Manifest, load_repo_manifest
 
 
 def run(args: argparse.Namespace) -> int:
-    at = _at(args.at)
+    from kaizen_agentic.commands.schedule_prepare import parse_at
+
+    at = parse_at(args.at)
     root = find_root(args.repo)
     path = manifest_path(root)
     if not path.exists():
@@ -34,15 +36,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(_text(doc))
     return 0
-
-
-def _at(text: str | None) -> datetime:
-    if text is None:
-        return datetime.now(UTC)
-    try:
-        return output.parse_rfc3339(text)
-    except ValueError as exc:
-        raise KaizenError(f"--at: {exc}") from None
 
 
 def listing(
