@@ -20,7 +20,7 @@ The spread window (03:00-06:59) keeps schedules without an explicit ``time`` cle
 from __future__ import annotations
 
 import shlex
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, NamedTuple
 
 from kaizen_agentic import cadence as cad
@@ -354,7 +354,3 @@ def prepare_command(target: Target, out_dir: str) -> list[str]:
         out_dir,
         "--json",
     ]
-
-
-def start_of(day: date) -> datetime:
-    return datetime.combine(day, datetime.min.time(), UTC)
