@@ -422,45 +422,58 @@ def resolve(
     return Context(str(work), slug, agent, entry, slot, manifest.digest, git)
 
 
-def gather(ctx: Context, window: int, counts: dict[str, int]) -> tuple[Inputs, dict[str, Any]]:
-    """Read the agent, memory and metrics; redact; return the inputs and their provenance."""
-    from kaizen_agentic.agents import load_definition
+def _run_part(ctx: Context, definition: Any) -> str:
     from kaizen_agentic.cadence import describe
 
-    definition = load_definition(ctx.agent, ctx.root)
-    entries, memory_digest = memory.read(ctx.root, ctx.agent)
-    summary = metrics.summarize(ctx.root, ctx.agent, window)
-    remote = redact(ctx.git.remote_url, counts).text if ctx.git.remote_url else None
-    slot = ctx.slot.isoformat(timespec="seconds")
+    source = "built in" if definition.source == "builtin" else "defined in the repository"
     run = [
         "# This run",
         "",
         f"- Repository: {ctx.slug}",
-        f"- Agent: {definition.name} (version {definition.version}, "
-        f"{'built in' if definition.source == 'builtin' else 'defined in the repository'})",
-        f"- Scheduled slot: {slot} ({describe(ctx.entry.cadence)})",
+        f"- Agent: {definition.name} (version {definition.version}, {source})",
+        f"- Scheduled slot: {ctx.slot.isoformat(timespec='seconds')} "
+        f"({describe(ctx.entry.cadence)})",
     ]
     if ctx.entry.focus:
         run.append(f"- Focus for this run: {ctx.entry.focus}")
     if ctx.entry.instructions:
         run += ["", "## Instructions from the repository", "", ctx.entry.instructions.rstrip("\n")]
-    repo_lines = [
-        "# Repository",
-        "",
-        f"- Slug: {ctx.slug}",
-        f"- Local path: {ctx.root}",
-        f"- Remote: {remote or '(none)'}",
-        f"- Branch: {ctx.git.branch or '(detached HEAD)'}",
-        f"- Commit: {ctx.git.head}",
-        f"- Working tree: {'has uncommitted changes' if ctx.git.dirty else 'clean'}",
-        f"- Schedule: .kaizen/schedule.yml ({ctx.schedule_digest})",
-    ]
+    return "\n".join(run) + "\n"
+
+
+def _repository_part(ctx: Context, remote: str | None) -> str:
+    return (
+        "\n".join(
+            [
+                "# Repository",
+                "",
+                f"- Slug: {ctx.slug}",
+                f"- Local path: {ctx.root}",
+                f"- Remote: {remote or '(none)'}",
+                f"- Branch: {ctx.git.branch or '(detached HEAD)'}",
+                f"- Commit: {ctx.git.head}",
+                f"- Working tree: {'has uncommitted changes' if ctx.git.dirty else 'clean'}",
+                f"- Schedule: .kaizen/schedule.yml ({ctx.schedule_digest})",
+            ]
+        )
+        + "\n"
+    )
+
+
+def gather(ctx: Context, window: int, counts: dict[str, int]) -> tuple[Inputs, dict[str, Any]]:
+    """Read the agent, memory and metrics; redact; return the inputs and their provenance."""
+    from kaizen_agentic.agents import load_definition
+
+    definition = load_definition(ctx.agent, ctx.root)
+    entries, memory_digest = memory.read(ctx.root, ctx.agent)
+    summary = metrics.summarize(ctx.root, ctx.agent, window)
+    remote = redact(ctx.git.remote_url, counts).text if ctx.git.remote_url else None
     memory_items = _memory_items(entries, counts)
     head, metric_items = _metrics_parts(summary, counts, start=len(memory_items))
     inputs = Inputs(
         agent_text=redact(definition.prompt, counts).text,
-        run_text=redact("\n".join(run) + "\n", counts).text,
-        repo_text=redact("\n".join(repo_lines) + "\n", counts).text,
+        run_text=redact(_run_part(ctx, definition), counts).text,
+        repo_text=redact(_repository_part(ctx, remote), counts).text,
         memory_items=memory_items,
         memory_pinned=sum(1 for e in entries if e.pinned),
         metrics_head=head,

@@ -109,6 +109,19 @@ def _schedule_parsers(sub: Any) -> None:
     )
     verbs = schedule.add_subparsers(dest="verb", metavar="COMMAND", required=True)
 
+    _init_parser(verbs)
+    _validate_parser(verbs)
+    _list_parser(verbs)
+    _schema_parser(verbs)
+    _prepare_parser(verbs)
+    _discover_parser(verbs)
+    _export_parser(verbs)
+    _calendar_parser(verbs)
+    _register_parser(verbs)
+    _complete_parser(verbs)
+
+
+def _init_parser(verbs: Any) -> None:
     init = verbs.add_parser(
         "init",
         help="write a commented starter .kaizen/schedule.yml",
@@ -131,6 +144,8 @@ def _schedule_parsers(sub: Any) -> None:
     init.add_argument("--force", action="store_true", help="overwrite an existing manifest")
     init.set_defaults(func=_command("schedule_init"))
 
+
+def _validate_parser(verbs: Any) -> None:
     validate = verbs.add_parser(
         "validate",
         help="check manifests and report every problem with its location",
@@ -153,6 +168,8 @@ def _schedule_parsers(sub: Any) -> None:
     )
     validate.set_defaults(func=_command("schedule_validate"))
 
+
+def _list_parser(verbs: Any) -> None:
     listing = verbs.add_parser(
         "list",
         help="show each agent's state, cadence and next run times",
@@ -172,6 +189,8 @@ def _schedule_parsers(sub: Any) -> None:
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     listing.set_defaults(func=_command("schedule_list"))
 
+
+def _schema_parser(verbs: Any) -> None:
     schema = verbs.add_parser(
         "schema",
         help="print the manifest's JSON Schema",
@@ -185,6 +204,8 @@ def _schedule_parsers(sub: Any) -> None:
     schema.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
     schema.set_defaults(func=_command("schedule_schema"))
 
+
+def _prepare_parser(verbs: Any) -> None:
     prepare = _parser(
         verbs,
         "prepare",
@@ -229,6 +250,8 @@ def _schedule_parsers(sub: Any) -> None:
     _add_source(prepare, agent_dest="agent_filter")
     prepare.set_defaults(func=_command("schedule_prepare"))
 
+
+def _discover_parser(verbs: Any) -> None:
     discover = _parser(
         verbs,
         "discover",
@@ -250,6 +273,8 @@ def _schedule_parsers(sub: Any) -> None:
     _add_source(discover)
     discover.set_defaults(func=_command("schedule_discover"))
 
+
+def _export_parser(verbs: Any) -> None:
     export = _parser(
         verbs,
         "export",
@@ -274,6 +299,8 @@ def _schedule_parsers(sub: Any) -> None:
     _add_source(export)
     export.set_defaults(func=_command("schedule_export"))
 
+
+def _calendar_parser(verbs: Any) -> None:
     calendar = _parser(
         verbs,
         "calendar",
@@ -308,6 +335,8 @@ def _schedule_parsers(sub: Any) -> None:
     _add_source(calendar)
     calendar.set_defaults(func=_command("schedule_calendar"))
 
+
+def _register_parser(verbs: Any) -> None:
     register = _parser(
         verbs,
         "register",
@@ -328,6 +357,8 @@ def _schedule_parsers(sub: Any) -> None:
     register.add_argument("--disable", action="store_true", help="set the flag to false")
     register.set_defaults(func=_command("schedule_register"))
 
+
+def _complete_parser(verbs: Any) -> None:
     complete = _parser(
         verbs,
         "complete",
