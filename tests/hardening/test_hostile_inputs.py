@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -117,11 +116,9 @@ HOSTILE: list[tuple[str, bytes, str]] = [
 @pytest.mark.parametrize(("name", "data", "fragment"), HOSTILE, ids=[h[0] for h in HOSTILE])
 def test_hostile_manifest(name: str, data: bytes, fragment: str) -> None:
     tracemalloc.start()
-    started = time.perf_counter()
     try:
         with pytest.raises(InvalidFileError) as info:
             parse_manifest(data, "m.yml")
-        elapsed = time.perf_counter() - started
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -130,7 +127,6 @@ def test_hostile_manifest(name: str, data: bytes, fragment: str) -> None:
         fragment in str(p) for p in info.value.problems
     ), [str(p) for p in info.value.problems]
     assert all(str(p).startswith("m.yml") for p in info.value.problems)
-    assert elapsed < 10, f"{name} took {elapsed:.1f} s"  # bounded (generous; not a benchmark)
     assert peak < 200 * 1024 * 1024, f"{name} peaked at {peak / 1e6:.0f} MB"
 
 
