@@ -105,6 +105,8 @@ def post(
     import urllib.error
     import urllib.request
 
+    from kaizen_agentic.hub import retry_after, shown
+
     sleep = time.sleep if sleep is None else sleep
     body = encode(event)
     started = time.monotonic()
@@ -125,8 +127,8 @@ def post(
         except urllib.error.HTTPError as exc:
             last = f"HTTP {exc.code}"
             if exc.code not in (408, 429) and exc.code < 500:
-                raise DeliveryError(f"sink {redact_url(url)} refused the event: {last}") from None
-            wait = max(wait, _retry_after(exc.headers.get("Retry-After")))
+                raise DeliveryError(f"sink {shown(url)} refused the event: {last}") from None
+            wait = max(wait, retry_after(exc.headers.get("Retry-After")))
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
             reason = getattr(exc, "reason", exc)
             last = str(reason) or type(exc).__name__
@@ -135,7 +137,7 @@ def post(
             break
         sleep(wait)
     raise DeliveryError(
-        f"could not deliver the event to {redact_url(url)} after {attempt} "
+        f"could not deliver the event to {shown(url)} after {attempt} "
         f"attempt{'s' if attempt != 1 else ''}: {last}"
     )
 
@@ -148,30 +150,3 @@ def _opener() -> Any:
             return None  # a sink that redirects is misconfigured: report, do not follow
 
     return urllib.request.build_opener(NoRedirect)
-
-
-def _retry_after(value: str | None) -> float:
-    if not value:
-        return 0.0
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    from email.utils import parsedate_to_datetime
-
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return 0.0
-    return max(moment.timestamp() - time.time(), 0.0)
-
-
-def redact_url(url: str) -> str:
-    """The URL without user information or query string: safe for messages."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))

@@ -115,19 +115,27 @@ def parse(text: str) -> list[MemoryEntry]:
     return entries
 
 
-def read(root: str, agent: str) -> tuple[list[MemoryEntry], str | None]:
-    """The agent's memory entries and the file's digest (None when there is no file)."""
-    import hashlib
-
+def _load(root: str, agent: str) -> tuple[str, bytes] | None:
+    """The memory file's text and bytes, or None when there is no file."""
     from kaizen_agentic.repo import read_inside
 
     data = read_inside(root, os.path.join(MEMORY_DIR, f"{agent}.md"), MAX_MEMORY_BYTES)
     if data is None:
-        return [], None
+        return None
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig"), data
     except UnicodeDecodeError:
         raise KaizenError(f"{memory_path(root, agent)} is not UTF-8 text") from None
+
+
+def read(root: str, agent: str) -> tuple[list[MemoryEntry], str | None]:
+    """The agent's memory entries and the file's digest (None when there is no file)."""
+    import hashlib
+
+    loaded = _load(root, agent)
+    if loaded is None:
+        return [], None
+    text, data = loaded
     return parse(text), "sha256:" + hashlib.sha256(data).hexdigest()
 
 
@@ -162,9 +170,8 @@ def add(root: str, agent: str, entries: list[MemoryEntry]) -> str:
                 f"a memory entry is {size} characters; the limit is {MAX_ENTRY_CHARS}"
             )
     with locked_dir(folder):
-        existing = ""
-        if os.path.lexists(path):
-            existing = _existing(root, agent)
+        loaded = _load(root, agent)
+        existing = loaded[0] if loaded else ""
         known = {(e.bundle, e.text.strip()) for e in parse(existing)}
         fresh = [e for e in entries if (e.bundle, e.text.strip()) not in known or not e.bundle]
         if not fresh:
@@ -173,13 +180,6 @@ def add(root: str, agent: str, entries: list[MemoryEntry]) -> str:
         text = text.rstrip("\n") + "\n\n" + "\n".join(e.render() for e in fresh)
         write_atomic(path, text.encode("utf-8"))
     return path
-
-
-def _existing(root: str, agent: str) -> str:
-    from kaizen_agentic.repo import read_inside
-
-    data = read_inside(root, os.path.join(MEMORY_DIR, f"{agent}.md"), MAX_MEMORY_BYTES)
-    return (data or b"").decode("utf-8-sig", errors="strict")
 
 
 def new_entry(

@@ -169,9 +169,9 @@ def _open_inside(root: str, agent: str) -> int | None:
     path = metrics_path(root, agent)
     if not os.path.lexists(path):
         return None
-    real_root = os.path.realpath(root)
-    if os.path.commonpath([real_root, os.path.realpath(path)]) != real_root:
-        raise KaizenError(f"{path} points outside the repository; refusing to read it")
+    from kaizen_agentic.repo import check_inside
+
+    check_inside(root, path)
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     import stat
 

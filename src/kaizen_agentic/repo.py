@@ -112,6 +112,14 @@ def git_state(root: Path) -> GitState:
     return GitState(head, branch, dirty, origin_url(root))
 
 
+def check_inside(root: str, path: str) -> None:
+    """Refuse ``path`` when it resolves (symlinks followed) outside ``root``."""
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    if os.path.commonpath([real_root, real]) != real_root:
+        raise KaizenError(f"{path} points outside the repository ({real}); refusing to read it")
+
+
 def read_inside(root: str, relative: str, limit: int) -> bytes | None:
     """Bytes of ``root/relative`` when it is a regular file that stays inside ``root``."""
     from kaizen_agentic import yamlsafe
@@ -119,10 +127,7 @@ def read_inside(root: str, relative: str, limit: int) -> bytes | None:
     path = os.path.join(root, relative)
     if not os.path.lexists(path):
         return None
-    real_root = os.path.realpath(root)
-    real = os.path.realpath(path)
-    if os.path.commonpath([real_root, real]) != real_root:
-        raise KaizenError(f"{path} points outside the repository ({real}); refusing to read it")
+    check_inside(root, path)
     try:
         return yamlsafe.read_capped(path, limit)
     except ValueError as exc:
