@@ -247,13 +247,20 @@ def prepare_cases(work: Path) -> list[tuple[str, float, float]]:
 
 
 MANIFESTS = [
-    "version: 1\nrepo: org/r{i}\ntimezone: Europe/Berlin\nagents:\n  - agent: coach\n"
+    "version: 1\nrepo: org/r{i:05d}\ntimezone: Europe/Berlin\nagents:\n  - agent: coach\n"
     "    schedule: {{interval: weekly, day: monday, time: '09:00'}}\n"
     "  - agent: optimization-review\n    schedule: {{interval: weekly, day: friday}}\n",
-    "version: 1\nagents:\n  - agent: coach\n    schedule: {{interval: daily}}\n    focus: tests\n",
-    "version: 1\ntimezone: America/New_York\nagents:\n  - agent: coach\n"
+    "version: 1\nrepo: org/r{i:05d}\nagents:\n  - agent: coach\n    schedule: {{interval: daily}}\n"
+    "    focus: tests\n",
+    "version: 1\nrepo: org/r{i:05d}\ntimezone: America/New_York\nagents:\n  - agent: coach\n"
     "    schedule: {{interval: cron, cronjob: '30 7 * * mon-fri'}}\n",
 ]
+
+
+DUE_MANIFEST = (
+    "version: 1\nrepo: {slug}\nagents:\n  - agent: coach\n"
+    "    schedule: {{interval: daily, time: '09:00'}}\n"
+)
 
 
 def make_fleet(work: Path, size: int) -> Path:
@@ -376,9 +383,7 @@ def fleet_prepare(work: Path) -> list[tuple[str, str]]:
     template = work / "fleet-template"
     (template / ".kaizen").mkdir(parents=True)
     _git(template, "init", "-q", "-b", "main")
-    (template / ".kaizen" / "schedule.yml").write_text(
-        "version: 1\nagents:\n  - agent: coach\n    schedule: {interval: daily, time: '09:00'}\n"
-    )
+    (template / ".kaizen" / "schedule.yml").write_text(DUE_MANIFEST.format(slug="org/template"))
     _git(template, "add", "-A")
     _git(template, "commit", "-qm", "bench")
     host = os.uname().nodename
@@ -386,6 +391,7 @@ def fleet_prepare(work: Path) -> list[tuple[str, str]]:
     for i in range(1000):
         dest = work / "due" / f"r{i:04d}"
         shutil.copytree(template, dest, symlinks=True)
+        (dest / ".kaizen" / "schedule.yml").write_text(DUE_MANIFEST.format(slug=f"org/r{i:04d}"))
         records.append({"slug": f"org/r{i:04d}", "host_paths": {host: str(dest)}})
     roster = work / "due.json"
     roster.write_text(json.dumps(records))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 from collections.abc import Callable, Iterator
@@ -55,13 +56,17 @@ def make_repo(tmp_path: Path) -> Callable[..., Path]:
         manifest: str | None = None,
         origin: str | None = None,
         agents: tuple[str, ...] = (),
+        slug: str | None = None,
     ) -> Path:
+        """``slug``: the ``repo:`` added to a manifest that has none (default: ``acme/<name>``), as
+        ``schedule init`` writes it; a manifest with its own ``repo:`` line is kept as it is."""
         root = tmp_path / name
         root.mkdir(parents=True)
         git(root, "init", "-q", "-b", "main")
         if origin:
             git(root, "remote", "add", "origin", origin)
         if manifest is not None:
+            manifest = with_repo(manifest, slug or f"acme/{name}")
             (root / ".kaizen").mkdir()
             (root / ".kaizen" / "schedule.yml").write_text(manifest, encoding="utf-8")
         for agent in agents:
@@ -69,6 +74,15 @@ def make_repo(tmp_path: Path) -> Callable[..., Path]:
         return root
 
     return make
+
+
+def with_repo(manifest: str, slug: str) -> str:
+    """``manifest`` with a ``repo:`` line appended when it is a mapping that has none."""
+    if not re.match(r"[A-Za-z_]+:", manifest) or any(
+        line.startswith("repo:") for line in manifest.splitlines()
+    ):
+        return manifest
+    return manifest + ("" if manifest.endswith("\n") else "\n") + f"repo: {slug}\n"
 
 
 AGENT_FILE = (

@@ -39,6 +39,7 @@ agents:
   - agent: coach
     enabled: yes
     schedule: {interval: weekly, time: 9:30}
+repo: acme/payments
 """
 
 
@@ -106,7 +107,7 @@ def test_init_writes_a_valid_scaffold_and_refuses_to_overwrite(
     )
     assert code == 0
     manifest = repo / ".kaizen" / "schedule.yml"
-    assert out.startswith(f"wrote {manifest}\n")
+    assert out.startswith(f"wrote {manifest} (repo: acme/payments)\n")
     text = manifest.read_text()
     assert "repo: acme/payments\n" in text and "timezone: Europe/Berlin\n" in text
     assert (repo / ".kaizen" / "schedule.schema.json").exists()
@@ -283,15 +284,39 @@ def test_list_json(capsys: pytest.CaptureFixture[str], make_repo: Callable[..., 
     assert doc["agents"][3]["next_runs"] == []
 
 
-def test_list_spread_uses_the_remote_when_repo_is_not_set(
+def test_a_manifest_without_repo_is_refused_everywhere(
     capsys: pytest.CaptureFixture[str], make_repo: Callable[..., Path]
 ) -> None:
+    """Identity is declared, never guessed from how the checkout was reached."""
     text = "version: 1\nagents:\n  - {agent: coach, schedule: {interval: weekly}}\n"
-    repo = make_repo(manifest=text, origin="https://github.com/acme/payments.git")
-    _, out, _ = run(capsys, "schedule", "list", "--repo", str(repo), "--json")
-    doc = json.loads(out)
-    assert doc["repo"] == "acme/payments"
-    assert doc["agents"][0]["time"] == "06:24"  # the same minute as with `repo: acme/payments`
+    repo = make_repo(manifest="# no repo: line\n" + text, origin="https://github.com/acme/p.git")
+    manifest = repo / ".kaizen" / "schedule.yml"
+    missing = (
+        f'{manifest}:2:1: missing required key "repo" (the repository\'s slug, e.g. '
+        '"repo: acme/payments", as the state hub names it)\n'
+    )
+    code, out, _ = run(capsys, "schedule", "validate", str(manifest))
+    assert (code, out) == (1, missing + "1 problem in 1 file\n")
+    code, _, err = run(capsys, "schedule", "list", "--repo", str(repo))
+    assert (code, err) == (
+        1,
+        missing + f"kaizen-agentic: error: {manifest} is not valid; nothing to list\n",
+    )
+
+
+def test_init_takes_the_slug_from_the_flag_or_refuses_a_bad_one(
+    capsys: pytest.CaptureFixture[str], make_repo: Callable[..., Path]
+) -> None:
+    repo = make_repo("my repo")
+    code, _, err = run(capsys, "schedule", "init", "--repo", str(repo))
+    assert (code, err) == (
+        1,
+        "kaizen-agentic: error: the detected slug 'my repo' is not a repository slug like "
+        "owner/name; give one with --slug OWNER/NAME\n",
+    )
+    code, out, _ = run(capsys, "schedule", "init", "--repo", str(repo), "--slug", "acme/mine")
+    assert code == 0 and "(repo: acme/mine)" in out
+    assert "\nrepo: acme/mine\n" in (repo / ".kaizen" / "schedule.yml").read_text()
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,7 @@ def example_targets() -> list[Target]:
     for path in EXAMPLES:
         if path.name in ("docs-site.yml", "roster.template.yml"):
             continue  # deliberately invalid / not a manifest
-        manifest = load_manifest(path, identity=path.stem)
+        manifest = load_manifest(path)
         for entry in manifest.agents:
             out.append(Target(manifest.repo or path.stem, "/src/x", entry.agent, entry.cadence))
     return out
@@ -293,7 +293,7 @@ def test_temporal_activities_run_in_the_sdk_environment(
     manifest = (
         "version: 1\nagents:\n  - agent: coach\n    schedule: {interval: daily, time: '09:00'}\n"
     )
-    repo = make_repo(manifest=manifest)
+    repo = make_repo(manifest=manifest, slug="acme/x")
     commit_all(repo)
     roster = tmp_path / "r.json"
     roster.write_text(json.dumps([{"slug": "acme/x", "host_paths": {"h": str(repo)}}]))

@@ -13,7 +13,7 @@ import pytest
 from kaizen_agentic.errors import KaizenError
 from kaizen_agentic.fleet import parse_duration
 from kaizen_agentic.main import main
-from tests.conftest import commit_all
+from tests.conftest import commit_all, with_repo
 from tests.loopback import Reply, serve
 
 HOST = "runner-1"
@@ -141,6 +141,8 @@ def test_a_1000_repo_fleet(
     for i in range(1000):
         dest = tmp_path / "fleet" / f"r{i:04d}"
         shutil.copytree(template, dest, symlinks=True)
+        manifest = dest / ".kaizen" / "schedule.yml"
+        manifest.write_text(with_repo(DAILY, f"org/r{i:04d}"))
         records.append({"slug": f"org/r{i:04d}", "host_paths": {HOST: str(dest)}})
     roster = tmp_path / "fleet.json"
     roster.write_text(json.dumps(records))

@@ -15,7 +15,7 @@ import pytest
 from kaizen_agentic import discover_kaizen_scheduled_repos
 from kaizen_agentic.errors import KaizenError
 from kaizen_agentic.roster import Record, canonical_path, load_roster_file, repo_state, scan
-from tests.conftest import commit_all
+from tests.conftest import commit_all, with_repo
 from tests.loopback import Reply, serve
 
 AT = datetime(2027, 3, 29, 6, 30, tzinfo=UTC)
@@ -223,17 +223,17 @@ def test_scan_finds_work_trees(fleet: dict[str, Path], tmp_path: Path) -> None:
     ]
 
 
-def test_discover_through_a_hub(fleet: dict[str, Path]) -> None:
+def test_discover_through_a_hub(fleet: dict[str, Path], make_repo: Callable[..., Path]) -> None:
     records = [
         {"slug": "acme/good", "host_paths": {HOST: str(fleet["good"])}},  # a v1 record
         {
             "slug": "acme/on",
-            "host_paths": {HOST: str(fleet["good"])},
+            "host_paths": {HOST: str(make_repo("on", manifest=GOOD))},
             "kaizen_schedule_enabled": True,
         },
         {
             "slug": "acme/off",
-            "host_paths": {HOST: str(fleet["good"])},
+            "host_paths": {HOST: str(make_repo("off", manifest=GOOD))},
             "kaizen_schedule_enabled": False,
         },
         {"slug": 7},
@@ -282,6 +282,7 @@ def test_cli_discover(
     assert doc["summary"] == {
         "absent": 1,
         "enrolled": 1,
+        "conflict": 0,
         "invalid": 1,
         "missing-checkout": 1,
         "no-host-path": 1,
@@ -307,9 +308,66 @@ def test_a_generated_1000_repo_roster(tmp_path: Path, make_repo: Callable[..., P
             dest.mkdir(parents=True)  # not a work tree
         else:
             shutil.copytree(template, dest, symlinks=True)
+            manifest = dest / ".kaizen" / "schedule.yml"
+            manifest.write_text(with_repo(GOOD, f"org/r{i:04d}"))
         records.append({"slug": f"org/r{i:04d}", "host_paths": {HOST: str(dest)}})
     roster = tmp_path / "fleet.json"
     roster.write_text(json.dumps(records))
     found = discover_kaizen_scheduled_repos(roster_file=str(roster), hostname=HOST, at=AT, jobs=2)
     assert found.counts()["enrolled"] == 900
     assert found.counts()["missing-checkout"] == 100
+
+
+def test_a_roster_slug_that_disagrees_with_the_manifest_is_a_conflict(
+    make_repo: Callable[..., Path],
+) -> None:
+    repo = make_repo("pay", manifest=GOOD, slug="acme/payments")
+    result = repo_state(record("acme/billing", str(repo)), hostname=HOST, at=AT)
+    assert (result.state, result.reason) == (
+        "conflict",
+        'the roster calls it acme/billing but .kaizen/schedule.yml says "repo: acme/payments"; '
+        "make them agree",
+    )
+
+
+def test_two_records_reaching_one_checkout_run_it_once(
+    make_repo: Callable[..., Path], tmp_path: Path
+) -> None:
+    repo = make_repo("pay", manifest=GOOD, slug="acme/payments")
+    (tmp_path / "alias").symlink_to(repo)
+    roster = tmp_path / "roster.json"
+    roster.write_text(
+        json.dumps(
+            [
+                {"slug": "acme/payments", "host_paths": {HOST: str(tmp_path / "alias")}},
+                {"slug": "acme/payments", "host_paths": {HOST: str(repo)}},
+            ]
+        )
+    )
+    found = discover_kaizen_scheduled_repos(roster_file=str(roster), hostname=HOST, at=AT)
+    assert [(r.state, r.reason) for r in found.repos] == [
+        ("enrolled", "runs coach"),
+        (
+            "conflict",
+            f"the same checkout as acme/payments ({tmp_path / 'alias'}); only acme/payments runs",
+        ),
+    ]
+
+
+def test_a_scan_names_repos_by_their_manifest_and_reports_two_clones_of_one(
+    make_repo: Callable[..., Path], tmp_path: Path
+) -> None:
+    make_repo("src/pay", manifest=GOOD, slug="acme/payments")
+    make_repo("src/pay-copy", manifest=GOOD, slug="acme/payments")
+    make_repo("src/web", manifest=GOOD, slug="acme/web")
+    found = discover_kaizen_scheduled_repos(scan_dir=str(tmp_path / "src"), hostname=HOST, at=AT)
+    assert [(r.slug, r.state, r.reason) for r in found.repos] == [
+        ("acme/payments", "enrolled", "runs coach"),
+        (
+            "acme/payments",
+            "conflict",
+            f'also "repo: acme/payments", like acme/payments ({tmp_path / "src/pay"}); '
+            "only acme/payments runs",
+        ),
+        ("acme/web", "enrolled", "runs coach"),
+    ]

@@ -11,6 +11,7 @@ import jsonschema
 import pytest
 
 from kaizen_agentic import generate
+from kaizen_agentic.cadence import spread_time
 from kaizen_agentic.errors import InvalidFileError
 from kaizen_agentic.schedule import (
     DEFAULT_TOKEN_BUDGET,
@@ -21,14 +22,20 @@ from kaizen_agentic.schedule import (
     validate_file,
 )
 from kaizen_agentic.yamlsafe import MAX_BYTES, load, to_python
+from tests.conftest import with_repo
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "schedule.yml"
 
 
-def problems(text: str) -> list[str]:
+def problems(text: str, slug: str | None = "acme/x") -> list[str]:
+    """Every problem of ``text``; a ``repo:`` is appended last (lines stay put) unless
+    ``slug`` is None or the text has one."""
+    text = textwrap.dedent(text)
+    if slug is not None:
+        text = with_repo(text, slug)
     try:
-        parse_manifest(textwrap.dedent(text).encode(), "s.yml")
+        parse_manifest(text.encode(), "s.yml")
     except InvalidFileError as exc:
         return [str(p) for p in exc.problems]
     return []
@@ -42,6 +49,7 @@ def plain(text: str) -> object:
 
 
 def entry(schedule: str, extra: str = "") -> str:
+    # `repo:` last, so that the line numbers below count from the agents.
     return f"version: 1\nagents:\n  - agent: coach\n    schedule: {schedule}\n{extra}"
 
 
@@ -67,7 +75,7 @@ VALID = [
 @pytest.mark.parametrize("text", VALID)
 def test_valid_manifests_pass_the_validator_and_the_json_schema(text: str) -> None:
     assert problems(text) == []
-    jsonschema.validate(plain(text), json_schema())
+    jsonschema.validate(plain(with_repo(text, "acme/x")), json_schema())
 
 
 INVALID = [
@@ -340,10 +348,10 @@ def test_every_problem_in_a_file_is_reported_in_file_order() -> None:
 
 
 def test_defaults_are_filled_in() -> None:
-    manifest = parse_manifest(entry("{interval: weekly}").encode(), "s.yml", identity="acme/x")
+    manifest = parse_manifest(with_repo(entry("{interval: weekly}"), "acme/x").encode(), "s.yml")
     (coach,) = manifest.agents
     assert manifest.timezone == "UTC"
-    assert manifest.repo is None
+    assert manifest.repo == "acme/x"
     assert coach.enabled is True
     assert coach.token_budget == DEFAULT_TOKEN_BUDGET
     assert coach.cadence.day == "monday"
@@ -356,7 +364,7 @@ def test_entry_values_override_the_file_defaults() -> None:
     text = (
         "version: 1\ntimezone: Europe/Berlin\ntoken_budget: 5000\nagents:\n"
         "  - agent: coach\n    token_budget: 2000\n    paused_until: 2027-01-15\n"
-        "    schedule: {interval: daily, time: '08:00', timezone: Asia/Tokyo}\n"
+        "    schedule: {interval: daily, time: '08:00', timezone: Asia/Tokyo}\nrepo: acme/x\n"
     )
     (coach,) = parse_manifest(text.encode(), "s.yml").agents
     assert coach.token_budget == 2000
@@ -423,8 +431,39 @@ def test_json_schema_rejects_what_the_validator_rejects(text: str) -> None:
 
 def test_load_manifest_raises_a_kaizen_error_with_all_problems(tmp_path: Path) -> None:
     path = tmp_path / "s.yml"
-    path.write_text("version: 1\nagents:\n  - agent: x\n")
+    path.write_text("version: 1\nrepo: acme/x\nagents:\n  - agent: x\n")
     with pytest.raises(InvalidFileError) as info:
         load_manifest(path)
     assert str(info.value) == f"{path}: 1 problem"
     assert [p.message for p in info.value.problems] == ['missing required key "schedule"']
+
+
+def test_repo_is_required_and_says_what_it_is() -> None:
+    text = "version: 1\nagents:\n  - {agent: coach, schedule: {interval: daily}}\n"
+    assert problems(text, slug=None) == [
+        's.yml:1:1: missing required key "repo" (the repository\'s slug, e.g. '
+        '"repo: acme/payments", as the state hub names it)'
+    ]
+    with pytest.raises(jsonschema.ValidationError, match="'repo' is a required property"):
+        jsonschema.validate(plain(text), json_schema())
+
+
+@pytest.mark.parametrize(
+    ("slug", "message"),
+    [
+        ("acme/payments", None),
+        ("a", None),
+        ("/acme", 's.yml:4:7: repo: expected a slug like owner/name, got string "/acme"'),
+        ("", 's.yml:4:7: repo: expected a slug like owner/name, got string ""'),
+    ],
+)
+def test_repo_slug_shapes(slug: str, message: str | None) -> None:
+    text = f"version: 1\nagents:\n  - {{agent: coach, schedule: {{interval: daily}}}}\nrepo: '{slug}'\n"
+    assert problems(text, slug=None) == ([message] if message else [])
+
+
+def test_the_spread_time_depends_on_repo_alone() -> None:
+    """The identity is in the file: whoever loads it gets the same run time."""
+    text = with_repo(entry("{interval: weekly}"), "acme/payments").encode()
+    times = {parse_manifest(text, name).agents[0].cadence.time for name in ("a.yml", "b/c.yml")}
+    assert times == {spread_time("acme/payments", "coach")}

@@ -383,18 +383,15 @@ class Context(NamedTuple):
     git: Any  # repo.GitState
 
 
-def resolve(
-    root: str, agent: str, at: datetime, force: bool, slug_hint: str | None = None
-) -> Context:
+def resolve(root: str, agent: str, at: datetime, force: bool) -> Context:
     """Check the repository, its manifest and the agent's entry; find the slot.
 
-    The repo's slug is the manifest's ``repo:``, else ``slug_hint`` (a roster's slug), else the
-    ``origin`` remote's owner/name, else the folder name."""
+    The repository's identity is its manifest's ``repo:``, however the checkout was reached."""
     from pathlib import Path
 
     from kaizen_agentic.agents import check_name
     from kaizen_agentic.cadence import previous_run
-    from kaizen_agentic.repo import git_state, manifest_path, slug_from_url
+    from kaizen_agentic.repo import git_state, manifest_path
     from kaizen_agentic.schedule import load_repo_manifest
 
     check_name(agent)
@@ -403,9 +400,7 @@ def resolve(
     path = manifest_path(work)
     if not path.exists():
         raise KaizenError(f"{path} not found: this repository has no kaizen schedule")
-    slug = slug_hint or (slug_from_url(git.remote_url) if git.remote_url else None) or work.name
-    manifest = load_repo_manifest(str(work), identity=slug)
-    slug = manifest.repo or slug
+    manifest = load_repo_manifest(str(work))
     entry = manifest.get(agent)
     if entry is None:
         names = ", ".join(a.agent for a in manifest.agents)
@@ -419,7 +414,7 @@ def resolve(
         if not force:
             raise KaizenError(f'agent "{agent}" has no scheduled run at or before {at.isoformat()}')
         slot = at.astimezone(entry.cadence.zone).replace(microsecond=0)
-    return Context(str(work), slug, agent, entry, slot, manifest.digest, git)
+    return Context(str(work), manifest.repo, agent, entry, slot, manifest.digest, git)
 
 
 def _run_part(ctx: Context, definition: Any) -> str:
@@ -521,7 +516,6 @@ def prepare(
     force: bool = False,
     window: int = metrics.DEFAULT_WINDOW,
     durable: bool = True,
-    slug_hint: str | None = None,
 ) -> Prepared:
     """Prepare the bundle for ``agent``'s slot at or before ``at`` in the repo at ``root``.
 
@@ -530,7 +524,7 @@ def prepare(
     """
     if at.tzinfo is None:
         raise ValueError("`at` must be timezone-aware")
-    ctx = resolve(root, agent, at, force, slug_hint)
+    ctx = resolve(root, agent, at, force)
     counts: dict[str, int] = {}
     inputs, provenance = gather(ctx, window, counts)
     budget = ctx.entry.token_budget

@@ -82,7 +82,6 @@ def _run(args: tuple[Job, datetime, str, str, bool]) -> Outcome:
             out_dir=out_dir,
             host=host,
             durable=durable,
-            slug_hint=job.slug,
         )
     except KaizenError as exc:
         problems = getattr(exc, "problems", ())

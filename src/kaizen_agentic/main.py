@@ -131,6 +131,7 @@ def _init_parser(verbs: Any) -> None:
             "kaizen-agentic schedule init",
             "kaizen-agentic schedule init --agents coach --timezone Europe/Berlin",
             "kaizen-agentic schedule init --repo ../payments --force",
+            "kaizen-agentic schedule init --slug acme/payments",
         ),
     )
     _add_repo(init)
@@ -139,6 +140,12 @@ def _init_parser(verbs: Any) -> None:
         metavar="LIST",
         default="coach,optimization-review",
         help="comma-separated agent names (default: coach,optimization-review)",
+    )
+    init.add_argument(
+        "--slug",
+        metavar="OWNER/NAME",
+        help="the repository's identity, as the state hub names it (default: the origin "
+        "remote's owner/name, else the folder name)",
     )
     init.add_argument("--timezone", metavar="ZONE", default="UTC", help="IANA zone (default: UTC)")
     init.add_argument("--force", action="store_true", help="overwrite an existing manifest")

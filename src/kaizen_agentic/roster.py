@@ -18,6 +18,7 @@ from kaizen_agentic.errors import KaizenError, Problem
 
 STATES: Final = (
     "enrolled",
+    "conflict",
     "invalid",
     "absent",
     "no-host-path",
@@ -36,6 +37,9 @@ class Record(NamedTuple):
     host_paths: dict[str, str]
     domain: str | None
     enabled_in_hub: bool | None  # None: the source says nothing (a v1 hub, a file, a scan)
+    # True when the record was found by path (a scan, --repo): its slug is only a label, and the
+    # manifest's `repo:` names the repository. False: the roster's slug must match `repo:`.
+    from_path: bool = False
 
 
 class AgentStatus(NamedTuple):
@@ -200,7 +204,7 @@ def scan(folder: str, hostname: str, max_depth: int = MAX_SCAN_DEPTH) -> Roster:
             continue
         if any(e.name == ".git" for e in entries):
             slug = os.path.relpath(current, base) if current != base else os.path.basename(base)
-            records.append(Record(slug, {hostname: current}, None, None))
+            records.append(Record(slug, {hostname: current}, None, None, from_path=True))
             continue
         if depth >= max_depth:
             continue
@@ -263,8 +267,9 @@ def repo_state(
     from kaizen_agentic.schedule import MANIFEST_PATH, load_repo_manifest
 
     def state(name: str, reason: str, path: str | None = None, **extra: Any) -> RepoState:
+        found = extra.get("manifest")
         return RepoState(
-            record.slug,
+            found.repo if record.from_path and found is not None else record.slug,
             name,
             reason,
             record.domain,
@@ -291,7 +296,7 @@ def repo_state(
     if not os.path.lexists(manifest_file):
         return state("absent", f"no {MANIFEST_PATH}", path)
     try:
-        manifest = load_repo_manifest(path, identity=record.slug)
+        manifest = load_repo_manifest(path)
     except InvalidFileError as exc:
         count_ = len(exc.problems)
         return state(
@@ -299,6 +304,14 @@ def repo_state(
             f"{count_} problem{'s' if count_ != 1 else ''} in {MANIFEST_PATH}",
             path,
             problems=tuple(exc.problems),
+        )
+    if not record.from_path and manifest.repo != record.slug:
+        return state(
+            "conflict",
+            f'the roster calls it {record.slug} but {MANIFEST_PATH} says "repo: {manifest.repo}"; '
+            "make them agree",
+            path,
+            manifest=manifest,
         )
     entries = manifest.agents
     if agent is not None:
@@ -368,6 +381,58 @@ def resolve_states(
         return [state for part in parts for state in part]
 
 
+def local_record(root: str, hostname: str) -> Record:
+    """A one-repository roster for a checkout reached by path (``--repo``)."""
+    return Record(os.path.basename(root) or root, {hostname: root}, None, None, from_path=True)
+
+
+_CHECKED_OUT: Final = frozenset({"enrolled", "paused", "invalid", "absent", "conflict"})
+
+
+def mark_conflicts(states: list[RepoState]) -> list[RepoState]:
+    """Report records that reach one repository twice instead of running it twice.
+
+    Two records whose host paths are one checkout, or two checkouts whose manifests name one
+    ``repo:``, would prepare the same (repo, agent, slot) twice. The record whose slug matches
+    the manifest (else the first by slug, then path) keeps its state; the others become
+    ``conflict`` with a reason naming the one kept."""
+    out = list(states)
+    by_checkout: dict[tuple[int, int], list[int]] = {}
+    by_repo: dict[str, list[int]] = {}
+    for index, st in enumerate(out):
+        if st.state in _CHECKED_OUT and st.path is not None:
+            try:
+                info = os.stat(st.path)  # one call; symlinked paths to one folder agree
+            except OSError:
+                continue
+            by_checkout.setdefault((info.st_dev, info.st_ino), []).append(index)
+    for group in by_checkout.values():
+        _keep_one(out, group, "the same checkout as")
+    for index, st in enumerate(out):
+        if st.state in ("enrolled", "paused") and st.manifest is not None:
+            by_repo.setdefault(st.manifest.repo, []).append(index)
+    for group in by_repo.values():
+        _keep_one(out, group, f'also "repo: {out[group[0]].manifest.repo}", like')
+    return out
+
+
+def _keep_one(out: list[RepoState], group: list[int], how: str) -> None:
+    if len(group) < 2:
+        return
+
+    def rank(i: int) -> tuple[bool, str, str]:
+        st = out[i]
+        matches = st.manifest is not None and st.manifest.repo == st.slug
+        return (not matches, st.slug, st.path or "")
+
+    keep, *others = sorted(group, key=rank)
+    kept = out[keep]
+    for i in others:
+        st = out[i]
+        reason = f"{how} {kept.slug} ({kept.path}); only {kept.slug} runs"
+        out[i] = st._replace(state="conflict", reason=reason)
+
+
 def discover_kaizen_scheduled_repos(
     *,
     hub_url: str | None = None,
@@ -406,8 +471,10 @@ def discover_kaizen_scheduled_repos(
         roster = scan(scan_dir or ".", host)
     # The hub was asked for the domain; here only records that name another domain are dropped.
     records = [r for r in roster.records if domain is None or r.domain in (None, domain)]
-    states = resolve_states(
-        records, hostname=host, at=moment, agent=agent, root=root, count=count, jobs=jobs
+    states = mark_conflicts(
+        resolve_states(
+            records, hostname=host, at=moment, agent=agent, root=root, count=count, jobs=jobs
+        )
     )
-    states.sort(key=lambda s: s.slug)
+    states.sort(key=lambda s: (s.slug, s.path or ""))
     return Discovery(roster.source, host, moment, tuple(states), tuple(roster.problems))

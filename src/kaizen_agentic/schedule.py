@@ -31,6 +31,7 @@ from kaizen_agentic.spec import (
 MANIFEST_PATH: Final = ".kaizen/schedule.yml"
 SCHEMA_ID: Final = "urn:kaizen-agentic:schema:schedule:v1"
 AGENT_NAME_PATTERN: Final = r"[a-z0-9][a-z0-9._-]{0,63}"
+SLUG_PATTERN: Final = r"[A-Za-z0-9][A-Za-z0-9._/-]{0,199}"
 DEFAULT_TOKEN_BUDGET: Final = 32_000
 MIN_TOKEN_BUDGET: Final = 1_000
 MAX_TOKEN_BUDGET: Final = 1_000_000
@@ -173,11 +174,14 @@ MANIFEST_SPEC: Final = Map(
         Field("version", Const(1), "Manifest format version. Always `1`.", required=True),
         Field(
             "repo",
-            Str(pattern=r"[A-Za-z0-9][A-Za-z0-9._/-]{0,199}", hint="a slug like owner/name"),
-            "The repository's slug (e.g. `acme/payments`): its stable identity for bundles and "
-            "for spreading run times. Detected from the `origin` remote or the folder name when "
-            "omitted.",
-            default_doc="detected",
+            Str(pattern=SLUG_PATTERN, hint="a slug like owner/name"),
+            "The repository's slug (e.g. `acme/payments`), as the state hub and the roster name "
+            "it: its one identity. Bundle paths, idempotency keys and spread run times derive "
+            "from it, so a checkout has the same identity however it is reached. `schedule init` "
+            "writes it.",
+            required=True,
+            missing_hint=' (the repository\'s slug, e.g. "repo: acme/payments", as the state hub '
+            "names it)",
         ),
         Field("timezone", _TIMEZONE, "IANA time zone for every agent.", default="UTC"),
         Field(
@@ -234,7 +238,7 @@ class Manifest(NamedTuple):
     """A validated ``.kaizen/schedule.yml``."""
 
     path: str
-    repo: str | None
+    repo: str  # the repository's identity: bundle paths, keys and spread times derive from it
     timezone: str
     token_budget: int
     agents: tuple[AgentEntry, ...]
@@ -247,10 +251,11 @@ class Manifest(NamedTuple):
         return None
 
 
-def parse_manifest(data: bytes, path: str, identity: str | None = None) -> Manifest:
+def parse_manifest(data: bytes, path: str) -> Manifest:
     """Validate manifest bytes. Raises ``InvalidFileError`` listing every problem found.
 
-    ``identity`` (the repo's slug) seeds the spread of run times when ``repo:`` is not set.
+    The manifest's ``repo:`` is the repository's identity: it alone seeds the
+    spread of run times, so a file gives the same schedule whoever reads it.
     """
     from kaizen_agentic import yamlsafe
 
@@ -260,7 +265,7 @@ def parse_manifest(data: bytes, path: str, identity: str | None = None) -> Manif
     if ctx.problems:
         raise InvalidFileError(path, ctx.problems)
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    return _build(value, root, path, identity, digest)
+    return _build(value, root, path, digest)
 
 
 def _check_unique(root: Any, agents: list[Any], ctx: Context) -> None:
@@ -277,11 +282,8 @@ def _check_unique(root: Any, agents: list[Any], ctx: Context) -> None:
             seen[name] = node.line
 
 
-def _build(
-    value: dict[str, Any], root: Any, path: str, identity: str | None, digest: str
-) -> Manifest:
+def _build(value: dict[str, Any], root: Any, path: str, digest: str) -> Manifest:
     repo = value["repo"]
-    seed = repo or identity or ""
     entries = []
     for raw, node in zip(value["agents"], root.get("agents").items, strict=True):
         sched = raw["schedule"]
@@ -292,7 +294,7 @@ def _build(
             day=sched["day"],
             at=sched["time"],
             cronjob=sched["cronjob"],
-            identity=seed,
+            identity=repo,
             agent=raw["agent"],
         )
         paused = raw["paused_until"]
@@ -312,9 +314,9 @@ def _build(
     return Manifest(path, repo, value["timezone"], value["token_budget"], tuple(entries), digest)
 
 
-def load_manifest(path: str | os.PathLike[str], identity: str | None = None) -> Manifest:
+def load_manifest(path: str | os.PathLike[str]) -> Manifest:
     """Read and validate a manifest file. Raises ``InvalidFileError`` (a ``KaizenError``)."""
-    return parse_manifest(read_manifest_bytes(str(path)), str(path), identity)
+    return parse_manifest(read_manifest_bytes(str(path)), str(path))
 
 
 def read_manifest_bytes(path: str) -> bytes:
@@ -343,14 +345,14 @@ def validate_file(path: str | os.PathLike[str]) -> list[Problem]:
     return []
 
 
-def load_repo_manifest(root: str, identity: str | None = None) -> Manifest:
+def load_repo_manifest(root: str) -> Manifest:
     """Load ``root``'s manifest and check that every enabled agent it names has a definition.
 
     Raises ``InvalidFileError`` with every problem found."""
     from kaizen_agentic.agents import undefined
 
     path = os.path.join(root, MANIFEST_PATH)
-    manifest = load_manifest(path, identity)
+    manifest = load_manifest(path)
     entries = [(e.agent, i, e.line, e.col) for i, e in enumerate(manifest.agents) if e.enabled]
     problems = undefined(entries, root, path)
     if problems:
@@ -384,7 +386,7 @@ _SCAFFOLD_ENTRIES: Final = {
 }
 
 
-def scaffold(agents: list[str], repo: str | None = None, timezone: str = "UTC") -> str:
+def scaffold(agents: list[str], repo: str, timezone: str = "UTC") -> str:
     """A commented starter manifest for ``agents``; it validates as it is."""
     lines = [
         "# yaml-language-server: $schema=./schedule.schema.json",
@@ -393,17 +395,10 @@ def scaffold(agents: list[str], repo: str | None = None, timezone: str = "UTC") 
         "# `kaizen-agentic schedule list`. Every field: docs/reference/schedule-schema.md",
         "version: 1",
         "",
+        "# This repository's identity, as the state hub's roster names it (its slug). Bundles,",
+        "# idempotency keys and spread run times derive from it.",
+        f"repo: {repo}",
     ]
-    if repo:
-        lines += [
-            "# Stable identity of this repository (bundles, spread run times).",
-            f"repo: {repo}",
-        ]
-    else:
-        lines += [
-            "# Stable identity of this repository (bundles, spread run times).",
-            "# repo: owner/name",
-        ]
     lines += [
         "",
         "# IANA time zone for every agent; a schedule can override it with its own `timezone`.",

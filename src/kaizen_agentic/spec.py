@@ -275,6 +275,7 @@ class Field:
         required: bool = False,
         default: Value = None,
         default_doc: str = "",  # how the default reads in the docs when it is not a literal
+        missing_hint: str = "",  # said after 'missing required key "x"' when it is absent
     ) -> None:
         self.name = name
         self.spec = spec
@@ -282,6 +283,7 @@ class Field:
         self.required = required
         self.default = default
         self.default_doc = default_doc
+        self.missing_hint = missing_hint
 
     def json_schema(self) -> dict[str, Value]:
         out = {"description": self.doc, **self.spec.json_schema()}
@@ -353,7 +355,7 @@ class Map(Spec):
         for fld in self.fields:
             if fld.name not in key_nodes:
                 if fld.required and fld.name not in meant:
-                    ctx.add(node, key, f'missing required key "{fld.name}"')
+                    ctx.add(node, key, f'missing required key "{fld.name}"{fld.missing_hint}')
                 out.setdefault(fld.name, fld.default)
         return out
 

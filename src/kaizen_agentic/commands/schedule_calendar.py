@@ -23,14 +23,14 @@ def _found(args: argparse.Namespace, at: object) -> Discovery:
         raise KaizenError("give --repo or a roster (--hub, --roster, --scan), not both")
     from datetime import datetime
 
-    from kaizen_agentic.repo import detect_slug, find_root
-    from kaizen_agentic.roster import Record, repo_state, this_host
+    from kaizen_agentic.repo import find_root
+    from kaizen_agentic.roster import local_record, repo_state, this_host
 
     assert isinstance(at, datetime)
     root = find_root(args.repo)
     host = this_host()
     state = repo_state(
-        Record(detect_slug(root), {host: str(root)}, None, None),
+        local_record(str(root), host),
         hostname=host,
         at=at,
         agent=args.agent,

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
 def text(found: Discovery) -> str:
     colour = output.use_colour()
-    shade = {"enrolled": "green", "invalid": "red", "paused": "yellow"}
+    shade = {"enrolled": "green", "invalid": "red", "conflict": "red", "paused": "yellow"}
     rows = []
     for repo in found.repos:
         rows.append(

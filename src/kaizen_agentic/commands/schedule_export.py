@@ -23,13 +23,12 @@ def targets(args: argparse.Namespace, at: Any) -> list[tuple[Target, Any]]:
     if args.repo is not None:
         if args.hub or args.roster or args.scan:
             raise KaizenError("give --repo or a roster (--hub, --roster, --scan), not both")
-        from kaizen_agentic.repo import detect_slug, find_root
+        from kaizen_agentic.repo import find_root
         from kaizen_agentic.schedule import load_repo_manifest
 
         root = find_root(args.repo)
-        slug = detect_slug(root)
-        manifest = load_repo_manifest(str(root), identity=slug)
-        repos = [(manifest.repo or slug, str(root), manifest)]
+        manifest = load_repo_manifest(str(root))
+        repos = [(manifest.repo, str(root), manifest)]
     else:
         from kaizen_agentic.commands.fleet_source import discover
 

@@ -10,7 +10,13 @@ from kaizen_agentic import output
 from kaizen_agentic.atomic import write_atomic
 from kaizen_agentic.errors import KaizenError
 from kaizen_agentic.repo import detect_slug, find_root, manifest_path
-from kaizen_agentic.schedule import AGENT_NAME_PATTERN, check_timezone, json_schema, scaffold
+from kaizen_agentic.schedule import (
+    AGENT_NAME_PATTERN,
+    SLUG_PATTERN,
+    check_timezone,
+    json_schema,
+    scaffold,
+)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,12 +37,18 @@ def run(args: argparse.Namespace) -> int:
     target = manifest_path(root)
     if target.exists() and not args.force:
         raise KaizenError(f"{target} already exists; use --force to overwrite it")
+    slug = args.slug or detect_slug(root)
+    if not re.fullmatch(SLUG_PATTERN, slug):
+        how = "--slug" if args.slug else f"the detected slug {slug!r}"
+        raise KaizenError(
+            f"{how} is not a repository slug like owner/name; give one with --slug OWNER/NAME"
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
-    text = scaffold(agents, repo=detect_slug(root), timezone=args.timezone)
+    text = scaffold(agents, repo=slug, timezone=args.timezone)
     write_atomic(target, text.encode())
     write_atomic(target.parent / "schedule.schema.json", output.to_json(json_schema()).encode())
     sys.stdout.write(
-        f"wrote {target}\n"
+        f"wrote {target} (repo: {slug})\n"
         f"wrote {target.parent / 'schedule.schema.json'} (for editors' YAML validation)\n"
         "next: edit it, then run `kaizen-agentic schedule validate` and "
         "`kaizen-agentic schedule list`\n"

@@ -10,7 +10,7 @@ from typing import Any
 from kaizen_agentic import output
 from kaizen_agentic.cadence import describe
 from kaizen_agentic.errors import InvalidFileError, KaizenError
-from kaizen_agentic.repo import detect_slug, find_root, manifest_path
+from kaizen_agentic.repo import find_root, manifest_path
 from kaizen_agentic.schedule import Manifest, load_repo_manifest
 
 
@@ -23,14 +23,12 @@ def run(args: argparse.Namespace) -> int:
     if not path.exists():
         raise KaizenError(f"{path} not found; create one with `kaizen-agentic schedule init`")
     try:
-        manifest = load_repo_manifest(str(root), identity=detect_slug(root))
+        manifest = load_repo_manifest(str(root))
     except InvalidFileError as exc:
         for problem in exc.problems:
             sys.stderr.write(f"{problem}\n")
         raise KaizenError(f"{path} is not valid; nothing to list") from None
-    doc = listing(
-        manifest, slug=manifest.repo or detect_slug(root), root=str(root), at=at, count=args.count
-    )
+    doc = listing(manifest, slug=manifest.repo, root=str(root), at=at, count=args.count)
     if args.json:
         sys.stdout.write(output.to_json(doc))
     else:

@@ -29,7 +29,11 @@ def run(args: argparse.Namespace) -> int:
                 "register (or use --disable)"
             )
         manifest = load_repo_manifest(str(root))  # raises with every problem when invalid
-        slug = slug or manifest.repo
+        if slug and slug != manifest.repo:
+            raise KaizenError(
+                f'--slug {slug} names another repository: {path} says "repo: {manifest.repo}"'
+            )
+        slug = manifest.repo
     slug = slug or detect_slug(root)
     now = datetime.now(UTC)
     fields = {

@@ -123,7 +123,6 @@ def prepare(params: PrepareInput) -> PrepareOutput:
             at=datetime.fromisoformat(params.at),
             out_dir=params.out_dir,
             host=os.uname().nodename,
-            slug_hint=params.slug,
         )
     except KaizenError as exc:
         raise _non_retryable(exc) from None
