@@ -168,6 +168,20 @@ def _next_runs(cadence: Cadence, after: datetime, count: int) -> tuple[datetime,
 
 
 @lru_cache(maxsize=8192)
+def runs_between(cadence: Cadence, start: datetime, end: datetime) -> tuple[datetime, ...]:
+    """Every fire time in the half-open span ``(start, end]``, in order.
+
+    Half-open spans tile: consecutive ticks ``(t - d, t]`` and ``(t, t + d]`` share no slot and
+    miss none, whatever the DST rule had to decide inside them."""
+    out: list[datetime] = []
+    for run in iter_runs(cadence, start):
+        if run > end:
+            break
+        out.append(run)
+    return tuple(out)
+
+
+@lru_cache(maxsize=8192)
 def previous_run(cadence: Cadence, at: datetime) -> datetime | None:
     """The latest fire time at or before ``at`` (the schedule slot ``at`` belongs to)."""
     if at.tzinfo is None:

@@ -19,6 +19,18 @@ from kaizen_agentic.roster import Discovery
 _DURATION: Final = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 
 
+def tick_floor(moment: datetime, tick: timedelta) -> datetime:
+    """The tick ``moment`` belongs to: ``moment`` floored to the grid of ``tick`` counted from
+    the Unix epoch (UTC). A cron-like engine that starts late still names its own tick."""
+    from datetime import UTC
+
+    step = int(tick.total_seconds())
+    if step <= 0:
+        raise KaizenError("the tick must be at least one second")
+    seconds = int(moment.timestamp() // 1)
+    return datetime.fromtimestamp(seconds - seconds % step, UTC)
+
+
 def parse_duration(text: str) -> timedelta:
     """``90m``, ``1h``, ``2h30m``, ``1d``, ``45s``. Raises ``KaizenError``."""
     match = _DURATION.fullmatch(text.strip())
@@ -51,19 +63,24 @@ class Outcome(NamedTuple):
 
 
 def due_jobs(discovery: Discovery, at: datetime, window: timedelta) -> tuple[list[Job], int]:
-    """The (repo, agent) pairs whose slot is in ``(at - window, at]``, and how many are not."""
-    from kaizen_agentic.cadence import previous_run
+    """Every (repo, agent, slot) with a slot in the half-open span ``(at - window, at]``, and
+    how many enrolled agents have none.
 
+    This is the tick model's one decision: whatever engine fires the tick, our cadence engine
+    alone says what is due. Consecutive ticks tile time, so each slot is due in exactly one tick
+    when the window equals the tick; a longer window catches up missed ticks, and bundles being
+    idempotent per slot makes the overlap harmless."""
     jobs, not_due = [], 0
+    start = at - window
     for repo in discovery.enrolled():
         manifest = repo.manifest
         for status in repo.agents:
             if status.state != "enabled":
                 continue
             entry = manifest.get(status.agent) if manifest is not None else None
-            slot = previous_run(entry.cadence, at) if entry is not None else None
-            if slot is not None and slot > at - window and repo.path is not None:
-                jobs.append(Job(repo.slug, repo.path, status.agent, slot))
+            slots = entry.runs_between(start, at) if entry is not None else ()
+            if slots and repo.path is not None:
+                jobs.extend(Job(repo.slug, repo.path, status.agent, slot) for slot in slots)
             else:
                 not_due += 1
     return jobs, not_due
@@ -72,13 +89,13 @@ def due_jobs(discovery: Discovery, at: datetime, window: timedelta) -> tuple[lis
 def _run(args: tuple[Job, datetime, str, str, bool]) -> Outcome:
     from kaizen_agentic.bundle import prepare
 
-    job, at, out_dir, host, durable = args
+    job, _tick, out_dir, host, durable = args
     slot = job.slot.isoformat(timespec="seconds")
     try:
         done = prepare(
             job.path,
             job.agent,
-            at=at,
+            at=job.slot,
             out_dir=out_dir,
             host=host,
             durable=durable,

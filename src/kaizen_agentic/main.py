@@ -221,14 +221,20 @@ def _prepare_parser(verbs: Any) -> None:
         "the agent's latest scheduled run at or before --at, and emit the\n"
         "kaizen.schedule.prepared event. The same inputs for the same slot give the same\n"
         "bytes; an existing bundle for the slot is kept unless --force.\n\n"
-        "With --due and a roster, prepare every enrolled (repo, agent) whose slot falls in\n"
+        "With --due and a roster, prepare every enrolled (repo, agent) slot that falls in\n"
         "(--at - --window, --at], in parallel; a re-run with the same --at prepares nothing new\n"
-        "and emits no event twice. Exit 1 if any bundle failed (the others are kept).",
+        "and emits no event twice. Exit 1 if any bundle failed (the others are kept).\n\n"
+        "--tick 15m is for engines that fire on a fixed grid but do not pass their scheduled\n"
+        "time (cron, Kubernetes): the tick is --at (default: now) floored to the 15-minute UTC\n"
+        "grid, so a late start still prepares exactly that tick's slots. The window defaults\n"
+        "to the tick; a longer one (--window 1h) also catches up missed ticks.",
         "kaizen-agentic schedule prepare coach",
         "kaizen-agentic schedule prepare coach --at 2027-03-29T09:00:00+02:00 --out /var/kaizen",
         "kaizen-agentic schedule prepare coach --json --outbox events.jsonl",
         "kaizen-agentic schedule prepare --due --at 2027-03-29T07:00:00Z --window 1h "
         "--roster fleet.yml --out /var/kaizen",
+        "kaizen-agentic schedule prepare --due --tick 15m --window 1h --roster fleet.yml "
+        "--out /var/kaizen",
     )
     prepare.add_argument(
         "agent", metavar="AGENT", nargs="?", help="the agent's name in the manifest"
@@ -249,7 +255,15 @@ def _prepare_parser(verbs: Any) -> None:
     fleet = prepare.add_argument_group("fleet (with --due)")
     fleet.add_argument("--due", action="store_true", help="prepare every due bundle of a roster")
     fleet.add_argument(
-        "--window", metavar="DURATION", help="how far back slots count (default: 1h)"
+        "--tick",
+        metavar="DURATION",
+        help="floor --at (default: now) to this UTC grid, e.g. 15m: the tick a cron-like "
+        "engine fired",
+    )
+    fleet.add_argument(
+        "--window",
+        metavar="DURATION",
+        help="how far back slots count (default: the tick with --tick, else 1h)",
     )
     fleet.add_argument(
         "--jobs", metavar="N", type=_count, help="parallel processes (default: cores)"

@@ -225,6 +225,17 @@ class AgentEntry(NamedTuple):
         assert self.paused_until is not None
         return cad.local_midnight(self.paused_until, self.cadence.timezone)
 
+    def runs_between(self, start: datetime, end: datetime) -> tuple[datetime, ...]:
+        """Fire times in ``(start, end]``: none when disabled, none before a pause ends."""
+        if not self.enabled:
+            return ()
+        if self.paused_until is not None:
+            resume = self.resumes_at()
+            if end < resume:
+                return ()
+            start = max(start, resume - timedelta(microseconds=1))
+        return cad.runs_between(self.cadence, start, end)
+
     def next_runs(self, after: datetime, count: int) -> list[datetime]:
         """The next ``count`` runs after ``after``: none when disabled; none before a pause ends."""
         if not self.enabled:

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         return run_due(args)
     if args.agent is None:
         raise KaizenError("name the AGENT to prepare, or use --due with a roster")
-    for option in ("hub", "roster", "scan", "window"):
+    for option in ("hub", "roster", "scan", "window", "tick"):
         if getattr(args, option, None):
             raise KaizenError(f"--{option} goes with --due")
     at = parse_at(args.at)

@@ -12,18 +12,23 @@ from kaizen_agentic import output
 from kaizen_agentic.commands.fleet_source import discover
 from kaizen_agentic.commands.schedule_prepare import default_out_dir, parse_at
 from kaizen_agentic.errors import KaizenError
-from kaizen_agentic.fleet import Outcome, due_jobs, parse_duration, prepare_due
+from kaizen_agentic.fleet import Outcome, due_jobs, parse_duration, prepare_due, tick_floor
 
 
 def run_due(args: argparse.Namespace) -> int:
     if args.agent is not None and args.agent_filter is None:
         args.agent_filter = args.agent
-    if args.at is None:
-        raise KaizenError("--due needs --at: the tick time, so a re-run prepares the same slots")
+    if args.at is None and args.tick is None:
+        raise KaizenError(
+            "--due needs --at (the tick time, so a re-run prepares the same slots) or --tick"
+        )
     if args.force:
         raise KaizenError("--force does not go with --due")
+    tick = parse_duration(args.tick) if args.tick else None
     at = parse_at(args.at)
-    window = parse_duration(args.window or "1h")
+    if tick is not None:
+        at = tick_floor(at, tick)
+    window = parse_duration(args.window) if args.window else (tick or timedelta(hours=1))
     args.agent = args.agent_filter
     found = discover(args, at)
     jobs, not_due = due_jobs(found, at, window)
@@ -38,6 +43,8 @@ def run_due(args: argparse.Namespace) -> int:
     )
     delivery = _deliver(results, args.outbox, args.sink)
     doc = _document(found, at, window, results, not_due, delivery)
+    if tick is not None:
+        doc["tick_seconds"] = int(tick.total_seconds())
     sys.stdout.write(output.to_json(doc) if args.json else _text(doc))
     failed = [r for r in results if r.status == "failed"]
     return 1 if failed or delivery else 0
