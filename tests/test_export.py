@@ -143,9 +143,13 @@ def to_sdk(item: dict) -> object:  # type: ignore[type-arg]
 
 @pytest.mark.parametrize("target", TARGETS + EXTRA, ids=lambda t: f"{t.slug}:{t.agent}")
 def test_temporal_round_trip(target: Target) -> None:
-    item = temporal(target, start=AT, command=prepare_command(target, "/b"))
-    assert item["notes"] == []
+    from kaizen_agentic.temporal_calendar import matching_times
+
+    item = temporal(target, start=AT)
+    assert [n for n in item["notes"] if not n.startswith("DST dates are checked")] == []
     assert temporal_fires(to_sdk(item), 10) == ours(target)
+    fires = matching_times(item["spec"], AT, AT + timedelta(days=800))
+    assert [t for _, t in zip(range(10), fires, strict=False)] == ours(target)
 
 
 # --- Kubernetes (robfig/cron: wall-clock matching, both copies of a repeated time) and cronie ----
@@ -217,21 +221,21 @@ def test_a_schedule_in_the_dst_hours_gets_notes_and_one_off_calendars() -> None:
         ("2027-03-28", "gap"),
         ("2027-10-31", "fold"),
     ]
-    item = temporal(target, start=AT, command=[])
-    assert item["notes"][:1] == [
-        "2027-10-31 02:30 Europe/Berlin happens twice (DST ends): Temporal fires at both; "
-        "kaizen-agentic's rule fires once, at the first"
+    item = temporal(target, start=AT, years=1)
+    assert item["notes"] == [
+        "2027-10-31 Europe/Berlin (clocks go back): Temporal starts the run at 02:30 CET "
+        "(01:30 UTC) instead of 02:30 CEST (00:30 UTC); the bundle for 02:30 CEST (00:30 UTC) "
+        "is prepared late",
+        "DST dates are checked and corrected up to 2028-01-20; export again before then, or use "
+        "the tick export (--tick), which needs no correction",
     ]
-    gap_fix = [c for c in item["spec"]["calendars"] if c["comment"].startswith("DST gap")]
+    gap_fix = [c for c in item["spec"]["calendars"] if c["comment"].startswith("DST:")]
     assert gap_fix[0]["year"] == [{"start": 2027, "end": 2027, "step": 1}]
     assert (gap_fix[0]["month"], gap_fix[0]["day_of_month"], gap_fix[0]["hour"]) == (
         [{"start": 3, "end": 3, "step": 1}],
         [{"start": 28, "end": 28, "step": 1}],
         [{"start": 3, "end": 3, "step": 1}],
     )
-    # with the patch, Temporal's spring-forward fire matches ours
-    spring = [t for t in temporal_fires(to_sdk(item), 80) if t.month == 3 and t.day == 28]
-    assert spring == [datetime(2027, 3, 28, 1, 0, tzinfo=UTC)]
     job = k8s_cronjob(target, start=AT, command=[], image="img")
     assert (
         "happens twice (DST ends): Kubernetes runs both"
@@ -307,16 +311,12 @@ def test_temporal_activities_run_in_the_sdk_environment(
     assert (due.agent, due.slot) == ("coach", "2027-03-29T09:00:00+00:00")
     done = env.run(
         prepare,
-        PrepareInput(
-            due.path, due.agent, "2027-03-29T09:30:00+00:00", str(tmp_path / "out"), slug=due.slug
-        ),
+        PrepareInput(due.path, due.agent, "2027-03-29T09:30:00+00:00", str(tmp_path / "out")),
     )
     assert done.status == "created" and Path(done.prompt_path).exists()
     again = env.run(
         prepare,
-        PrepareInput(
-            due.path, due.agent, "2027-03-29T09:30:00+00:00", str(tmp_path / "out"), slug=due.slug
-        ),
+        PrepareInput(due.path, due.agent, "2027-03-29T09:30:00+00:00", str(tmp_path / "out")),
     )
     assert (again.status, again.digest) == ("exists", done.digest)
     with pytest.raises(ApplicationError) as info:

@@ -70,7 +70,8 @@ def due_jobs(discovery: Discovery, at: datetime, window: timedelta) -> tuple[lis
     alone says what is due. Consecutive ticks tile time, so each slot is due in exactly one tick
     when the window equals the tick; a longer window catches up missed ticks, and bundles being
     idempotent per slot makes the overlap harmless."""
-    jobs, not_due = [], 0
+    jobs: list[Job] = []
+    not_due = 0
     start = at - window
     for repo in discovery.enrolled():
         manifest = repo.manifest

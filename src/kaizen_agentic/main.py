@@ -305,12 +305,30 @@ def _export_parser(verbs: Any) -> None:
         "exact; where the engine's DST rule differs from ours, the entry says so in notes.",
         "kaizen-agentic schedule export --repo . --format crontab",
         "kaizen-agentic schedule export --roster fleet.yml --format temporal",
+        "kaizen-agentic schedule export --roster /srv/fleet.yml --format temporal --tick 15m",
         "kaizen-agentic schedule export --hub https://hub.example.com --format k8s-cronjob",
     )
     export.add_argument("--repo", metavar="PATH", help="one repository (instead of a roster)")
     export.add_argument("--format", required=True, choices=("temporal", "k8s-cronjob", "crontab"))
     export.add_argument("--at", metavar="RFC3339", help="export as of this time (default: now)")
     export.add_argument("--bundle-dir", metavar="DIR", help="--out for the prepare command")
+    export.add_argument(
+        "--tick",
+        metavar="DURATION",
+        help="export the tick model instead: one fleet-wide schedule firing every DURATION "
+        "(e.g. 15m) that prepares whatever our cadence says is due (recommended)",
+    )
+    export.add_argument(
+        "--window",
+        metavar="DURATION",
+        help="with --tick: how far back each tick looks (default: the tick)",
+    )
+    export.add_argument(
+        "--task-queue",
+        metavar="QUEUE",
+        default="kaizen",
+        help="temporal: the fleet's task queue; host queues are QUEUE@HOSTNAME (default: kaizen)",
+    )
     export.add_argument(
         "--image",
         metavar="IMAGE",
