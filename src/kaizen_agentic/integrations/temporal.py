@@ -107,7 +107,7 @@ class PrepareOutput:
     prompt_path: str
     digest: str
     idempotency_key: str
-    event: dict[str, object]
+    event: dict[str, Any]  # the kaizen.schedule.prepared CloudEvent
     hostname: str = ""
 
 
