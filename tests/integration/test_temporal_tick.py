@@ -15,15 +15,16 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import commit_all
 
 from kaizen_agentic.main import main
 from kaizen_agentic.roster import discover_kaizen_scheduled_repos
 from kaizen_agentic.timetable import build
-from tests.conftest import commit_all
 
 pytest.importorskip("temporalio")
 
@@ -169,7 +170,10 @@ async def backfill_and_wait(
     handle = await client.create_schedule("kaizen-e2e-tick", schedule)
     try:
         await handle.backfill(
-            *(ScheduleBackfill(lo, hi, overlap=ScheduleOverlapPolicy.ALLOW_ALL) for lo, hi in (GAP, FOLD))
+            *(
+                ScheduleBackfill(lo, hi, overlap=ScheduleOverlapPolicy.ALLOW_ALL)
+                for lo, hi in (GAP, FOLD)
+            )
         )
         killed = False
         deadline = time.monotonic() + 240
@@ -179,7 +183,7 @@ async def backfill_and_wait(
             if not killed and len(list(out.glob("runner-b/*/*/*/manifest.json"))) >= 2:
                 kill()  # half way through the backfill: SIGKILL one host's worker, restart it
                 killed = True
-            runs = [w async for w in client.list_workflows(f'WorkflowType = "kaizen.FleetTick"')]
+            runs = [w async for w in client.list_workflows('WorkflowType = "kaizen.FleetTick"')]
             done = [w for w in runs if w.status is not None and w.status.name == "COMPLETED"]
             if runs and len(done) == len(runs) and len(runs) == len(last):
                 stable += 1
@@ -211,10 +215,8 @@ def test_a_backfill_over_dst_on_two_hosts_prepares_exactly_the_calendar(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code = main(
-        ["schedule", "export", "--roster", str(fleet), "--format", "temporal", "--tick", "15m"]
-        + ["--task-queue", QUEUE]
-    )
+    export = ["schedule", "export", "--roster", str(fleet), "--format", "temporal"]
+    code = main([*export, "--tick", "15m", "--task-queue", QUEUE])
     assert code == 0
     (item,) = json.loads(capsys.readouterr().out)["schedules"]
     assert item["spec"]["intervals"] == [{"every": "900s", "offset": "0s"}]
@@ -233,7 +235,7 @@ def test_a_backfill_over_dst_on_two_hosts_prepares_exactly_the_calendar(
     assert len(ticks) == len(set(ticks))
     for lo, hi in (GAP, FOLD):  # every tick of each window ran: they tile (lo', hi]
         inside = [t for t in ticks if lo <= t <= hi]
-        assert inside and all(b - a == timedelta(minutes=15) for a, b in zip(inside, inside[1:]))
+        assert inside and all(b - a == timedelta(minutes=15) for a, b in pairwise(inside))
     spans = []
     for lo, hi in (GAP, FOLD):
         inside = [t for t in ticks if lo <= t <= hi]
