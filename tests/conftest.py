@@ -21,9 +21,12 @@ def _loopback_only(self: socket.socket, address: object) -> None:
 
 
 @pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The suite cannot reach anything but loopback."""
+def no_network(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """The suite cannot reach anything but loopback, nor write caches in the user's home."""
     monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+    monkeypatch.setenv("KAIZEN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     yield
 
 

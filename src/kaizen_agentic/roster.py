@@ -446,6 +446,7 @@ def discover_kaizen_scheduled_repos(
     at: datetime | None = None,
     count: int = 1,
     jobs: int = 1,
+    cache: str | None = None,
 ) -> Discovery:
     """Resolve the fleet: which roster repos take part on this host, and why the others do not.
 
@@ -453,7 +454,8 @@ def discover_kaizen_scheduled_repos(
     carries ``kaizen_schedule_enabled=true`` and ``domain``), ``roster_file`` or ``scan_dir``.
     ``hostname`` (default: this host) picks the checkout from each record's ``host_paths``;
     ``domain`` and ``agent`` filter; ``root`` confines host paths; ``at`` (default: now, the
-    only clock read) is when states and the next ``count`` runs are computed.
+    only clock read) is when states and the next ``count`` runs are computed. ``cache`` names
+    a file (see ``manifest_cache``) that remembers validated manifests by content between runs.
 
     Returns a ``Discovery`` with one ``RepoState`` per roster repo, sorted by slug. Raises
     ``KaizenError`` (``HubError`` for the hub) only when the roster itself cannot be read.
@@ -471,10 +473,17 @@ def discover_kaizen_scheduled_repos(
         roster = scan(scan_dir or ".", host)
     # The hub was asked for the domain; here only records that name another domain are dropped.
     records = [r for r in roster.records if domain is None or r.domain in (None, domain)]
+    from kaizen_agentic import manifest_cache
+
+    loaded = manifest_cache.load(cache)
+    # Processes pay for validation; with a warm cache only file reads are left, and forking
+    # costs more than it saves.
+    workers = 1 if loaded else jobs
     states = mark_conflicts(
         resolve_states(
-            records, hostname=host, at=moment, agent=agent, root=root, count=count, jobs=jobs
+            records, hostname=host, at=moment, agent=agent, root=root, count=count, jobs=workers
         )
     )
+    manifest_cache.save(cache, (s.manifest for s in states), loaded)
     states.sort(key=lambda s: (s.slug, s.path or ""))
     return Discovery(roster.source, host, moment, tuple(states), tuple(roster.problems))

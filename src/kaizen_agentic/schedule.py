@@ -36,6 +36,12 @@ DEFAULT_TOKEN_BUDGET: Final = 32_000
 MIN_TOKEN_BUDGET: Final = 1_000
 MAX_TOKEN_BUDGET: Final = 1_000_000
 MAX_AGENTS: Final = 100
+MEMO_LIMIT: Final = 200_000
+
+# Valid manifests by the SHA-256 of their bytes (with an empty path): parsing the same bytes
+# always gives the same manifest, so a fleet tick re-validates only files that changed.
+# ``manifest_cache`` persists it between processes.
+MEMO: dict[str, Manifest] = {}
 
 
 def check_timezone(name: str) -> str | None:
@@ -270,13 +276,19 @@ def parse_manifest(data: bytes, path: str) -> Manifest:
     """
     from kaizen_agentic import yamlsafe
 
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    known = MEMO.get(digest)
+    if known is not None:
+        return known._replace(path=path)
     value, root, ctx = check_document(MANIFEST_SPEC, yamlsafe.decode_strict(data, path), path)
     if isinstance(value, dict) and isinstance(value.get("agents"), list):
         _check_unique(root, value["agents"], ctx)
     if ctx.problems:
         raise InvalidFileError(path, ctx.problems)
-    digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    return _build(value, root, path, digest)
+    manifest = _build(value, root, path, digest)
+    if len(MEMO) < MEMO_LIMIT:
+        MEMO[digest] = manifest._replace(path="")
+    return manifest
 
 
 def _check_unique(root: Any, agents: list[Any], ctx: Context) -> None:

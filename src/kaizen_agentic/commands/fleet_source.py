@@ -12,6 +12,7 @@ from kaizen_agentic.roster import Discovery
 def discover(args: argparse.Namespace, at: object, count: int = 1) -> Discovery:
     from datetime import datetime
 
+    from kaizen_agentic.manifest_cache import default_path
     from kaizen_agentic.roster import discover_kaizen_scheduled_repos
 
     given = [s for s in (args.hub, args.roster, args.scan) if s]
@@ -35,4 +36,5 @@ def discover(args: argparse.Namespace, at: object, count: int = 1) -> Discovery:
         at=at,
         count=count,
         jobs=min(os.cpu_count() or 1, 4),
+        cache=default_path(),
     )
