@@ -9,17 +9,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-import yaml
 
 from kaizen_agentic import cadence as cad
-from kaizen_agentic.export import (
-    Target,
-    conflicts,
-    crontab_line,
-    k8s_cronjob,
-    prepare_command,
-    temporal,
-)
+from kaizen_agentic.export import Target, conflicts
+from kaizen_agentic.export_temporal import temporal
 from kaizen_agentic.main import main
 from kaizen_agentic.schedule import load_manifest
 
@@ -152,63 +145,6 @@ def test_temporal_round_trip(target: Target) -> None:
     assert [t for _, t in zip(range(10), fires, strict=False)] == ours(target)
 
 
-# --- Kubernetes (robfig/cron: wall-clock matching, both copies of a repeated time) and cronie ----
-
-
-def cron_fires(
-    expr: str,
-    zone: str,
-    count: int,
-    both_folds: bool,
-    guard: Callable[[datetime], bool] | None = None,
-) -> list[datetime]:
-    tz = ZoneInfo(zone)
-    start = AT.astimezone(tz).replace(tzinfo=None) - timedelta(days=1)
-    out: list[datetime] = []
-    for naive in cad._cronsim(expr, start):
-        if guard is not None and not guard(naive):
-            continue
-        found = instants(naive, tz) if both_folds else [cad.to_instant(naive, tz)]
-        out.extend(t for t in found if t > AT and t not in out)
-        if len(out) >= count:
-            return out[:count]
-    return out
-
-
-def last_day(naive: datetime) -> bool:  # the shell guard: tomorrow is the 1st
-    return (naive + timedelta(days=1)).day == 1
-
-
-@pytest.mark.parametrize("target", TARGETS + EXTRA, ids=lambda t: f"{t.slug}:{t.agent}")
-def test_k8s_round_trip(target: Target) -> None:
-    job = k8s_cronjob(target, start=AT, command=prepare_command(target, "/b"), image="img")
-    spec = job["spec"]
-    assert (spec["concurrencyPolicy"], spec["startingDeadlineSeconds"]) == ("Forbid", 3600)
-    guarded = "date -d tomorrow" in " ".join(
-        spec["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"]
-    )
-    fires = cron_fires(
-        spec["schedule"], spec["timeZone"], 10, both_folds=True, guard=last_day if guarded else None
-    )
-    assert fires == ours(target)
-
-
-@pytest.mark.parametrize("target", TARGETS + EXTRA, ids=lambda t: f"{t.slug}:{t.agent}")
-def test_crontab_round_trip(target: Target) -> None:
-    text = crontab_line(target, start=AT, command=prepare_command(target, "/b"))
-    zone_line, schedule_line = [line for line in text.splitlines() if not line.startswith("#")]
-    zone = zone_line.removeprefix("CRON_TZ=")
-    expr = " ".join(schedule_line.split()[:5])
-    fires = cron_fires(
-        expr,
-        zone,
-        10,
-        both_folds=False,
-        guard=last_day if "date -d tomorrow" in schedule_line else None,
-    )
-    assert fires == ours(target)
-
-
 # --- DST: what each engine cannot keep is said, and Temporal's gaps are patched ---------------------
 
 
@@ -236,16 +172,13 @@ def test_a_schedule_in_the_dst_hours_gets_notes_and_one_off_calendars() -> None:
         [{"start": 28, "end": 28, "step": 1}],
         [{"start": 3, "end": 3, "step": 1}],
     )
-    job = k8s_cronjob(target, start=AT, command=[], image="img")
-    assert (
-        "happens twice (DST ends): Kubernetes runs both"
-        in job["metadata"]["annotations"]["kaizen-agentic/notes"]
-    )
 
 
-def test_cli_export_formats(
+def test_cli_export_temporal(
     capsys: pytest.CaptureFixture[str], make_repo: Callable[..., Path]
 ) -> None:
+    from kaizen_agentic.integrations.temporal import schedule_from_export
+
     repo = make_repo(manifest=(ROOT / "examples" / "fleet" / "web-frontend.yml").read_text())
     assert (
         main(
@@ -264,19 +197,13 @@ def test_cli_export_formats(
     )
     (schedule,) = json.loads(capsys.readouterr().out)["schedules"]
     assert schedule["id"] == "kaizen-acme-web-frontend-coach"
+    assert schedule_from_export(schedule).action.workflow == "kaizen.PrepareAgent"
     assert schedule["spec"]["time_zone_name"] == "America/New_York"
-    assert main(["schedule", "export", "--repo", str(repo), "--format", "k8s-cronjob"]) == 0
-    (job,) = yaml.safe_load_all(capsys.readouterr().out)
-    assert (job["spec"]["schedule"], job["spec"]["timeZone"]) == (
-        "30 8 * * 1-5",
-        "America/New_York",
-    )
-    assert main(["schedule", "export", "--repo", str(repo), "--format", "crontab"]) == 0
-    assert capsys.readouterr().out == (
-        "# acme/web-frontend coach: every weekday (Monday to Friday) at 08:30 America/New_York\n"
-        "CRON_TZ=America/New_York\n"
-        f"30 8 * * 1-5 kaizen-agentic schedule prepare coach --repo {repo} --out "
-        f"{Path.home() / '.cache/kaizen-agentic/bundles'} --json\n"
+    action = schedule["action"]["start_workflow"]
+    assert (action["workflow"], action["task_queue"], action["input"]["agent"]) == (
+        "kaizen.PrepareAgent",
+        "kaizen",
+        "coach",
     )
 
 

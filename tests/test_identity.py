@@ -100,11 +100,23 @@ def test_every_entry_point_sees_the_same_repository(
         "crontab",
         "--at",
         AT,
+        "--bundle-dir",
+        "/srv/b",
     )
     berlin = first.astimezone(entry.cadence.zone)
     assert f"\n{berlin.minute} {berlin.hour} * * 2 " in crontab
     crontab_repo = cli(
-        capsys, "schedule", "export", "--repo", str(checkout), "--format", "crontab", "--at", AT
+        capsys,
+        "schedule",
+        "export",
+        "--repo",
+        str(checkout),
+        "--format",
+        "crontab",
+        "--at",
+        AT,
+        "--bundle-dir",
+        "/srv/b",
     )
     assert crontab_repo == crontab
 

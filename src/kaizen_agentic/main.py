@@ -251,6 +251,12 @@ def _prepare_parser(verbs: Any) -> None:
         action="store_true",
         help="prepare a disabled or paused agent, or rebuild an existing bundle",
     )
+    prepare.add_argument(
+        "--if-due",
+        metavar="DURATION",
+        help="only if the agent has a slot in the DURATION before --at (e.g. 1h); otherwise "
+        "say so and exit 0 (what a per-agent cron entry runs)",
+    )
     _add_delivery(prepare)
     fleet = prepare.add_argument_group("fleet (with --due)")
     fleet.add_argument("--due", action="store_true", help="prepare every due bundle of a roster")
@@ -300,40 +306,70 @@ def _export_parser(verbs: Any) -> None:
         verbs,
         "export",
         "translate schedules into Temporal, Kubernetes or crontab specs",
-        "Print each enabled agent's schedule for the engine that runs the fleet: a Temporal\n"
-        "Schedule (JSON), a Kubernetes CronJob (YAML) or a crontab line. The translation is\n"
-        "exact; where the engine's DST rule differs from ours, the entry says so in notes.",
-        "kaizen-agentic schedule export --repo . --format crontab",
-        "kaizen-agentic schedule export --roster fleet.yml --format temporal",
+        "Print the fleet's schedule for the engine that runs it. With --tick (recommended): one\n"
+        "Temporal schedule for the fleet, or per runner host one CronJob or crontab line, each\n"
+        "tick preparing what our cadence says is due: exact at DST by construction. Without:\n"
+        "one Temporal schedule, CronJob or crontab line per agent, on the engine's calendar;\n"
+        "where the engine's DST rule differs from ours, the entry corrects it or says so.",
         "kaizen-agentic schedule export --roster /srv/fleet.yml --format temporal --tick 15m",
-        "kaizen-agentic schedule export --hub https://hub.example.com --format k8s-cronjob",
+        "kaizen-agentic schedule export --roster /srv/fleet.yml --format crontab --tick 15m "
+        "--bundle-dir /srv/kaizen/bundles",
+        "kaizen-agentic schedule export --hub https://hub.example.com --format k8s-cronjob "
+        "--tick 15m --image registry.example.com/kaizen-agentic:0.1 --bundle-dir /srv/bundles",
+        "kaizen-agentic schedule export --repo . --format crontab --bundle-dir /srv/bundles",
     )
     export.add_argument("--repo", metavar="PATH", help="one repository (instead of a roster)")
     export.add_argument("--format", required=True, choices=("temporal", "k8s-cronjob", "crontab"))
     export.add_argument("--at", metavar="RFC3339", help="export as of this time (default: now)")
-    export.add_argument("--bundle-dir", metavar="DIR", help="--out for the prepare command")
     export.add_argument(
         "--tick",
         metavar="DURATION",
-        help="export the tick model instead: one fleet-wide schedule firing every DURATION "
-        "(e.g. 15m) that prepares whatever our cadence says is due (recommended)",
+        help="export the tick model: one schedule per fleet (temporal) or per runner host "
+        "(k8s-cronjob, crontab) firing every DURATION, e.g. 15m (recommended)",
     )
     export.add_argument(
         "--window",
         metavar="DURATION",
-        help="with --tick: how far back each tick looks (default: the tick)",
+        help="with --tick: how far back each tick looks (default: the tick for temporal, 1h "
+        "for cron engines, so a missed tick is caught up)",
     )
     export.add_argument(
+        "--bundle-dir",
+        metavar="DIR",
+        help="absolute bundle folder on the runner host (required for k8s-cronjob and crontab)",
+    )
+    export.add_argument(
+        "--bin",
+        metavar="PATH",
+        help="crontab: absolute path of kaizen-agentic (default: the one running); "
+        "k8s-cronjob: the command in the image (default: kaizen-agentic)",
+    )
+    temporal = export.add_argument_group("temporal")
+    temporal.add_argument(
         "--task-queue",
         metavar="QUEUE",
         default="kaizen",
-        help="temporal: the fleet's task queue; host queues are QUEUE@HOSTNAME (default: kaizen)",
+        help="the fleet's task queue; host queues are QUEUE@HOSTNAME (default: kaizen)",
     )
-    export.add_argument(
+    kube = export.add_argument_group("k8s-cronjob")
+    kube.add_argument(
         "--image",
         metavar="IMAGE",
-        default="kaizen-agentic:latest",
-        help="container image for k8s-cronjob (default: kaizen-agentic:latest)",
+        help="container image with kaizen-agentic and git (required; default: $KAIZEN_IMAGE)",
+    )
+    kube.add_argument(
+        "--checkout-claim",
+        metavar="PVC",
+        help="mount the checkouts from this PersistentVolumeClaim (default: hostPath on the "
+        "node that holds them, pinned with a nodeSelector)",
+    )
+    kube.add_argument(
+        "--bundle-claim",
+        metavar="PVC",
+        help="mount the bundle folder from this claim (default: hostPath)",
+    )
+    kube.add_argument(
+        "--uid", metavar="N", type=int, default=1000, help="the pod's user id (default: 1000)"
     )
     _add_source(export)
     export.set_defaults(func=_command("schedule_export"))

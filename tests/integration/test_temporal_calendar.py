@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from kaizen_agentic import cadence as cad
-from kaizen_agentic.export import Target, horizon_end, temporal, transitions
+from kaizen_agentic.export import Target, horizon_end, transitions
+from kaizen_agentic.export_temporal import temporal
 from kaizen_agentic.schedule import load_manifest
 from kaizen_agentic.temporal_calendar import matching_times
 

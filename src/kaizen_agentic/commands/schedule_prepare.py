@@ -39,6 +39,48 @@ def deliver(event: dict[str, Any], outbox: str | None, sink: str | None) -> None
         events.post(sink, event)
 
 
+def _due_slot(root: str, agent: str, at: datetime, window_text: str) -> datetime | None:
+    """The agent's latest slot in ``(at - window, at]``, or None: disabled, paused or not due.
+
+    What a per-agent cron entry runs: the engine's calendar may start it on a day that is not
+    the agent's (cron has no "last day of the month"), during a pause, or twice in a repeated
+    hour; the cadence engine decides."""
+    from kaizen_agentic.fleet import parse_duration
+    from kaizen_agentic.schedule import load_repo_manifest
+
+    window = parse_duration(window_text)
+    manifest = load_repo_manifest(root)
+    entry = manifest.get(agent)
+    if entry is None:
+        return at  # let prepare report the unknown agent with its usual message
+    slots = entry.runs_between(at - window, at)
+    return slots[-1] if slots else None
+
+
+def _not_due(root: str, agent: str, at: datetime, window: str, as_json: bool) -> int:
+    from kaizen_agentic.schedule import load_repo_manifest
+
+    manifest = load_repo_manifest(root)
+    entry = manifest.get(agent)
+    assert entry is not None
+    state = entry.state(at)
+    why = {"disabled": "disabled", "paused": f"paused until {entry.paused_until}"}.get(
+        state, f"no slot in the {window} before {output.rfc3339(at)}"
+    )
+    if as_json:
+        doc = {
+            "status": "not-due",
+            "repo": manifest.repo,
+            "agent": agent,
+            "at": output.rfc3339(at),
+            "reason": why,
+        }
+        sys.stdout.write(output.to_json(doc))
+    else:
+        sys.stdout.write(f"not due: {agent} for {manifest.repo}: {why}; nothing prepared\n")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from kaizen_agentic.bundle import prepare
     from kaizen_agentic.events import DeliveryError
@@ -55,6 +97,11 @@ def run(args: argparse.Namespace) -> int:
             raise KaizenError(f"--{option} goes with --due")
     at = parse_at(args.at)
     root = find_root(args.repo)
+    if args.if_due:
+        slot = _due_slot(str(root), args.agent, at, args.if_due)
+        if slot is None:
+            return _not_due(str(root), args.agent, at, args.if_due, args.json)
+        at = slot
     result = prepare(
         str(root),
         args.agent,

@@ -24,6 +24,8 @@ def run_due(args: argparse.Namespace) -> int:
         )
     if args.force:
         raise KaizenError("--force does not go with --due")
+    if args.if_due:
+        raise KaizenError("--if-due goes with one AGENT; --due prepares only what is due already")
     tick = parse_duration(args.tick) if args.tick else None
     at = parse_at(args.at)
     if tick is not None:

@@ -41,10 +41,8 @@ except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
 
 with workflow.unsafe.imports_passed_through():
     from kaizen_agentic.errors import KaizenError
+    from kaizen_agentic.export_temporal import FLEET_TICK, PREPARE_AGENT, TASK_QUEUE
 
-TASK_QUEUE: Final = "kaizen"
-FLEET_TICK: Final = "kaizen.FleetTick"
-PREPARE_AGENT: Final = "kaizen.PrepareAgent"
 _SCHEDULED: Final = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 
 
