@@ -106,7 +106,7 @@ def test_cli_text_json_and_html(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main([*argv, "--html", str(page)]) == 0
     out, err = capsys.readouterr()
     assert err == f"wrote {page}\n"
-    assert out.startswith("2027-03-29 00:00 to 2027-04-04 23:59 (Europe/Berlin): ")
+    assert out.startswith("2027-03-29 02:00 to 2027-04-05 01:59 (Europe/Berlin): ")
     assert "\nMon     " in out and "\nbusiest: Mon " in out
     assert "not taking part:\n  org/r0007: invalid" in out
     html = page.read_text()

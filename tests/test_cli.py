@@ -213,7 +213,11 @@ def test_validate_a_missing_manifest(
 ) -> None:
     repo = make_repo()
     code, out, _ = run(capsys, "schedule", "validate", "--repo", str(repo))
-    assert (code, out) == (1, f"{repo}/.kaizen/schedule.yml: no such file\n1 problem in 1 file\n")
+    assert (code, out) == (
+        1,
+        f"{repo}/.kaizen/schedule.yml: not found; create one with `kaizen-agentic schedule init`"
+        "\n1 problem in 1 file\n",
+    )
 
 
 def test_list_text(capsys: pytest.CaptureFixture[str], make_repo: Callable[..., Path]) -> None:

@@ -268,10 +268,10 @@ INVALID = [
         ],
     ),
     (
-        entry("{interval: daily}", "    token_budget: 5e4\n"),
+        entry("{interval: daily}", "    token_budget: 5000.5\n"),
         [
             "s.yml:5:19: agents[0].token_budget: expected an integer from 1000 to 1000000, "
-            "got number 50000",
+            "got number 5000.5",
         ],
     ),
     (

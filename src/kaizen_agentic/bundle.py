@@ -399,7 +399,9 @@ def resolve(root: str, agent: str, at: datetime, force: bool) -> Context:
     git = git_state(work)
     path = manifest_path(work)
     if not path.exists():
-        raise KaizenError(f"{path} not found: this repository has no kaizen schedule")
+        from kaizen_agentic.schedule import missing
+
+        raise KaizenError(missing(str(work)))
     manifest = load_repo_manifest(str(work))
     entry = manifest.get(agent)
     if entry is None:

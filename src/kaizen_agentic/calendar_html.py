@@ -10,7 +10,7 @@ from html import escape
 from itertools import groupby
 from typing import Final
 
-from kaizen_agentic.timetable import DAYS, Timetable
+from kaizen_agentic.timetable import DAYS, Timetable, advice
 
 # viridis, light text on the dark half
 PALETTE: Final = ("#440154", "#443983", "#31688e", "#21918c", "#35b779", "#90d743", "#fde725")
@@ -69,23 +69,10 @@ def _heatmap(table: Timetable) -> str:
 def _advice(table: Timetable) -> str:
     if not table.peaks:
         return f"<p>No hour holds more than {table.threshold} runs: the load is spread.</p>"
-    items = []
-    for peak in table.peaks:
-        names = ", ".join(f"{escape(s)} {escape(a)}" for s, a in peak.pinned[:12])
-        more = f" and {len(peak.pinned) - 12} more" if len(peak.pinned) > 12 else ""
-        items.append(
-            f"<li><strong>{DAYS[peak.day]} {peak.hour:02d}:00</strong> holds {peak.runs} runs "
-            f"(threshold {table.threshold}). {len(peak.pinned)} entr"
-            f"{'y pins' if len(peak.pinned) == 1 else 'ies pin'} an explicit <code>time</code>"
-            f"{': ' + names + more if names else ''}.</li>"
-        )
-    flattened = table.peaks[0].if_spread
-    return (
-        f"<div class='advice' id='advisory'><ul>{''.join(items)}</ul><p>Omitting "
-        f"<code>time</code> from those entries lets kaizen-agentic spread each over "
-        f"03:00&ndash;06:59 local time; the busiest hour would then hold {flattened} runs."
-        f"</p></div>"
-    )
+    lines, closing = advice(table)
+    items = "".join(f"<li>{escape(line)}</li>" for line in lines)
+    tail = f"<p>{escape(closing)}</p>" if closing else ""
+    return f"<div class='advice' id='advisory'><ul>{items}</ul>{tail}</div>"
 
 
 def _agenda(table: Timetable) -> str:

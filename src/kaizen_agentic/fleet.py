@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, NamedTuple
 
 from kaizen_agentic.errors import KaizenError
@@ -22,8 +22,6 @@ _DURATION: Final = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 def tick_floor(moment: datetime, tick: timedelta) -> datetime:
     """The tick ``moment`` belongs to: ``moment`` floored to the grid of ``tick`` counted from
     the Unix epoch (UTC). A cron-like engine that starts late still names its own tick."""
-    from datetime import UTC
-
     step = int(tick.total_seconds())
     if step <= 0:
         raise KaizenError("the tick must be at least one second")
@@ -72,6 +70,7 @@ def due_jobs(discovery: Discovery, at: datetime, window: timedelta) -> tuple[lis
     idempotent per slot makes the overlap harmless."""
     jobs: list[Job] = []
     not_due = 0
+    at = at.astimezone(UTC)  # aware arithmetic in a zone with DST would count wall-clock time
     start = at - window
     for repo in discovery.enrolled():
         manifest = repo.manifest

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from kaizen_agentic.errors import KaizenError
 from kaizen_agentic.schedule import MANIFEST_PATH
@@ -105,11 +105,32 @@ def git_state(root: Path) -> GitState:
         elif record.startswith(b"# branch.head "):
             name = record[14:].decode()
             branch = None if name == "(detached)" else name
-        elif record and not record.startswith(b"#"):
+        elif record and not record.startswith(b"#") and not _own(record):
             dirty = True
     if not head or head == "(initial)":
         raise KaizenError(f"{root} has no commit yet; commit before preparing a bundle")
     return GitState(head, branch, dirty, origin_url(root))
+
+
+# What `schedule complete` writes into the checkout: it changes after every run, so it must not
+# mark the work tree dirty (the agent saw the commit; its own notes are not code changes).
+_OWN_PATHS: Final = (b".kaizen/memory/", b".kaizen/metrics/")
+
+
+def _own(record: bytes) -> bool:
+    """True when a ``git status --porcelain=v2 -z`` record is about this tool's own files."""
+    kind = record[:1]
+    if kind == b"?" or kind == b"!":
+        path = record[2:]
+    elif kind == b"1":
+        path = record.split(b" ", 8)[-1]
+    elif kind == b"2":
+        path = record.split(b" ", 9)[-1]
+    elif kind == b"u":
+        path = record.split(b" ", 10)[-1]
+    else:
+        return False
+    return path.startswith(_OWN_PATHS)
 
 
 def check_inside(root: str, path: str) -> None:

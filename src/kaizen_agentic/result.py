@@ -116,6 +116,21 @@ def json_schema() -> dict[str, Any]:
     }
 
 
+def _check_json(text: str, offset: int, path: str) -> None:
+    """A result that looks like JSON gets JSON's own syntax errors (the checks that follow read
+    it as YAML, which JSON is, and would name the mistake in YAML's words)."""
+    import json
+
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        msg = f"JSON syntax error: {exc.msg}"
+        problem = Problem(path, exc.lineno + offset, exc.colno, "", msg)
+        raise InvalidFileError(path, [problem]) from None
+    except RecursionError:
+        pass  # too deep for json; the YAML reader reports its depth limit
+
+
 def parse_result(data: bytes, path: str) -> dict[str, Any]:
     """Validate a result (JSON, or Markdown ending in a ``kaizen-result`` block)."""
     from kaizen_agentic import yamlsafe
@@ -129,6 +144,8 @@ def parse_result(data: bytes, path: str) -> dict[str, Any]:
     elif not text.lstrip().startswith("{"):
         msg = "expected a JSON object, or Markdown with a ```kaizen-result block"
         raise InvalidFileError(path, [Problem(path, 1, 1, "", msg)])
+    if text.lstrip().startswith("{"):
+        _check_json(text, offset, path)
     value, _, ctx = check_document(RESULT_SPEC, "\n" * offset + text, path)
     if ctx.problems:
         raise InvalidFileError(path, ctx.problems)

@@ -264,7 +264,12 @@ def repo_state(
 ) -> RepoState:
     """The one state of one roster repo on this host at ``at``."""
     from kaizen_agentic.errors import InvalidFileError
-    from kaizen_agentic.schedule import MANIFEST_PATH, load_repo_manifest
+    from kaizen_agentic.schedule import (
+        MANIFEST_PATH,
+        MISNAMED_PATH,
+        RENAME_HINT,
+        load_repo_manifest,
+    )
 
     def state(name: str, reason: str, path: str | None = None, **extra: Any) -> RepoState:
         found = extra.get("manifest")
@@ -294,6 +299,10 @@ def repo_state(
         return state("missing-checkout", f"{path} is not a git work tree", path)
     manifest_file = os.path.join(path, MANIFEST_PATH)
     if not os.path.lexists(manifest_file):
+        if os.path.lexists(os.path.join(path, MISNAMED_PATH)):
+            why = f"named {MISNAMED_PATH}: {RENAME_HINT}"
+            problem = Problem(os.path.join(path, MISNAMED_PATH), 0, 0, "", RENAME_HINT)
+            return state("invalid", why, path, problems=(problem,))
         return state("absent", f"no {MANIFEST_PATH}", path)
     try:
         manifest = load_repo_manifest(path)

@@ -29,6 +29,9 @@ from kaizen_agentic.spec import (
 )
 
 MANIFEST_PATH: Final = ".kaizen/schedule.yml"
+# The one other spelling people write; never read, always pointed out.
+MISNAMED_PATH: Final = ".kaizen/schedule.yaml"
+RENAME_HINT: Final = f"rename it to {MANIFEST_PATH}, the one name kaizen-agentic reads"
 SCHEMA_ID: Final = "urn:kaizen-agentic:schema:schedule:v1"
 AGENT_NAME_PATTERN: Final = r"[a-z0-9][a-z0-9._-]{0,63}"
 SLUG_PATTERN: Final = r"[A-Za-z0-9][A-Za-z0-9._/-]{0,199}"
@@ -366,6 +369,14 @@ def validate_file(path: str | os.PathLike[str]) -> list[Problem]:
     except InvalidFileError as exc:
         return exc.problems
     return []
+
+
+def missing(root: str) -> str:
+    """Why ``root`` has no manifest, with the fix: create one, or rename the misnamed one."""
+    path = os.path.join(root, MANIFEST_PATH)
+    if os.path.lexists(os.path.join(root, MISNAMED_PATH)):
+        return f"{path} not found, but {MISNAMED_PATH} is: {RENAME_HINT}"
+    return f"{path} not found; create one with `kaizen-agentic schedule init`"
 
 
 def load_repo_manifest(root: str) -> Manifest:

@@ -178,6 +178,10 @@ class Int(Spec):
         value = scalar.value
         if isinstance(value, float) and not math.isfinite(value):
             value = scalar.text  # report .inf/.nan by their spelling
+        elif isinstance(value, float) and value.is_integer():
+            # JSON Schema's "integer" admits 28.0 and 1e3; an editor shows them valid, so the
+            # validator agrees instead of failing the file later in pre-commit.
+            value = int(value)
         if not isinstance(value, int) or isinstance(value, bool):
             ctx.add(node, key, f"expected {expected}, got {describe(value)}")
             return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,7 @@ class Run(NamedTuple):
     agent: str
     when: datetime  # in the display zone
     pinned: bool  # the schedule names an explicit `time` (a preset, not a spread or a cron)
+    cron: bool = False  # the schedule is a cron expression (spreading cannot move it)
 
 
 class Entry(NamedTuple):
@@ -63,10 +64,14 @@ class Timetable(NamedTuple):
         return [r for r in self.runs if r.when.weekday() == day and r.when.hour == hour]
 
 
+# A repository paused at the window's start still runs in it once its pause ends.
+_TAKING_PART: Final = ("enrolled", "paused")
+
+
 def entries(found: Discovery) -> list[Entry]:
     out = []
     for repo in found.repos:
-        if repo.state != "enrolled" or repo.manifest is None:
+        if repo.state not in _TAKING_PART or repo.manifest is None:
             continue
         for entry in repo.manifest.agents:
             if entry.enabled:
@@ -82,17 +87,26 @@ def runs_of(
     paused: dict[tuple[str, str], datetime] | None = None,
 ) -> list[Run]:
     """Every fire time in ``[start, end)`` of every entry, in ``zone``, in time order."""
+    # Compared in UTC: two times in one zone compare by wall clock, which a repeated hour
+    # makes wrong.
     out = []
+    stop = end.astimezone(UTC)
+    # In UTC before subtracting: "start minus a microsecond" on a zone-aware time is wall-clock
+    # arithmetic, which lands inside a DST gap when a run sits at the window's start.
+    first = start.astimezone(UTC) - timedelta(microseconds=1)
     for item in items:
         pinned = item.cadence.interval != "cron" and not item.cadence.spread
         resume = (paused or {}).get((item.slug, item.agent))
-        for moment in cad.iter_runs(item.cadence, start - timedelta(microseconds=1)):
-            if moment >= end:
+        resume_utc = resume.astimezone(UTC) if resume is not None else None
+        for moment in cad.iter_runs(item.cadence, first):
+            instant = moment.astimezone(UTC)
+            if instant >= stop:
                 break
-            if resume is not None and moment < resume:
+            if resume_utc is not None and instant < resume_utc:
                 continue
-            out.append(Run(item.slug, item.agent, moment.astimezone(zone), pinned))
-    out.sort(key=lambda r: (r.when, r.slug, r.agent))
+            cron = item.cadence.interval == "cron"
+            out.append(Run(item.slug, item.agent, moment.astimezone(zone), pinned, cron))
+    out.sort(key=lambda r: (r.when.astimezone(UTC), r.slug, r.agent))
     return out
 
 
@@ -160,17 +174,25 @@ def build(
 ) -> Timetable:
     """The calendar of ``found``'s enrolled agents for ``days`` days from ``start``."""
     tz = cad.zone(zone)
-    end = start + timedelta(days=days)
+    # In the display zone, header included; the span is counted in real time (aware
+    # arithmetic within one zone would count wall-clock days across a DST change).
+    end = (start.astimezone(UTC) + timedelta(days=days)).astimezone(tz)
+    start = start.astimezone(tz)
     items = entries(found)
     paused = {}
     for repo in found.repos:
-        if repo.state == "enrolled" and repo.manifest is not None:
+        if repo.state in _TAKING_PART and repo.manifest is not None:
             for e in repo.manifest.agents:
                 if e.enabled and e.paused_until is not None:
                     paused[(repo.slug, e.agent)] = e.resumes_at()
     runs = runs_of(items, start, end, tz, paused)
     limit = default_threshold(len(runs)) if threshold is None else threshold
-    others = tuple(r for r in found.repos if r.state != "enrolled")
+    running = {r.slug for r in runs}
+    others = tuple(
+        r
+        for r in found.repos
+        if r.state not in _TAKING_PART or (r.state == "paused" and r.slug not in running)
+    )
     return Timetable(
         start,
         end,
@@ -181,6 +203,45 @@ def build(
         limit,
         tuple(advise(items, runs, start, end, tz, limit)),
     )
+
+
+def _names(pairs: list[tuple[str, str]], limit: int = 6) -> str:
+    shown = ", ".join(f"{s} {a}" for s, a in pairs[:limit])
+    return shown + (f" (+{len(pairs) - limit} more)" if len(pairs) > limit else "")
+
+
+def advice(table: Timetable) -> tuple[list[str], str]:
+    """One sentence per crowded hour, and the closing sentence (said once; empty when no
+    crowded hour holds a pinned time)."""
+    lines = []
+    for peak in table.peaks:
+        here = table.who(peak.day, peak.hour)
+        crons = sorted({(r.slug, r.agent) for r in here if r.cron})
+        parts = []
+        if peak.pinned:
+            n = len(peak.pinned)
+            parts.append(
+                f"{n} pin{'s' if n == 1 else ''} an explicit time: {_names(list(peak.pinned))}"
+            )
+        if crons:
+            n = len(crons)
+            parts.append(
+                f"{n} {'is a cron schedule' if n == 1 else 'are cron schedules'}, which spreading "
+                f"cannot move: {_names(crons)}; give them different minutes or hours"
+            )
+        if not parts:
+            parts.append("its runs are spread times that fell together")
+        lines.append(
+            f"{DAYS[peak.day]} {peak.hour:02d}:00 holds {peak.runs} runs (threshold "
+            f"{table.threshold}); " + "; ".join(parts) + "."
+        )
+    closing = ""
+    if any(p.pinned for p in table.peaks):
+        closing = (
+            f"Omitting `time` from the pinned entries spreads each over {cad.SPREAD_WINDOW} "
+            f"local time; the busiest hour would then hold {table.peaks[0].if_spread} runs."
+        )
+    return lines, closing
 
 
 def as_dict(table: Timetable) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import os
 import re
 import stat
 from collections.abc import Iterator
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import yaml
 
@@ -28,7 +28,15 @@ from kaizen_agentic.errors import Problem
 MAX_BYTES: Final = 1024 * 1024
 MAX_DEPTH: Final = 32
 
-ScalarValue = str | int | float | bool | None
+
+class HugeInt(NamedTuple):
+    """A plain integer too long for Python to convert (over 4,300 digits): kept as its size,
+    so that a schema reports it as a located problem instead of crashing."""
+
+    digits: int
+
+
+ScalarValue = str | int | float | bool | HugeInt | None
 
 
 class Node:
@@ -96,7 +104,10 @@ def resolve_plain(text: str) -> ScalarValue:
     first = text[0]
     if first.isdigit() or first in "+-.":
         if _INT10.match(text):
-            return int(text)
+            try:
+                return int(text)
+            except ValueError:  # sys.get_int_max_str_digits(): a denial-of-service guard
+                return HugeInt(len(text.lstrip("+-")))
         if _INT8.match(text):
             return int(text[2:], 8)
         if _INT16.match(text):
@@ -178,7 +189,31 @@ def decode(data: bytes, path: str) -> tuple[str | None, list[Problem]]:
     if nul >= 0:
         line, col = _position(text, nul)
         return None, [Problem(path, line, col, "", "NUL character; this is not a text file")]
+    breaks = [m.start() for m in _YAML11_BREAKS.finditer(text)][:10]
+    if breaks:
+        return None, [_break_problem(path, text, at) for at in breaks]
     return text, []
+
+
+# Line breaks in YAML 1.1 that YAML 1.2 reads as ordinary characters. libyaml splits lines at
+# them, so `a: 1<NEL>b: 2` would silently become two keys: refused, by name and place.
+_YAML11_BREAKS: Final = re.compile("[\x85\u2028\u2029]")
+_BREAK_NAMES: Final = {
+    "\x85": ("NEXT LINE (NEL)", "\\N"),
+    "\u2028": ("LINE SEPARATOR", "\\L"),
+    "\u2029": ("PARAGRAPH SEPARATOR", "\\P"),
+}
+
+
+def _break_problem(path: str, text: str, at: int) -> Problem:
+    line, col = _position(text, at)
+    name, escape = _BREAK_NAMES[text[at]]
+    msg = (
+        f"U+{ord(text[at]):04X} {name}: YAML 1.2 reads it as an ordinary character but this "
+        f'parser (libyaml) as a line break; remove it, or write "{escape}" inside a '
+        "double-quoted string"
+    )
+    return Problem(path, line, col, "", msg)
 
 
 def decode_strict(data: bytes, path: str) -> str:
@@ -269,7 +304,8 @@ def _build(events: Iterator[Any], path: str, problems: list[Problem]) -> Node | 
             if event.anchor is not None or event.tag is not None:
                 _check_properties(event, path, problems)
             mark = event.start_mark
-            plain = not event.style and event.implicit[0]
+            # The non-specific tag `!` makes a plain scalar a string (YAML 1.2, example 6.28).
+            plain = not event.style and event.implicit[0] and event.tag is None
             node: Node = Scalar(mark.line + 1, mark.column + 1, event.value, plain)
         elif kind is mapping_start or kind is sequence_start:
             _check_properties(event, path, problems)
@@ -345,7 +381,7 @@ def _key(node: Node, mapping: Mapping, path: str, problems: list[Problem]) -> Sc
 def to_python(node: Node) -> object:
     """Plain Python data (dicts, lists, scalars) for a node tree, without positions."""
     if isinstance(node, Scalar):
-        return node.value
+        return float(node.text) if isinstance(node.value, HugeInt) else node.value
     if isinstance(node, Mapping):
         return {k.value: to_python(v) for k, v in node.items}
     if isinstance(node, Sequence):
@@ -357,6 +393,8 @@ def describe(value: object) -> str:
     """Name a loaded value the way an error message should: ``integer 600``, ``string "on"``."""
     if value is None:
         return "null"
+    if isinstance(value, HugeInt):
+        return f"an integer of {value.digits:,} digits"
     if isinstance(value, bool):
         return f"boolean {'true' if value else 'false'}"
     if isinstance(value, int):

@@ -64,12 +64,13 @@ def run_show(args: argparse.Namespace) -> int:
     if not summary.total_runs:
         sys.stdout.write(f"no runs recorded for {args.agent} ({metrics_path(root, args.agent)})\n")
         return 0
-    rate = "n/a" if summary.success_rate is None else f"{summary.success_rate:.0%}"
+    rate = "" if summary.success_rate is None else f" (success rate {summary.success_rate:.0%})"
+    runs = summary.total_runs
     head = (
-        f"{metrics_path(root, args.agent)}: {summary.total_runs} runs recorded; "
+        f"{metrics_path(root, args.agent)}: {runs} run{'' if runs == 1 else 's'} recorded; "
         f"last {len(summary.window)}: "
         + ", ".join(f"{k} {v}" for k, v in summary.outcomes.items())
-        + f" (success rate {rate})\n\n"
+        + f"{rate}\n\n"
     )
     rows = [
         [
@@ -83,7 +84,9 @@ def run_show(args: argparse.Namespace) -> int:
     ]
     body = output.table(rows, ["TIME", "OUTCOME", "DURATION S", "TOKENS", "MEASURES"])
     trends = "".join(
-        f"{t.measure}: last {t.last:g}, mean {t.mean:.4g}, {t.direction}\n" for t in summary.trends
+        f"{t.measure}: last {t.last:g}, mean {t.mean:.4g}, "
+        f"{'no trend yet (it needs 4 runs)' if t.direction == 'n/a' else t.direction}\n"
+        for t in summary.trends
     )
     sys.stdout.write(head + body + ("\n" + trends if trends else ""))
     return 0

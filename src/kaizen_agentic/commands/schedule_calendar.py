@@ -11,7 +11,7 @@ from kaizen_agentic import output
 from kaizen_agentic.commands.schedule_prepare import parse_at
 from kaizen_agentic.errors import KaizenError
 from kaizen_agentic.roster import Discovery
-from kaizen_agentic.timetable import DAYS, Timetable, as_dict, build
+from kaizen_agentic.timetable import DAYS, Timetable, advice, as_dict, build
 
 
 def _found(args: argparse.Namespace, at: object) -> Discovery:
@@ -35,6 +35,11 @@ def _found(args: argparse.Namespace, at: object) -> Discovery:
         at=at,
         agent=args.agent,
     )
+    if state.state in ("invalid", "absent", "missing-checkout"):
+        for problem in state.problems:
+            sys.stderr.write(f"{problem}\n")
+        hint = "; create one with `kaizen-agentic schedule init`" if state.state == "absent" else ""
+        raise KaizenError(f"{root}: {state.reason}{hint}; nothing to show")
     return Discovery(f"repo {root}", host, at, (state,), ())
 
 
@@ -86,15 +91,10 @@ def text(table: Timetable) -> str:
         who = [f"{r.slug} {r.agent}" for r in table.who(d, h)]
         shown = ", ".join(who[:6]) + (f" (+{len(who) - 6} more)" if len(who) > 6 else "")
         lines.append(f"busiest: {DAYS[d]} {h:02d}:00, {n} run{'' if n == 1 else 's'}: {shown}")
-    for peak in table.peaks:
-        names = ", ".join(f"{s} {a}" for s, a in peak.pinned[:6])
-        more = f" (+{len(peak.pinned) - 6} more)" if len(peak.pinned) > 6 else ""
-        lines.append(
-            f"advisory: {DAYS[peak.day]} {peak.hour:02d}:00 holds {peak.runs} runs (threshold "
-            f"{table.threshold}); {len(peak.pinned)} pin an explicit time: {names}{more}. "
-            f"Omitting `time` from them spreads them over 03:00-06:59; the busiest hour would "
-            f"hold {peak.if_spread}."
-        )
+    lines_, closing = advice(table)
+    lines += [f"advisory: {line}" for line in lines_]
+    if closing:
+        lines.append(f"advisory: {closing}")
     if table.not_taking_part:
         lines += ["", "not taking part:"]
         lines += [f"  {r.slug}: {r.state} ({r.reason})" for r in table.not_taking_part]

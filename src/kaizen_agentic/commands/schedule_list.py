@@ -11,7 +11,7 @@ from kaizen_agentic import output
 from kaizen_agentic.cadence import describe
 from kaizen_agentic.errors import InvalidFileError, KaizenError
 from kaizen_agentic.repo import find_root, manifest_path
-from kaizen_agentic.schedule import Manifest, load_repo_manifest
+from kaizen_agentic.schedule import Manifest, load_repo_manifest, missing
 
 
 def run(args: argparse.Namespace) -> int:
@@ -21,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
     root = find_root(args.repo)
     path = manifest_path(root)
     if not path.exists():
-        raise KaizenError(f"{path} not found; create one with `kaizen-agentic schedule init`")
+        raise KaizenError(missing(str(root)))
     try:
         manifest = load_repo_manifest(str(root))
     except InvalidFileError as exc:

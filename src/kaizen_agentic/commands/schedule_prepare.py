@@ -53,6 +53,7 @@ def _due_slot(root: str, agent: str, at: datetime, window_text: str) -> datetime
     entry = manifest.get(agent)
     if entry is None:
         return at  # let prepare report the unknown agent with its usual message
+    at = at.astimezone(UTC)  # subtract in real time, not on a zone's wall clock
     slots = entry.runs_between(at - window, at)
     return slots[-1] if slots else None
 

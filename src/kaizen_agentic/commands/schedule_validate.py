@@ -24,11 +24,17 @@ class FileResult(NamedTuple):
 
 def run(args: argparse.Namespace) -> int:
     files: list[str] = list(args.files)
+    results: list[FileResult] = []
     if not files:
         from kaizen_agentic.repo import find_root, manifest_path
 
-        files = [_shown(str(manifest_path(find_root(args.repo or "."))))]
-    results = [check(path) for path in files]
+        root = find_root(args.repo or ".")
+        path = _shown(str(manifest_path(root)))
+        if os.path.lexists(path):
+            files = [path]
+        else:
+            results = [FileResult(path, 0, [Problem(path, 0, 0, "", _why_missing(root, path))])]
+    results += [check(path) for path in files]
     if args.format == "json":
         _report_json(results)
     else:
@@ -36,12 +42,28 @@ def run(args: argparse.Namespace) -> int:
     return 0 if all(r.valid for r in results) else 1
 
 
+def _why_missing(root: object, path: str) -> str:
+    from kaizen_agentic.schedule import missing
+
+    return missing(str(root)).removeprefix(f"{os.path.join(str(root), '.kaizen/schedule.yml')} ")
+
+
 def check(path: str) -> FileResult:
-    """Validate one manifest; in a repository's ``.kaizen/`` also check its agents exist."""
+    """Validate one manifest; in a repository's ``.kaizen/`` also check its agents exist.
+
+    A manifest named ``.kaizen/schedule.yaml`` is checked too, with one more problem: nothing
+    else reads that name, so the repository would not take part."""
+    from kaizen_agentic.schedule import RENAME_HINT
+
+    misnamed = []
+    if path.replace(os.sep, "/").endswith(".kaizen/schedule.yaml"):
+        misnamed = [Problem(path, 0, 0, "", RENAME_HINT)]
     try:
         manifest = load_manifest(path)
     except InvalidFileError as exc:
-        return FileResult(path, 0, exc.problems)
+        return FileResult(path, 0, misnamed + exc.problems)
+    if misnamed:
+        return FileResult(path, 0, misnamed)
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.basename(folder) == ".kaizen":
         from kaizen_agentic.agents import undefined
