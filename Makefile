@@ -1,43 +1,57 @@
 # Every target creates and uses .venv itself: a fresh clone needs only python3.
+# `make demo` installs the tool alone (its two runtime dependencies); `make test` adds the
+# development tools (linters, type checker, test runner, a Temporal dev server, ...).
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed
+PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
+RUNTIME := $(VENV)/.installed-runtime
+DEV     := $(VENV)/.installed-dev
 
-.PHONY: help venv test lint typecheck unit demo bench schema clean
+.PHONY: help venv test quick lint typecheck unit demo bench schema clean
 
 help:
 	@echo "make demo   - run the main job on the embedded example (no service, no network)"
-	@echo "make test   - lint, type-check and run the test suite"
+	@echo "make test   - lint, type-check and run the whole test suite (what CI runs)"
+	@echo "make quick  - the test suite without the slow tests (for a quick local check)"
 	@echo "make bench  - run the benchmarks and rewrite docs/performance.md"
 	@echo "make schema - regenerate the committed JSON Schemas and reference tables"
 
-$(STAMP): pyproject.toml
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
-	touch $(STAMP)
 
-venv: $(STAMP)
+$(RUNTIME): pyproject.toml | $(VENV)/bin/python
+	$(PIP) -e .
+	touch $(RUNTIME)
 
-lint: $(STAMP)
+$(DEV): pyproject.toml $(RUNTIME)
+	$(PIP) -e '.[dev]'
+	touch $(DEV)
+
+venv: $(DEV)
+
+lint: $(DEV)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-typecheck: $(STAMP)
+typecheck: $(DEV)
 	$(VENV)/bin/mypy
 
-unit: $(STAMP)
+unit: $(DEV)
 	$(PY) -m pytest -q
+
+quick: $(DEV)
+	$(PY) -m pytest -q -m "not slow"
 
 test: lint typecheck unit
 
-demo: $(STAMP)
+demo: $(RUNTIME)
 	$(PY) examples/demo.py
 
-bench: $(STAMP)
+bench: $(DEV)
 	$(PY) bench/run.py
 
-schema: $(STAMP)
+schema: $(DEV)
 	$(PY) -m kaizen_agentic.generate
 
 clean:

@@ -94,6 +94,11 @@ def test_every_command_runs_against_the_example_fleet(
             assert main(argv[1:]) == 0, capsys.readouterr().err
             capsys.readouterr()
             ran += 1
+        # the seed's suggested filter, as the hub receives it
+        assert hub.seen and all(
+            "kaizen_schedule_enabled=true&domain=custodian" in r.path for r in hub.seen
+        )
+        assert doc["resolver"]["args"]["domain"] == "custodian"
     assert ran == 3
     events = [json.loads(x)["type"] for x in (tmp_path / "events.jsonl").read_text().splitlines()]
     assert events == ["kaizen.schedule.prepared", "kaizen.schedule.completed"]

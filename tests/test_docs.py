@@ -86,5 +86,7 @@ def test_the_readme_links_the_doc_set() -> None:
         "docs/EcosystemIntegration.md",
         "TODO.md",
         "docs/reference/export.md",
+        "docs/cheatsheet.md",
+        "docs/workplans/WP-0006.md",
     ]:
         assert f"({doc})" in readme, doc

@@ -383,7 +383,7 @@ def _calendar_parser(verbs: Any) -> None:
         "Every enrolled agent's runs in a window, as an hour-of-week heatmap with the busiest\n"
         "hours and who is in them, a spread advisory for crowded hours, and the repositories\n"
         "not taking part. --html writes one self-contained page (no network, no assets).",
-        "kaizen-agentic schedule calendar --roster fleet.yml --days 7 --tz Europe/Berlin",
+        "kaizen-agentic schedule calendar --roster fleet.yml --days 7 --timezone Europe/Berlin",
         "kaizen-agentic schedule calendar --hub https://hub.example.com --html calendar.html",
         "kaizen-agentic schedule calendar --repo . --json",
     )
@@ -398,7 +398,9 @@ def _calendar_parser(verbs: Any) -> None:
         default=7,
         help="length of the window in days (default: 7)",
     )
-    calendar.add_argument("--tz", metavar="ZONE", help="display time zone (default: UTC)")
+    calendar.add_argument(
+        "--timezone", "--tz", dest="tz", metavar="ZONE", help="display time zone (default: UTC)"
+    )
     calendar.add_argument(
         "--threshold",
         metavar="N",
