@@ -33,6 +33,7 @@ agents:
     schedule:
       intervall: weekly
       time: 9:30
+repo: acme/payments
 """
 
 

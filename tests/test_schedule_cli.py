@@ -1,9 +1,10 @@
-"""The command line as a user meets it: output, exit codes, and no tracebacks."""
+"""The schedule command line as a user meets it: init, validate, list, schema and prepare (the
+design notes' fifteen behaviours, and more). The general front door (version, usage errors, exit
+codes, colour) is in test_main.py."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -11,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from kaizen_agentic import __version__
 from kaizen_agentic.main import main
+from tests.conftest import commit_all
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,55 +48,6 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def test_version(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(capsys, "--version") == (0, f"kaizen-agentic {__version__}\n", "")
-
-
-def test_python_dash_m_and_the_console_script_agree() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "kaizen_agentic", "--version"], capture_output=True, text=True
-    )
-    assert (done.returncode, done.stdout) == (0, f"kaizen-agentic {__version__}\n")
-
-
-@pytest.mark.parametrize(
-    ("argv", "needle"),
-    [
-        ([], "the following arguments are required: COMMAND"),
-        (["schedule"], "the following arguments are required: COMMAND"),
-        (["schedule", "bogus"], "invalid choice: 'bogus'"),
-        (["schedule", "list", "--count", "0"], "expected 1 to 1000, got 0"),
-        (["schedule", "list", "--count", "x"], "expected a whole number, got 'x'"),
-        (["schedule", "validate", "--format", "xml"], "invalid choice: 'xml'"),
-        (["schedule", "validate", "--repo", ".", "x.yml"], "not allowed with argument"),
-    ],
-)
-def test_usage_errors_exit_2(
-    capsys: pytest.CaptureFixture[str], argv: list[str], needle: str
-) -> None:
-    code, _, err = run(capsys, *argv)
-    assert code == 2
-    assert needle in err
-    assert "Traceback" not in err
-
-
-@pytest.mark.parametrize(
-    "argv",
-    [
-        ["--help"],
-        ["schedule", "--help"],
-        ["schedule", "init", "--help"],
-        ["schedule", "validate", "--help"],
-        ["schedule", "list", "--help"],
-        ["schedule", "schema", "--help"],
-    ],
-)
-def test_help_shows_examples(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
-    code, out, _ = run(capsys, *argv)
-    assert code == 0
-    assert "examples:\n  kaizen-agentic " in out
 
 
 def test_init_writes_a_valid_scaffold_and_refuses_to_overwrite(
@@ -378,51 +330,6 @@ def test_schema_prints_the_committed_schema(
     assert out_file.read_text() == committed
 
 
-def test_an_unexpected_error_is_exit_3_with_the_traceback_in_a_file(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    import kaizen_agentic.commands.schedule_schema as command
-
-    def boom(args: object) -> int:
-        raise RuntimeError("boom")
-
-    monkeypatch.setattr(command, "run", boom)
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
-    import tempfile
-
-    monkeypatch.setattr(tempfile, "tempdir", None)
-    code, _, err = run(capsys, "schedule", "schema")
-    assert code == 3
-    assert "Traceback" not in err
-    assert err.startswith("kaizen-agentic: internal error (RuntimeError); this is a bug.")
-    (log,) = tmp_path.glob("kaizen-agentic-crash-*.log")
-    assert "RuntimeError: boom" in log.read_text()
-
-
-def test_no_colour_when_not_a_terminal_and_with_no_color(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    good = tmp_path / "g.yml"
-    good.write_text(GOOD)
-    monkeypatch.setenv("FORCE_COLOR", "1")
-    assert "\033[32mvalid\033[0m" in run(capsys, "schedule", "validate", str(good))[1]
-    monkeypatch.setenv("NO_COLOR", "1")
-    assert "\033[" not in run(capsys, "schedule", "validate", str(good))[1]
-
-
-def test_a_closed_pipe_is_not_a_crash(make_repo: Callable[..., Path]) -> None:
-    repo = make_repo(manifest=GOOD, agents=("digest",))
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    done = subprocess.run(
-        f"{sys.executable} -m kaizen_agentic schedule list --repo {repo} --count 1000 | head -1",
-        shell=True,
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-    assert "Traceback" not in done.stderr
-
-
 def test_validate_in_a_repository_checks_that_agents_exist(
     capsys: pytest.CaptureFixture[str], make_repo: Callable[..., Path]
 ) -> None:
@@ -438,3 +345,139 @@ def test_validate_in_a_repository_checks_that_agents_exist(
     (repo / ".kaizen" / "agents").mkdir()
     (repo / ".kaizen" / "agents" / "digest-x.md").write_text("anything")
     assert run(capsys, "schedule", "validate", "--repo", str(repo))[0] == 0
+
+
+# --- prepare -----------------------------------------------------------------------------------
+
+PREPARE_AT = "2027-03-29T12:00:00+02:00"  # a Monday: coach's 09:00 slot is the current one
+
+
+def prepared_repo(make_repo: Callable[..., Path]) -> Path:
+    repo = make_repo(manifest=GOOD, agents=("digest",))
+    commit_all(repo)
+    return repo
+
+
+def test_prepare_writes_a_bundle_with_its_parts(
+    capsys: pytest.CaptureFixture[str], make_repo: Callable[..., Path], tmp_path: Path
+) -> None:
+    repo = prepared_repo(make_repo)
+    out = tmp_path / "bundles"
+    code, stdout, _ = run(
+        capsys,
+        "schedule",
+        "prepare",
+        "coach",
+        "--repo",
+        str(repo),
+        "--at",
+        PREPARE_AT,
+        "--out",
+        str(out),
+        "--json",
+    )
+    assert code == 0
+    event = json.loads(stdout)
+    bundle = Path(event["data"]["bundle"]["path"])
+    assert bundle == out / "acme__payments" / "coach" / "20270329T070000Z"
+    assert sorted(p.name for p in bundle.iterdir()) == ["PROMPT.md", "manifest.json", "parts"]
+    prompt = (bundle / "PROMPT.md").read_text()
+    assert "acme/payments" in prompt and "# Memory" in prompt
+    assert (event["type"], event["data"]["slot"]) == (
+        "kaizen.schedule.prepared",
+        "2027-03-29T09:00:00+02:00",
+    )
+
+
+def test_prepare_is_idempotent_per_slot(
+    capsys: pytest.CaptureFixture[str], make_repo: Callable[..., Path], tmp_path: Path
+) -> None:
+    repo = prepared_repo(make_repo)
+    argv = ["schedule", "prepare", "coach", "--repo", str(repo), "--out", str(tmp_path / "b")]
+    _, first, _ = run(capsys, *argv, "--at", PREPARE_AT, "--json")
+    _, again, _ = run(capsys, *argv, "--at", "2027-03-29T18:00:00+02:00", "--json")
+    assert json.loads(again) == json.loads(first)  # same slot: same bundle, same event
+    assert len(list((tmp_path / "b" / "acme__payments" / "coach").iterdir())) == 1
+
+
+def test_prepare_needs_no_network(make_repo: Callable[..., Path], tmp_path: Path) -> None:
+    """In a network namespace with no interface up, a prepare still succeeds."""
+    import shutil
+
+    repo = prepared_repo(make_repo)
+    unshare = shutil.which("unshare")
+    if unshare is None or subprocess.run([unshare, "-rn", "true"], capture_output=True).returncode:
+        pytest.skip("unshare -rn is not available here")
+    done = subprocess.run(
+        [
+            unshare,
+            "-rn",
+            sys.executable,
+            "-m",
+            "kaizen_agentic",
+            "schedule",
+            "prepare",
+            "coach",
+            "--repo",
+            str(repo),
+            "--at",
+            PREPARE_AT,
+            "--out",
+            str(tmp_path / "b"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(
+        "prepared: coach for acme/payments, slot 2027-03-29T09:00:00+02:00\n"
+    )
+
+
+def test_prepare_an_unknown_agent(
+    capsys: pytest.CaptureFixture[str], make_repo: Callable[..., Path], tmp_path: Path
+) -> None:
+    repo = prepared_repo(make_repo)
+    code, out, err = run(
+        capsys, "schedule", "prepare", "nobody", "--repo", str(repo), "--out", str(tmp_path / "b")
+    )
+    assert (code, out) == (1, "")
+    assert err == (
+        f'kaizen-agentic: error: agent "nobody" is not in {repo}/.kaizen/schedule.yml '
+        "(it lists: coach, optimization-review, digest, retro)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("agent", "why"),
+    [("retro", "disabled"), ("digest", "paused until 2027-04-05")],
+)
+def test_prepare_a_disabled_or_paused_agent_needs_force(
+    capsys: pytest.CaptureFixture[str],
+    make_repo: Callable[..., Path],
+    tmp_path: Path,
+    agent: str,
+    why: str,
+) -> None:
+    repo = prepared_repo(make_repo)
+    argv = ["schedule", "prepare", agent, "--repo", str(repo), "--at", PREPARE_AT]
+    code, _, err = run(capsys, *argv, "--out", str(tmp_path / "b"))
+    assert (code, err) == (
+        1,
+        f'kaizen-agentic: error: agent "{agent}" is {why} in {repo}/.kaizen/schedule.yml; '
+        "use --force to prepare anyway\n",
+    )
+
+
+def test_list_shows_paused_and_disabled_agents_without_runs(
+    capsys: pytest.CaptureFixture[str], make_repo: Callable[..., Path]
+) -> None:
+    repo = make_repo(manifest=GOOD, agents=("digest",))
+    code, out, _ = run(
+        capsys, "schedule", "list", "--repo", str(repo), "--at", PREPARE_AT, "--json"
+    )
+    states = {a["agent"]: (a["state"], len(a["next_runs"])) for a in json.loads(out)["agents"]}
+    assert code == 0
+    assert states["retro"] == ("disabled", 0)
+    assert states["digest"][0] == "paused"
+    assert json.loads(out)["agents"][2]["next_runs"][0].startswith("2027-04-05T07:30:00")
