@@ -582,6 +582,37 @@ def _metrics_parsers(sub: Any) -> None:
     _add_repo(show)
     show.add_argument("--json", action="store_true", help="machine-readable output")
     show.set_defaults(func=_command("metrics", "run_show"))
+    _report_parser(verbs)
+
+
+def _report_parser(verbs: Any) -> None:
+    report = _parser(
+        verbs,
+        "report",
+        "what the fleet's agents did, where, and whether it helps",
+        "Every enrolled (repository, agent) over a period: runs by outcome, the last run, slots\n"
+        "that were due but have no record, tokens and durations, memory pressure, each\n"
+        "measure's movement; the fleet's totals per agent, who needs attention first and why,\n"
+        "and who is not taking part. --html writes one self-contained page with charts;\n"
+        "--openmetrics writes the Prometheus text format for node_exporter's textfile\n"
+        "collector (atomically).",
+        "kaizen-agentic metrics report --repo .",
+        "kaizen-agentic metrics report --roster fleet.yml --since 2027-03-01T00:00:00Z --json",
+        "kaizen-agentic metrics report --hub https://hub.example.com --html report.html "
+        "--openmetrics /var/lib/node_exporter/textfile/kaizen.prom",
+    )
+    report.add_argument("--repo", metavar="PATH", help="one repository (instead of a roster)")
+    report.add_argument(
+        "--since", metavar="RFC3339", help="start of the period (default: 28 days before --until)"
+    )
+    report.add_argument("--until", metavar="RFC3339", help="end of the period (default: now)")
+    report.add_argument("--json", action="store_true", help="everything, as JSON")
+    report.add_argument("--html", metavar="FILE", help="write a self-contained page with charts")
+    report.add_argument(
+        "--openmetrics", metavar="FILE", help="write Prometheus text-format metrics (atomically)"
+    )
+    _add_source(report)
+    report.set_defaults(func=_command("metrics_report"))
 
 
 def _count(text: str) -> int:

@@ -37,9 +37,10 @@ class RunRecord(NamedTuple):
     tokens: int | None
     measures: dict[str, float]
     bundle: str | None
+    memory_dropped: int | None = None  # memory entries the run's bundle left out for budget
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "time": self.time,
             "outcome": self.outcome,
             "duration_s": self.duration_s,
@@ -47,6 +48,9 @@ class RunRecord(NamedTuple):
             "measures": dict(sorted(self.measures.items())),
             "bundle": self.bundle,
         }
+        if self.memory_dropped is not None:
+            out["memory_dropped"] = self.memory_dropped
+        return out
 
 
 class Trend(NamedTuple):
@@ -81,6 +85,7 @@ def make_record(
     tokens: int | None = None,
     measures: dict[str, float] | None = None,
     bundle: str | None = None,
+    memory_dropped: int | None = None,
 ) -> RunRecord:
     """A validated record. Raises ``KaizenError`` with a message fit for users."""
     if time.tzinfo is None:
@@ -104,7 +109,8 @@ def make_record(
         ):
             raise KaizenError(f"measure {name!r} must be a finite number; got {value!r}")
         clean[name] = value
-    return RunRecord(time.isoformat(timespec="seconds"), outcome, duration_s, tokens, clean, bundle)
+    stamp = time.isoformat(timespec="seconds")
+    return RunRecord(stamp, outcome, duration_s, tokens, clean, bundle, memory_dropped)
 
 
 def append(root: str, agent: str, record: RunRecord) -> str:
@@ -162,7 +168,12 @@ def parse_line(line: bytes) -> RunRecord | None:
             if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
         },
         raw.get("bundle") if isinstance(raw.get("bundle"), str) else None,
+        _count(raw.get("memory_dropped")),
     )
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _open_inside(root: str, agent: str) -> int | None:

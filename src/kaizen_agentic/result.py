@@ -183,6 +183,7 @@ def complete(bundle_dir: str, result: dict[str, Any], *, at: datetime, host: str
         tokens=result["tokens"],
         measures=result["measures"],
         bundle=key,
+        memory_dropped=len(manifest.get("dropped", {}).get("memory", [])),
     )
     metrics.append(root, agent, record)  # last: its presence marks the bundle completed
     data = {

@@ -1,0 +1,155 @@
+"""``kaizen-agentic metrics report``: what the fleet's agents did, where, and whether it helps."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime, timedelta
+from typing import Any
+
+from kaizen_agentic import output
+from kaizen_agentic.errors import KaizenError
+from kaizen_agentic.roster import Discovery
+
+DEFAULT_PERIOD = timedelta(days=28)
+
+
+def _time(text: str | None, flag: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return output.parse_rfc3339(text)
+    except ValueError as exc:
+        raise KaizenError(f"{flag}: {exc}") from None
+
+
+def _found(args: argparse.Namespace, at: datetime) -> Discovery:
+    if args.repo is None:
+        from kaizen_agentic.commands.fleet_source import discover
+
+        return discover(args, at)
+    if args.hub or args.roster or args.scan:
+        raise KaizenError("give --repo or a roster (--hub, --roster, --scan), not both")
+    from kaizen_agentic.repo import find_root
+    from kaizen_agentic.roster import local_record, repo_state, this_host
+
+    root = find_root(args.repo)
+    host = this_host()
+    state = repo_state(local_record(str(root), host), hostname=host, at=at)
+    if state.state in ("invalid", "absent", "missing-checkout"):
+        for problem in state.problems:
+            sys.stderr.write(f"{problem}\n")
+        raise KaizenError(f"{root}: {state.reason}; nothing to report")
+    return Discovery(f"repo {root}", host, at, (state,), ())
+
+
+def run(args: argparse.Namespace) -> int:
+    from datetime import UTC
+
+    from kaizen_agentic import report
+
+    until = _time(args.until, "--until") or datetime.now(UTC)
+    since = _time(args.since, "--since") or until - DEFAULT_PERIOD
+    if since >= until:
+        raise KaizenError("--since must be before --until")
+    found = _found(args, until)
+    table = report.build(found, since=since, until=until, agent=args.agent, progress=_progress())
+    if args.html:
+        from kaizen_agentic.atomic import write_atomic
+        from kaizen_agentic.report_html import render
+
+        _write(args.html, render(table), write_atomic)
+    if args.openmetrics:
+        from kaizen_agentic.atomic import write_atomic
+
+        _write(args.openmetrics, report.openmetrics(table), write_atomic)
+    if args.json:
+        sys.stdout.write(output.to_json(report.as_dict(table)))
+    else:
+        sys.stdout.write(text(table))
+    return 0
+
+
+def _write(path: str, content: str, write_atomic: Any) -> None:
+    import os
+
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise KaizenError(f"cannot write {path}: it is a folder")
+    if not os.path.isdir(folder):
+        raise KaizenError(f"cannot write {path}: no such folder {folder}")
+    try:
+        write_atomic(path, content.encode("utf-8"))
+    except OSError as exc:
+        raise KaizenError(f"cannot write {path}: {exc.strerror or exc}") from None
+    sys.stderr.write(f"wrote {path}\n")
+
+
+def _progress() -> Any:
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        sys.stderr.write(f"\rreading {done}/{total} repositories")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def text(table: Any) -> str:
+    """A compact table that fits 100 columns, worst first; then totals and who is not in."""
+    from kaizen_agentic import report
+
+    colour = output.use_colour()
+    ranked = {(a.slug, a.agent): (score, why) for a, score, why in report.attention(table)}
+    rows = []
+    ordered = sorted(
+        table.agents, key=lambda a: (-ranked.get((a.slug, a.agent), (0, []))[0], a.slug, a.agent)
+    )
+    for a in ordered:
+        _, why = ranked.get((a.slug, a.agent), (0, []))
+        runs = "/".join(str(a.runs[o]) for o in ("success", "partial", "failure", "skipped"))
+        note = _cut("; ".join(why), 22)
+        rows.append(
+            [
+                _cut(a.slug, 22),
+                _cut(a.agent, 14),
+                runs,
+                str(len(a.missed)),
+                (a.last_run or "never")[:10],
+                str(a.tokens_total),
+                output.paint(note, "red", colour) if note else "",
+            ]
+        )
+    head = (
+        f"{table.source}\n{output.rfc3339(table.since)} to {output.rfc3339(table.until)}: "
+        f"{len(table.agents)} agents\n\n"
+    )
+    body = (
+        output.table(rows, ["REPO", "AGENT", "OK/P/F/S", "MISS", "LAST", "TOKENS", "ATTENTION"])
+        if rows
+        else "no agents in the period\n"
+    )
+    lines = [
+        "",
+        "OK/P/F/S: success, partial, failure, skipped runs; MISS: due slots with no run",
+        "",
+        "per agent:",
+    ]
+    for agent, t in report.totals(table).items():
+        r = t["runs"]
+        lines.append(
+            f"  {agent}: {t['repos']} repos, {r['success']} ok, {r['partial']} partial, "
+            f"{r['failure']} failed, {r['skipped']} skipped, {t['missed']} missed, "
+            f"{t['tokens']} tokens"
+        )
+    if table.not_taking_part:
+        lines += ["", "not taking part:"]
+        lines += [f"  {r.slug}: {r.state} ({r.reason})" for r in table.not_taking_part]
+    return head + body + "\n".join(lines) + "\n"
