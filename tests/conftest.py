@@ -104,3 +104,10 @@ def commit_all(root: Path, message: str = "change") -> str:
     git(root, "add", "-A")
     git(root, "commit", "-q", "--allow-empty", "-m", message)
     return git(root, "rev-parse", "HEAD").strip()
+
+
+def usage_error(err: str, command: str, message: str) -> bool:
+    """``err`` is the usage error of ``kaizen-agentic COMMAND``: its usage line, then the message."""
+    return err.startswith(f"usage: kaizen-agentic {command} ") and err.endswith(
+        f"\nkaizen-agentic {command}: error: {message}\n"
+    )

@@ -18,7 +18,7 @@ from kaizen_agentic.main import main
 from kaizen_agentic.roster import discover_kaizen_scheduled_repos
 from kaizen_agentic.schedule import parse_manifest
 from kaizen_agentic.timetable import build
-from tests.conftest import with_repo
+from tests.conftest import usage_error, with_repo
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2027, 3, 29, 0, 0, tzinfo=UTC)  # a Monday
@@ -115,8 +115,9 @@ def test_cli_text_json_and_html(tmp_path: Path, capsys: pytest.CaptureFixture[st
     doc = json.loads(capsys.readouterr().out)
     assert doc["heatmap"]["rows"][0] == "Mon"
     assert sum(map(sum, doc["heatmap"]["counts"])) == doc["total_runs"] == len(doc["runs"])
-    assert main([*argv, "--tz", "Mars/Base"]) == 1
-    assert '--tz: unknown time zone "Mars/Base"' in capsys.readouterr().err
+    assert main([*argv, "--tz", "Mars/Base"]) == 2
+    err = capsys.readouterr().err
+    assert usage_error(err, "schedule calendar", '--tz: unknown time zone "Mars/Base"'), err
 
 
 def test_one_repository(make_repo: Callable[..., Path], capsys: pytest.CaptureFixture[str]) -> None:

@@ -32,7 +32,7 @@ from kaizen_agentic.main import main
 from kaizen_agentic.roster import discover_kaizen_scheduled_repos
 from kaizen_agentic.schedule import AGENT_NAME_PATTERN, SLUG_PATTERN, load_manifest
 from kaizen_agentic.timetable import build
-from tests.conftest import commit_all
+from tests.conftest import commit_all, usage_error
 
 ROOT = Path(__file__).resolve().parent.parent
 AT = datetime(2027, 1, 20, 12, 0, tzinfo=UTC)
@@ -247,14 +247,13 @@ def test_export_refuses_what_cannot_run(
 ) -> None:
     repo = make_repo("a", manifest=(ROOT / "examples/fleet/infra.yml").read_text())
     base = ["schedule", "export", "--repo", str(repo), "--format"]
-    assert main([*base, "k8s-cronjob", "--bundle-dir", "/srv/b"]) == 1
+    assert main([*base, "k8s-cronjob", "--bundle-dir", "/srv/b"]) == 2
     assert "needs --image (or KAIZEN_IMAGE)" in capsys.readouterr().err
-    assert main([*base, "crontab"]) == 1
+    assert main([*base, "crontab"]) == 2
     assert "needs --bundle-dir DIR" in capsys.readouterr().err
-    assert main([*base, "crontab", "--bundle-dir", "rel/b"]) == 1
-    assert capsys.readouterr().err == (
-        "kaizen-agentic: error: --bundle-dir must be absolute, got 'rel/b'\n"
-    )
+    assert main([*base, "crontab", "--bundle-dir", "rel/b"]) == 2
+    err = capsys.readouterr().err
+    assert usage_error(err, "schedule export", "--bundle-dir must be absolute, got 'rel/b'")
 
 
 # --- the crontab tick, run through simulated ticks across a DST gap and fold ------------------

@@ -119,8 +119,13 @@ def test_text_summary(roster: Path, tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def test_due_needs_at(roster: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["schedule", "prepare", "--due", "--roster", str(roster)]) == 1
-    assert "--due needs --at" in capsys.readouterr().err
+    assert main(["schedule", "prepare", "--due", "--roster", str(roster)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: kaizen-agentic schedule prepare ")
+    assert err.endswith(
+        "kaizen-agentic schedule prepare: error: --due needs --at (the tick time, so a re-run "
+        "prepares the same slots) or --tick\n"
+    )
 
 
 def test_sink_receives_each_new_event_once(

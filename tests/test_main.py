@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -140,3 +141,172 @@ def test_a_closed_pipe_is_not_a_crash(make_repo: Callable[..., Path]) -> None:
         env=env,
     )
     assert "Traceback" not in done.stderr
+
+
+# --- the exit-code contract: a table of bad invocations -----------------------------------------
+
+BAD = [
+    # (argv, exit code, the message's end); 2 = the caller's mistake, 1 = bad input or failed work
+    (
+        ["memory", "add", "coach", "x", "--at", "yesterday"],
+        2,
+        "--at: Invalid isoformat string: 'yesterday'",
+    ),
+    (
+        ["metrics", "record", "coach", "--outcome", "success", "--at", "2027-01-01T00:00"],
+        2,
+        "--at: '2027-01-01T00:00' has no UTC offset; add one, e.g. Z or +02:00",
+    ),
+    (["schedule", "prepare"], 2, "name the AGENT to prepare, or use --due with a roster"),
+    (
+        ["schedule", "prepare", "--due", "--roster", "r.yml"],
+        2,
+        "--due needs --at (the tick time, so a re-run prepares the same slots) or --tick",
+    ),
+    (
+        ["schedule", "prepare", "--due", "--at", "2027-03-29T09:00:00Z"],
+        2,
+        "no roster: give --hub URL (or set KAIZEN_HUB_URL), --roster FILE or --scan DIR",
+    ),
+    (
+        [
+            "schedule",
+            "prepare",
+            "--due",
+            "--at",
+            "2027-03-29T09:00:00Z",
+            "--roster",
+            "a.yml",
+            "--scan",
+            ".",
+        ],
+        2,
+        "give one roster: --hub, --roster or --scan",
+    ),
+    (
+        [
+            "schedule",
+            "prepare",
+            "--due",
+            "--at",
+            "2027-03-29T09:00:00Z",
+            "--roster",
+            "a.yml",
+            "--window",
+            "0m",
+        ],
+        2,
+        "'0m': a duration must be longer than zero",
+    ),
+    (
+        [
+            "schedule",
+            "prepare",
+            "--due",
+            "--at",
+            "2027-03-29T09:00:00Z",
+            "--roster",
+            "a.yml",
+            "--window",
+            "1x",
+        ],
+        2,
+        "'1x' is not a duration like 90m, 1h, 2h30m or 1d",
+    ),
+    (
+        ["schedule", "prepare", "coach", "--at", "tomorrow"],
+        2,
+        "--at: Invalid isoformat string: 'tomorrow'",
+    ),
+    (
+        ["schedule", "calendar"],
+        2,
+        "no roster: give --hub URL (or set KAIZEN_HUB_URL), --roster FILE or --scan DIR",
+    ),
+    (
+        ["schedule", "calendar", "--roster", "a.yml", "--timezone", "Mars/Base"],
+        2,
+        '--tz: unknown time zone "Mars/Base"',
+    ),
+    (
+        ["schedule", "list", "--at", "2027-03-26T12:00:00"],
+        2,
+        "--at: '2027-03-26T12:00:00' has no UTC offset; add one, e.g. Z or +02:00",
+    ),
+    (
+        ["schedule", "export", "--format", "crontab", "--roster", "a.yml"],
+        2,
+        "--format crontab needs --bundle-dir DIR: the absolute bundle folder on the runner host (an exporting user's home is not the runner's)",
+    ),
+    (
+        ["metrics", "report", "--since", "2027-01-02T00:00:00Z", "--until", "2027-01-01T00:00:00Z"],
+        2,
+        "--since must be before --until",
+    ),
+    (
+        ["schedule", "schema", "--output", "nodir/s.json"],
+        1,
+        "cannot write nodir/s.json: no such folder nodir",
+    ),
+    (["schedule", "prepare", "coach", "--out", "/proc/kaizen-bundles"], 1, None),
+]
+
+
+@pytest.mark.parametrize(("argv", "code", "message"), BAD, ids=[" ".join(b[0][:4]) for b in BAD])
+def test_bad_invocations_exit_by_contract(
+    argv: list[str],
+    code: int,
+    message: str | None,
+    make_repo: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repo = make_repo(
+        manifest="version: 1\nrepo: acme/r\nagents:\n  - {agent: coach, schedule: {interval: daily}}\n"
+    )
+    from tests.conftest import commit_all
+
+    commit_all(repo)
+    monkeypatch.chdir(repo)
+    monkeypatch.delenv("KAIZEN_HUB_URL", raising=False)
+    got, _, err = run(capsys, *argv)
+    assert got == code, err
+    assert "internal error" not in err and "Traceback" not in err
+    if code == 2:
+        verb = " ".join(a for a in argv[:2] if not a.startswith("-"))
+        assert err.startswith(f"usage: kaizen-agentic {verb}"), err
+        assert err.endswith(f"kaizen-agentic {verb}: error: {message}\n"), err
+    elif message is not None:
+        assert err == f"kaizen-agentic: error: {message}\n"
+    else:
+        assert err.startswith("kaizen-agentic: error: ") and err.count("\n") == 1, err
+
+
+def test_a_failure_under_json_is_data_on_stdout(
+    make_repo: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo()
+    code, out, err = run(capsys, "schedule", "list", "--repo", str(repo), "--json")
+    assert code == 1
+    assert json.loads(out) == {
+        "error": f"{repo}/.kaizen/schedule.yml not found; create one with `kaizen-agentic schedule init`",
+        "exit_code": 1,
+        "problems": [],
+    }
+    assert err.startswith("kaizen-agentic: error: ")
+
+
+def test_validate_reports_unknown_agents_with_every_other_problem(
+    make_repo: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(
+        manifest="version: 1\nrepo: acme/r\nagents:\n  - {agent: nobody, schedule: {interval: daily, time: 9:30}}\n"
+    )
+    code, out, _ = run(capsys, "schedule", "validate", "--repo", str(repo), "--format", "github")
+    assert code == 1
+    manifest = repo / ".kaizen" / "schedule.yml"
+    assert out.splitlines() == [
+        f'::error file={manifest},line=4,col=5::agents[0].agent: no agent "nobody": it is not built in and .kaizen/agents/nobody.md does not exist',
+        f'::error file={manifest},line=4,col=55::agents[0].schedule.time: expected "HH:MM" (24-hour, e.g. "09:30"), got string "9:30"',
+        "2 problems in 1 file",
+    ]

@@ -108,6 +108,7 @@ def test_a_memory_file_linking_out_of_the_repo_is_refused(tmp_path: Path) -> Non
 
 def test_cli(capsys: pytest.CaptureFixture[str], make_repo: Callable[..., Path]) -> None:
     from kaizen_agentic.main import main
+    from tests.conftest import usage_error
 
     repo = make_repo()
     assert main(["memory", "show", "coach", "--repo", str(repo)]) == 0
@@ -136,7 +137,6 @@ def test_cli(capsys: pytest.CaptureFixture[str], make_repo: Callable[..., Path])
         f"{repo}/.kaizen/memory/coach.md: 1 entry (1 pinned)\n\n"
         "## 2027-03-29T09:00:00+02:00 (pinned)\nShip on Thursdays.\n"
     )
-    assert main(["memory", "add", "coach", "--repo", str(repo)]) == 1
-    assert capsys.readouterr().err == (
-        "kaizen-agentic: error: give the entry's TEXT or --file FILE (one of them)\n"
-    )
+    assert main(["memory", "add", "coach", "--repo", str(repo)]) == 2
+    err = capsys.readouterr().err
+    assert usage_error(err, "memory add", "give the entry's TEXT or --file FILE (one of them)")

@@ -126,6 +126,7 @@ def test_has_bundle(tmp_path: Path) -> None:
 
 def test_cli(capsys: pytest.CaptureFixture[str], make_repo: Callable[..., Path]) -> None:
     from kaizen_agentic.main import main
+    from tests.conftest import usage_error
 
     repo = make_repo()
     args = ["--repo", str(repo)]
@@ -163,8 +164,7 @@ def test_cli(capsys: pytest.CaptureFixture[str], make_repo: Callable[..., Path])
         {"focus_items": 3},
     )
     assert (
-        main(["metrics", "record", "coach", "--outcome", "success", "--measure", "x", *args]) == 1
+        main(["metrics", "record", "coach", "--outcome", "success", "--measure", "x", *args]) == 2
     )
-    assert (
-        capsys.readouterr().err == "kaizen-agentic: error: --measure takes NAME=NUMBER, got 'x'\n"
-    )
+    err = capsys.readouterr().err
+    assert usage_error(err, "metrics record", "--measure takes NAME=NUMBER, got 'x'")

@@ -16,6 +16,7 @@ import pytest
 from kaizen_agentic.bundle import idempotency_key
 from kaizen_agentic.main import main
 from kaizen_agentic.schedule import load_manifest
+from tests.conftest import usage_error
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "runner-1"
@@ -194,10 +195,8 @@ def test_a_single_repository_and_bad_options(
     code = main(
         ["metrics", "report", "--repo", str(tmp_path / "alpha"), "--since", UNTIL, "--until", SINCE]
     )
-    assert (code, capsys.readouterr().err) == (
-        1,
-        "kaizen-agentic: error: --since must be before --until\n",
-    )
+    err = capsys.readouterr().err
+    assert code == 2 and usage_error(err, "metrics report", "--since must be before --until")
     code, _, err = report(capsys, fleet, "--html", str(tmp_path / "nowhere" / "r.html"))
     assert (code, err) == (
         1,

@@ -294,7 +294,7 @@ def test_cli_discover(
     out = capsys.readouterr().out
     assert re.search(r"\nacme/good +enrolled +runs coach\n", out)
     assert main(["schedule", "discover", "--roster", str(tmp_path / "none.yml")]) == 1
-    assert main(["schedule", "discover"]) == 1
+    assert main(["schedule", "discover"]) == 2
     assert "no roster: give --hub URL" in capsys.readouterr().err
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from kaizen_agentic.main import main
-from tests.conftest import commit_all
+from tests.conftest import commit_all, usage_error
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -96,7 +96,9 @@ def test_init_refuses_bad_options(
 ) -> None:
     repo = make_repo()
     code, _, err = run(capsys, "schedule", "init", "--repo", str(repo), *argv)
-    assert (code, err) == (1, f"kaizen-agentic: error: {message}\n")
+    assert code == 2
+    assert err.startswith("usage: kaizen-agentic schedule init ")
+    assert err.endswith(f"\nkaizen-agentic schedule init: error: {message}\n")
     assert not (repo / ".kaizen").exists()
 
 
@@ -265,10 +267,11 @@ def test_init_takes_the_slug_from_the_flag_or_refuses_a_bad_one(
 ) -> None:
     repo = make_repo("my repo")
     code, _, err = run(capsys, "schedule", "init", "--repo", str(repo))
-    assert (code, err) == (
-        1,
-        "kaizen-agentic: error: the detected slug 'my repo' is not a repository slug like "
-        "owner/name; give one with --slug OWNER/NAME\n",
+    assert code == 2 and usage_error(
+        err,
+        "schedule init",
+        "the detected slug 'my repo' is not a repository slug like owner/name; give one with "
+        "--slug OWNER/NAME",
     )
     code, out, _ = run(capsys, "schedule", "init", "--repo", str(repo), "--slug", "acme/mine")
     assert code == 0 and "(repo: acme/mine)" in out
@@ -293,7 +296,7 @@ def test_list_refuses_bad_times(
 ) -> None:
     repo = make_repo(manifest=GOOD, agents=("digest",))
     code, _, err = run(capsys, "schedule", "list", "--repo", str(repo), *argv)
-    assert (code, err) == (1, f"kaizen-agentic: error: {message}\n")
+    assert code == 2 and usage_error(err, "schedule list", message)
 
 
 def test_list_an_invalid_manifest(

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from kaizen_agentic import cadence as cad
 from kaizen_agentic.fleet import tick_floor
 from kaizen_agentic.main import main
-from tests.conftest import commit_all
+from tests.conftest import commit_all, usage_error
 
 HOST = "runner-1"
 
@@ -111,5 +111,6 @@ def test_tick_goes_with_due(
     make_repo: Callable[..., Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo = make_repo("a", manifest=DAILY_0930)
-    assert main(["schedule", "prepare", "coach", "--repo", str(repo), "--tick", "15m"]) == 1
-    assert capsys.readouterr().err == "kaizen-agentic: error: --tick goes with --due\n"
+    assert main(["schedule", "prepare", "coach", "--repo", str(repo), "--tick", "15m"]) == 2
+    err = capsys.readouterr().err
+    assert usage_error(err, "schedule prepare", "--tick goes with --due")

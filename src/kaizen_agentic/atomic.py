@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from kaizen_agentic.errors import KaizenError
+
 
 def write_atomic(path: str | Path, data: bytes, mode: int = 0o644) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
@@ -17,6 +19,10 @@ def write_atomic(path: str | Path, data: bytes, mode: int = 0o644) -> None:
     """
     target = Path(path)
     folder = target.parent
+    if target.is_dir():
+        raise KaizenError(f"cannot write {path}: it is a folder")
+    if not folder.is_dir():
+        raise KaizenError(f"cannot write {path}: no such folder {folder}")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -42,6 +42,11 @@ class KaizenError(Exception):
     """An expected failure: reported as ``kaizen-agentic: error: ...`` with exit code 1."""
 
 
+class UsageError(KaizenError):
+    """The caller's mistake in the options (malformed, conflicting or missing): exit code 2,
+    reported with the command's usage line, before any work starts."""
+
+
 class InvalidFileError(KaizenError):
     """A file failed validation; ``problems`` holds every problem found, in file order."""
 

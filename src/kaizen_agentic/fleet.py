@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, NamedTuple
 
-from kaizen_agentic.errors import KaizenError
+from kaizen_agentic.errors import KaizenError, UsageError
 from kaizen_agentic.roster import Discovery
 
 _DURATION: Final = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
@@ -24,7 +24,7 @@ def tick_floor(moment: datetime, tick: timedelta) -> datetime:
     the Unix epoch (UTC). A cron-like engine that starts late still names its own tick."""
     step = int(tick.total_seconds())
     if step <= 0:
-        raise KaizenError("the tick must be at least one second")
+        raise UsageError("the tick must be at least one second")
     seconds = int(moment.timestamp() // 1)
     return datetime.fromtimestamp(seconds - seconds % step, UTC)
 
@@ -33,11 +33,11 @@ def parse_duration(text: str) -> timedelta:
     """``90m``, ``1h``, ``2h30m``, ``1d``, ``45s``. Raises ``KaizenError``."""
     match = _DURATION.fullmatch(text.strip())
     if not text.strip() or match is None or not any(match.groups()):
-        raise KaizenError(f"{text!r} is not a duration like 90m, 1h, 2h30m or 1d")
+        raise UsageError(f"{text!r} is not a duration like 90m, 1h, 2h30m or 1d")
     days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
     value = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
     if value <= timedelta(0):
-        raise KaizenError("the window must be longer than zero")
+        raise UsageError(f"{text!r}: a duration must be longer than zero")
     return value
 
 

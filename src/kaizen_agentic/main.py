@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from kaizen_agentic import __version__
-from kaizen_agentic.errors import KaizenError
+from kaizen_agentic.errors import KaizenError, UsageError
 
 PROG = "kaizen-agentic"
 
@@ -62,13 +62,14 @@ def _command(name: str, func: str = "run") -> Callable[[argparse.Namespace], int
 
 
 def _parser(sub: Any, name: str, help_: str, description: str, *examples: str) -> Any:
-    return sub.add_parser(
+    parser = sub.add_parser(
         name,
         help=help_,
         description=description,
         formatter_class=_Formatter,
         epilog=_examples(*examples),
     )
+    return parser
 
 
 def _add_source(parser: argparse.ArgumentParser, agent_dest: str = "agent") -> None:
@@ -171,7 +172,13 @@ def _validate_parser(verbs: Any) -> None:
     where.add_argument("--repo", metavar="PATH", help="validate PATH/.kaizen/schedule.yml")
     where.add_argument("files", metavar="FILE", nargs="*", default=[], help="manifest files")
     validate.add_argument(
-        "--format", choices=("text", "json"), default="text", help="output format (default: text)"
+        "--format",
+        choices=("text", "json", "github"),
+        default="text",
+        help="output format (default: text); github prints ::error annotations for Actions",
+    )
+    validate.add_argument(
+        "--json", dest="format", action="store_const", const="json", help="= --format json"
     )
     validate.set_defaults(func=_command("schedule_validate"))
 
@@ -645,7 +652,17 @@ def build_parser() -> argparse.ArgumentParser:
     _agents_parsers(sub)
     _memory_parsers(sub)
     _metrics_parsers(sub)
+    _mark_commands(parser)
     return parser
+
+
+def _mark_commands(parser: argparse.ArgumentParser) -> None:
+    """Let every command know its own parser: a usage error shows that command's usage."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                child.set_defaults(_parser=child)  # the innermost command's default wins
+                _mark_commands(child)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -657,19 +674,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
         return code
+    except UsageError as exc:
+        command = getattr(args, "_parser", parser)
+        _json_error(args, exc, 2)
+        print(command.format_usage().rstrip("\n"), file=sys.stderr)
+        print(f"{command.prog}: error: {exc}", file=sys.stderr)
+        return 2
     except KaizenError as exc:
+        _json_error(args, exc, 1)
         for problem in getattr(exc, "problems", ()):
             print(problem, file=sys.stderr)
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:  # `| head` closed the pipe: not our failure to report
         sys.stderr.close()
         return 1
+    except OSError as exc:
+        if exc.filename is None:
+            return _crash()
+        # A path the user named that cannot be read or written: their input, not our bug.
+        message = f"{exc.filename}: {exc.strerror or exc}"
+        _json_error(args, KaizenError(message), 1)
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
     except Exception:
         return _crash()
+
+
+def _json_error(args: argparse.Namespace, exc: KaizenError, code: int) -> None:
+    """With ``--json`` (or ``--format json``), a failure is data on stdout too."""
+    if not (getattr(args, "json", False) or getattr(args, "format", None) == "json"):
+        return
+    from kaizen_agentic import output
+
+    problems = [p.as_dict() for p in getattr(exc, "problems", ())]
+    doc = {"error": str(exc), "exit_code": code, "problems": problems}
+    sys.stdout.write(output.to_json(doc))
 
 
 def _crash() -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from kaizen_agentic.errors import KaizenError
+from kaizen_agentic.errors import UsageError
 from kaizen_agentic.roster import Discovery
 
 
@@ -17,10 +17,10 @@ def discover(args: argparse.Namespace, at: object, count: int = 1) -> Discovery:
 
     given = [s for s in (args.hub, args.roster, args.scan) if s]
     if len(given) > 1:
-        raise KaizenError("give one roster: --hub, --roster or --scan")
+        raise UsageError("give one roster: --hub, --roster or --scan")
     hub = args.hub or (None if given else os.environ.get("KAIZEN_HUB_URL"))
     if not (hub or args.roster or args.scan):
-        raise KaizenError(
+        raise UsageError(
             "no roster: give --hub URL (or set KAIZEN_HUB_URL), --roster FILE or --scan DIR"
         )
     assert isinstance(at, datetime)

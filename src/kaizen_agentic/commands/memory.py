@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
 
 from kaizen_agentic import output
 from kaizen_agentic.agents import check_name
-from kaizen_agentic.errors import KaizenError
+from kaizen_agentic.errors import KaizenError, UsageError
 from kaizen_agentic.memory import add, memory_path, new_entry, read
 from kaizen_agentic.repo import find_root
 
@@ -51,7 +50,7 @@ def run_show(args: argparse.Namespace) -> int:
 def run_add(args: argparse.Namespace) -> int:
     check_name(args.agent)
     if (args.text is None) == (args.file is None):
-        raise KaizenError("give the entry's TEXT or --file FILE (one of them)")
+        raise UsageError("give the entry's TEXT or --file FILE (one of them)")
     if args.file == "-":
         text = sys.stdin.read()
     elif args.file is not None:
@@ -62,7 +61,9 @@ def run_add(args: argparse.Namespace) -> int:
             raise KaizenError(f"{args.file}: {exc.strerror}") from None
     else:
         text = args.text
-    when = output.parse_rfc3339(args.at) if args.at else datetime.now(UTC)
+    from kaizen_agentic.commands.schedule_prepare import parse_at
+
+    when = parse_at(args.at)
     root = str(find_root(args.repo))
     entry = new_entry(text, when=when, pinned=args.pin, bundle=args.bundle, commit=args.commit)
     path = add(root, args.agent, [entry])

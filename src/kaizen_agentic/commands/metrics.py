@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
 
 from kaizen_agentic import output
 from kaizen_agentic.agents import check_name
-from kaizen_agentic.errors import KaizenError
+from kaizen_agentic.errors import UsageError
 from kaizen_agentic.metrics import append, make_record, metrics_path, summarize
 from kaizen_agentic.repo import find_root
 
@@ -18,17 +17,19 @@ def _measures(pairs: list[str]) -> dict[str, float]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep:
-            raise KaizenError(f"--measure takes NAME=NUMBER, got {pair!r}")
+            raise UsageError(f"--measure takes NAME=NUMBER, got {pair!r}")
         try:
             out[name.strip()] = float(value) if any(c in value for c in ".eE") else int(value)
         except ValueError:
-            raise KaizenError(f"--measure {name}: {value!r} is not a number") from None
+            raise UsageError(f"--measure {name}: {value!r} is not a number") from None
     return out
 
 
 def run_record(args: argparse.Namespace) -> int:
     check_name(args.agent)
-    when = output.parse_rfc3339(args.at) if args.at else datetime.now(UTC)
+    from kaizen_agentic.commands.schedule_prepare import parse_at
+
+    when = parse_at(args.at)
     record = make_record(
         time=when,
         outcome=args.outcome,

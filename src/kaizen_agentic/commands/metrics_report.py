@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from kaizen_agentic import output
-from kaizen_agentic.errors import KaizenError
+from kaizen_agentic.errors import KaizenError, UsageError
 from kaizen_agentic.roster import Discovery
 
 DEFAULT_PERIOD = timedelta(days=28)
@@ -20,7 +20,7 @@ def _time(text: str | None, flag: str) -> datetime | None:
     try:
         return output.parse_rfc3339(text)
     except ValueError as exc:
-        raise KaizenError(f"{flag}: {exc}") from None
+        raise UsageError(f"{flag}: {exc}") from None
 
 
 def _found(args: argparse.Namespace, at: datetime) -> Discovery:
@@ -29,7 +29,7 @@ def _found(args: argparse.Namespace, at: datetime) -> Discovery:
 
         return discover(args, at)
     if args.hub or args.roster or args.scan:
-        raise KaizenError("give --repo or a roster (--hub, --roster, --scan), not both")
+        raise UsageError("give --repo or a roster (--hub, --roster, --scan), not both")
     from kaizen_agentic.repo import find_root
     from kaizen_agentic.roster import local_record, repo_state, this_host
 
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     until = _time(args.until, "--until") or datetime.now(UTC)
     since = _time(args.since, "--since") or until - DEFAULT_PERIOD
     if since >= until:
-        raise KaizenError("--since must be before --until")
+        raise UsageError("--since must be before --until")
     found = _found(args, until)
     table = report.build(found, since=since, until=until, agent=args.agent, progress=_progress())
     if args.html:

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from kaizen_agentic import output
 from kaizen_agentic.commands.schedule_prepare import parse_at
-from kaizen_agentic.errors import KaizenError
+from kaizen_agentic.errors import KaizenError, UsageError
 from kaizen_agentic.roster import Discovery
 from kaizen_agentic.timetable import DAYS, Timetable, advice, as_dict, build
 
@@ -20,7 +20,7 @@ def _found(args: argparse.Namespace, at: object) -> Discovery:
 
         return discover(args, at)
     if args.hub or args.roster or args.scan:
-        raise KaizenError("give --repo or a roster (--hub, --roster, --scan), not both")
+        raise UsageError("give --repo or a roster (--hub, --roster, --scan), not both")
     from datetime import datetime
 
     from kaizen_agentic.repo import find_root
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     zone = args.tz or "UTC"
     problem = check_timezone(zone)
     if problem:
-        raise KaizenError(f"--tz: {problem}")
+        raise UsageError(f"--tz: {problem}")
     found = _found(args, start)
     table = build(found, start=start, days=args.days, zone=zone, threshold=args.threshold)
     if args.html:

@@ -10,7 +10,7 @@ from typing import Any
 
 from kaizen_agentic import output
 from kaizen_agentic.commands.schedule_prepare import parse_at
-from kaizen_agentic.errors import KaizenError
+from kaizen_agentic.errors import KaizenError, UsageError
 from kaizen_agentic.export import Target
 
 
@@ -19,7 +19,7 @@ def targets(args: argparse.Namespace, at: datetime) -> list[tuple[Target, dateti
     instant its pause ends when it is paused at ``at``."""
     if args.repo is not None:
         if args.hub or args.roster or args.scan:
-            raise KaizenError("give --repo or a roster (--hub, --roster, --scan), not both")
+            raise UsageError("give --repo or a roster (--hub, --roster, --scan), not both")
         from kaizen_agentic.repo import find_root
         from kaizen_agentic.roster import this_host
         from kaizen_agentic.schedule import load_repo_manifest
@@ -52,7 +52,7 @@ def targets(args: argparse.Namespace, at: datetime) -> list[tuple[Target, dateti
 def run(args: argparse.Namespace) -> int:
     at = parse_at(args.at)
     if args.window and not args.tick:
-        raise KaizenError("--window goes with --tick")
+        raise UsageError("--window goes with --tick")
     if args.format == "temporal":
         return _temporal(args, at)
     deploy = _deploy(args)
@@ -94,14 +94,14 @@ def _temporal(args: argparse.Namespace, at: datetime) -> int:
 def _shared_roster(args: argparse.Namespace) -> tuple[str | None, str | None]:
     """The roster every host reads: the hub, or a roster file by its absolute path."""
     if args.repo:
-        raise KaizenError("--tick exports a fleet schedule: give a roster (--hub or --roster)")
+        raise UsageError("--tick exports a fleet schedule: give a roster (--hub or --roster)")
     hub = args.hub or (None if (args.roster or args.scan) else os.environ.get("KAIZEN_HUB_URL"))
     if args.scan:
-        raise KaizenError(
+        raise UsageError(
             "--tick needs the roster every host reads (--hub or --roster); --scan is this host's"
         )
     if not (hub or args.roster):
-        raise KaizenError("--tick needs a roster: --hub URL (or KAIZEN_HUB_URL) or --roster FILE")
+        raise UsageError("--tick needs a roster: --hub URL (or KAIZEN_HUB_URL) or --roster FILE")
     return hub, os.path.abspath(args.roster) if args.roster else None
 
 
@@ -111,16 +111,16 @@ def _deploy(args: argparse.Namespace) -> Any:
     from kaizen_agentic.export_cron import Deploy
 
     if not args.bundle_dir:
-        raise KaizenError(
+        raise UsageError(
             f"--format {args.format} needs --bundle-dir DIR: the absolute bundle folder on the "
             "runner host (an exporting user's home is not the runner's)"
         )
     if not os.path.isabs(args.bundle_dir):
-        raise KaizenError(f"--bundle-dir must be absolute, got {args.bundle_dir!r}")
+        raise UsageError(f"--bundle-dir must be absolute, got {args.bundle_dir!r}")
     if args.format == "crontab":
         binary = args.bin or shutil.which("kaizen-agentic") or os.path.abspath(sys.argv[0])
         if not os.path.isabs(binary):
-            raise KaizenError(f"--bin must be absolute, got {binary!r}")
+            raise UsageError(f"--bin must be absolute, got {binary!r}")
     else:
         binary = args.bin or "kaizen-agentic"
     hub = args.hub or (None if (args.roster or args.scan) else os.environ.get("KAIZEN_HUB_URL"))
@@ -139,12 +139,12 @@ def _pod(args: argparse.Namespace) -> Any:
 
     image = args.image or os.environ.get("KAIZEN_IMAGE")
     if not image:
-        raise KaizenError(
+        raise UsageError(
             "--format k8s-cronjob needs --image (or KAIZEN_IMAGE): an image with Python 3.11+, "
             "git and kaizen-agentic installed; see docs/reference/export.md"
         )
     if args.uid < 1:
-        raise KaizenError(f"--uid must be a non-root user id (1 or more), got {args.uid}")
+        raise UsageError(f"--uid must be a non-root user id (1 or more), got {args.uid}")
     return Pod(image, args.checkout_claim, args.bundle_claim, args.uid)
 
 

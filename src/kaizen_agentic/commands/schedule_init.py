@@ -8,7 +8,7 @@ import sys
 
 from kaizen_agentic import output
 from kaizen_agentic.atomic import write_atomic
-from kaizen_agentic.errors import KaizenError
+from kaizen_agentic.errors import KaizenError, UsageError
 from kaizen_agentic.repo import detect_slug, find_root, manifest_path
 from kaizen_agentic.schedule import (
     AGENT_NAME_PATTERN,
@@ -22,15 +22,15 @@ from kaizen_agentic.schedule import (
 def run(args: argparse.Namespace) -> int:
     agents = [a.strip() for a in args.agents.split(",") if a.strip()]
     if not agents:
-        raise KaizenError("--agents needs at least one agent name")
+        raise UsageError("--agents needs at least one agent name")
     for name in agents:
         if not re.fullmatch(AGENT_NAME_PATTERN, name):
-            raise KaizenError(f'"{name}" is not a valid agent name (a-z, 0-9, ".", "_", "-")')
+            raise UsageError(f'"{name}" is not a valid agent name (a-z, 0-9, ".", "_", "-")')
     if len(set(agents)) != len(agents):
-        raise KaizenError("--agents lists an agent twice")
+        raise UsageError("--agents lists an agent twice")
     zone_problem = check_timezone(args.timezone)
     if zone_problem:
-        raise KaizenError(f"--timezone: {zone_problem}")
+        raise UsageError(f"--timezone: {zone_problem}")
     root = find_root(args.repo)
     if not root.is_dir():
         raise KaizenError(f"{root} is not a directory")
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     slug = args.slug or detect_slug(root)
     if not re.fullmatch(SLUG_PATTERN, slug):
         how = "--slug" if args.slug else f"the detected slug {slug!r}"
-        raise KaizenError(
+        raise UsageError(
             f"{how} is not a repository slug like owner/name; give one with --slug OWNER/NAME"
         )
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kaizen_agentic import output
-from kaizen_agentic.errors import KaizenError
+from kaizen_agentic.errors import KaizenError, UsageError
 
 
 def default_out_dir() -> str:
@@ -26,7 +26,7 @@ def parse_at(text: str | None) -> datetime:
     try:
         return output.parse_rfc3339(text)
     except ValueError as exc:
-        raise KaizenError(f"--at: {exc}") from None
+        raise UsageError(f"--at: {exc}") from None
 
 
 def deliver(event: dict[str, Any], outbox: str | None, sink: str | None) -> None:
@@ -92,10 +92,10 @@ def run(args: argparse.Namespace) -> int:
 
         return run_due(args)
     if args.agent is None:
-        raise KaizenError("name the AGENT to prepare, or use --due with a roster")
+        raise UsageError("name the AGENT to prepare, or use --due with a roster")
     for option in ("hub", "roster", "scan", "window", "tick"):
         if getattr(args, option, None):
-            raise KaizenError(f"--{option} goes with --due")
+            raise UsageError(f"--{option} goes with --due")
     at = parse_at(args.at)
     root = find_root(args.repo)
     if args.if_due:

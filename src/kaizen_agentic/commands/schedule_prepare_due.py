@@ -11,7 +11,7 @@ from typing import Any
 from kaizen_agentic import output
 from kaizen_agentic.commands.fleet_source import discover
 from kaizen_agentic.commands.schedule_prepare import default_out_dir, parse_at
-from kaizen_agentic.errors import KaizenError
+from kaizen_agentic.errors import UsageError
 from kaizen_agentic.fleet import Outcome, due_jobs, parse_duration, prepare_due, tick_floor
 
 
@@ -19,13 +19,13 @@ def run_due(args: argparse.Namespace) -> int:
     if args.agent is not None and args.agent_filter is None:
         args.agent_filter = args.agent
     if args.at is None and args.tick is None:
-        raise KaizenError(
+        raise UsageError(
             "--due needs --at (the tick time, so a re-run prepares the same slots) or --tick"
         )
     if args.force:
-        raise KaizenError("--force does not go with --due")
+        raise UsageError("--force does not go with --due")
     if args.if_due:
-        raise KaizenError("--if-due goes with one AGENT; --due prepares only what is due already")
+        raise UsageError("--if-due goes with one AGENT; --due prepares only what is due already")
     tick = parse_duration(args.tick) if args.tick else None
     at = parse_at(args.at)
     if tick is not None:

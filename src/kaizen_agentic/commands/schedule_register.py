@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime
 
 from kaizen_agentic import output
-from kaizen_agentic.errors import KaizenError
+from kaizen_agentic.errors import KaizenError, UsageError
 
 
 def run(args: argparse.Namespace) -> int:
@@ -18,7 +18,7 @@ def run(args: argparse.Namespace) -> int:
 
     url = args.hub or os.environ.get("KAIZEN_HUB_URL")
     if not url:
-        raise KaizenError("no hub: give --hub URL or set KAIZEN_HUB_URL")
+        raise UsageError("no hub: give --hub URL or set KAIZEN_HUB_URL")
     root = find_root(args.repo)
     slug = args.slug
     if not args.disable:
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
             )
         manifest = load_repo_manifest(str(root))  # raises with every problem when invalid
         if slug and slug != manifest.repo:
-            raise KaizenError(
+            raise UsageError(
                 f'--slug {slug} names another repository: {path} says "repo: {manifest.repo}"'
             )
         slug = manifest.repo

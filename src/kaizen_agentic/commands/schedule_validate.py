@@ -11,6 +11,8 @@ from kaizen_agentic import output
 from kaizen_agentic.errors import InvalidFileError, Problem
 from kaizen_agentic.schedule import load_manifest
 
+MAX_SHOWN = 100  # problems listed per file in text; the count covers them all
+
 
 class FileResult(NamedTuple):
     path: str
@@ -37,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
     results += [check(path) for path in files]
     if args.format == "json":
         _report_json(results)
+    elif args.format == "github":
+        _report_github(results)
     else:
         _report_text(results)
     return 0 if all(r.valid for r in results) else 1
@@ -61,7 +65,9 @@ def check(path: str) -> FileResult:
     try:
         manifest = load_manifest(path)
     except InvalidFileError as exc:
-        return FileResult(path, 0, misnamed + exc.problems)
+        # Report unknown agents in the same run as every other problem, from the raw entries.
+        found = sorted({*exc.problems, *_undefined_raw(path)}, key=lambda p: (p.line, p.col))
+        return FileResult(path, 0, misnamed + found)
     if misnamed:
         return FileResult(path, 0, misnamed)
     folder = os.path.dirname(os.path.abspath(path))
@@ -73,6 +79,40 @@ def check(path: str) -> FileResult:
         if problems:
             return FileResult(path, 0, problems)
     return FileResult(path, len(manifest.agents), [])
+
+
+def _undefined_raw(path: str) -> list[Problem]:
+    """Enabled entries naming an agent with no definition, read from a manifest that does not
+    validate: the names that can be read are checked all the same."""
+    import re
+
+    from kaizen_agentic import yamlsafe
+    from kaizen_agentic.agents import undefined
+    from kaizen_agentic.schedule import AGENT_NAME_PATTERN
+
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.basename(folder) != ".kaizen":
+        return []
+    try:
+        text, _ = yamlsafe.decode(yamlsafe.read_capped(path), path)
+    except (OSError, ValueError):
+        return []
+    root, _ = yamlsafe.load(text, path) if text is not None else (None, [])
+    agents = root.get("agents") if isinstance(root, yamlsafe.Mapping) else None
+    if not isinstance(agents, yamlsafe.Sequence):
+        return []
+    entries = []
+    for index, item in enumerate(agents.items):
+        name = item.get("agent") if isinstance(item, yamlsafe.Mapping) else None
+        enabled = item.get("enabled") if isinstance(item, yamlsafe.Mapping) else None
+        if (
+            isinstance(name, yamlsafe.Scalar)
+            and isinstance(name.value, str)
+            and re.fullmatch(AGENT_NAME_PATTERN, name.value)
+            and not (isinstance(enabled, yamlsafe.Scalar) and enabled.value is False)
+        ):
+            entries.append((name.value, index, item.line, item.col))
+    return undefined(entries, os.path.dirname(folder), path)
 
 
 def _shown(path: str) -> str:
@@ -92,13 +132,34 @@ def _report_text(results: list[FileResult]) -> None:
         if result.valid:
             mark = output.paint("valid", "green", colour)
             write(f"{result.path}: {mark} ({_plural(result.agents, 'agent')})\n")
-        for problem in result.problems:
-            problems += 1
+        for problem in result.problems[:MAX_SHOWN]:
             where = output.paint(problem.location, "bold", colour)
             write(f"{where}: {output.paint(problem.detail, 'red', colour)}\n")
+        if len(result.problems) > MAX_SHOWN:
+            write(f"{result.path}: and {len(result.problems) - MAX_SHOWN} more\n")
+        problems += len(result.problems)
     if problems:
         files = sum(1 for r in results if not r.valid)
         write(f"{_plural(problems, 'problem')} in {_plural(files, 'file')}\n")
+
+
+def _report_github(results: list[FileResult]) -> None:
+    """GitHub Actions workflow commands: each problem annotates its file, line and column."""
+
+    def escape(text: str, *, prop: bool = False) -> str:
+        text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        return text.replace(":", "%3A").replace(",", "%2C") if prop else text
+
+    for result in results:
+        for p in result.problems:
+            where = f"file={escape(p.path, prop=True)}"
+            if p.line:
+                where += f",line={p.line},col={p.col}"
+            sys.stdout.write(f"::error {where}::{escape(p.detail)}\n")
+    bad = sum(len(r.problems) for r in results)
+    files = sum(1 for r in results if r.problems)
+    summary = f"{_plural(bad, 'problem')} in {_plural(files, 'file')}" if bad else "valid"
+    sys.stdout.write(summary + "\n")
 
 
 def _report_json(results: list[FileResult]) -> None:
