@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -132,45 +131,25 @@ def test_one_repository(make_repo: Callable[..., Path], capsys: pytest.CaptureFi
 
 
 def test_the_page_renders_offline_in_a_real_browser(tmp_path: Path) -> None:
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed; .ci/run installs it")
-        pytest.skip("chromium is not installed here")
-    from playwright.sync_api import sync_playwright
+    from tests.browser import chromium, open_page
 
+    chromium()
     roster, _ = fleet(tmp_path, 200)
     found = discover_kaizen_scheduled_repos(roster_file=str(roster), hostname=HOST, at=START)
     page_file = tmp_path / "calendar.html"
     page_file.write_text(render(build(found, start=START, days=7, zone="Europe/Berlin")))
-    console, requests = [], []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.on("console", lambda m: console.append((m.type, m.text)))
-        page.on("pageerror", lambda e: console.append(("pageerror", str(e))))
-        page.on("request", lambda r: requests.append(r.url))
-        page.goto(page_file.as_uri())
-        cells = page.locator("#heatmap tbody td").count()
-        rows = page.locator("#heatmap tbody tr").count()
-        title = page.title()
-        shot = ROOT / "build" / "calendar.png"
-        shot.parent.mkdir(exist_ok=True)
-        page.screenshot(path=str(shot), full_page=False)
-        browser.close()
-    assert (rows, cells) == (7, 7 * 24)
-    assert title == "Kaizen fleet calendar"
+    shot = ROOT / "build" / "calendar.png"
+
+    def look(page: Any) -> dict[str, Any]:
+        return {
+            "rows": page.locator("#heatmap tbody tr").count(),
+            "cells": page.locator("#heatmap tbody td").count(),
+            "title": page.title(),
+        }
+
+    seen, console, requests = open_page(page_file, shot, look, (1280, 900))
+    assert (seen["rows"], seen["cells"]) == (7, 7 * 24)
+    assert seen["title"] == "Kaizen fleet calendar"
     assert [c for c in console if c[0] in ("error", "pageerror")] == []
     assert requests == [page_file.as_uri()]  # the page itself, nothing else
     assert shot.stat().st_size > 10_000

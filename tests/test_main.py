@@ -12,41 +12,9 @@ from pathlib import Path
 import pytest
 
 from kaizen_agentic import __version__
-from kaizen_agentic.main import main
+from tests.test_schedule_cli import GOOD, run
 
 ROOT = Path(__file__).resolve().parent.parent
-
-GOOD = """\
-version: 1
-repo: acme/payments
-timezone: Europe/Berlin
-agents:
-  - agent: coach
-    schedule: {interval: weekly, day: monday, time: "09:00"}
-  - agent: optimization-review
-    schedule: {interval: weekly, day: friday}
-  - agent: digest
-    paused_until: 2027-04-05
-    schedule: {interval: cron, cronjob: "30 7 * * mon-fri", timezone: America/New_York}
-  - agent: retro
-    enabled: false
-    schedule: {interval: monthly, day: last, time: "16:00"}
-"""
-
-BAD = """\
-version: 1
-agents:
-  - agent: coach
-    enabled: yes
-    schedule: {interval: weekly, time: 9:30}
-repo: acme/payments
-"""
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -145,7 +113,7 @@ def test_a_closed_pipe_is_not_a_crash(make_repo: Callable[..., Path]) -> None:
 
 # --- the exit-code contract: a table of bad invocations -----------------------------------------
 
-BAD = [
+BAD_INVOCATIONS = [
     # (argv, exit code, the message's end); 2 = the caller's mistake, 1 = bad input or failed work
     (
         ["memory", "add", "coach", "x", "--at", "yesterday"],
@@ -252,7 +220,9 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize(("argv", "code", "message"), BAD, ids=[" ".join(b[0][:4]) for b in BAD])
+@pytest.mark.parametrize(
+    ("argv", "code", "message"), BAD_INVOCATIONS, ids=[" ".join(b[0][:4]) for b in BAD_INVOCATIONS]
+)
 def test_bad_invocations_exit_by_contract(
     argv: list[str],
     code: int,

@@ -4,8 +4,6 @@ same values in the Prometheus text, a page that opens offline in a real browser.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -208,44 +206,26 @@ def test_a_single_repository_and_bad_options(
 def test_the_page_opens_offline_in_a_real_browser(
     fleet: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed; .ci/run installs it")
-        pytest.skip("chromium is not installed here")
-    from playwright.sync_api import sync_playwright
+    from tests.browser import chromium, open_page
 
+    chromium()
     page_file = tmp_path / "report.html"
     assert report(capsys, fleet, "--html", str(page_file))[0] == 0
     html = page_file.read_text()
     assert "<script" not in html and "http://" not in html.replace("http://www.w3.org", "")
-    console: list[tuple[str, str]] = []
-    requests: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-            ],
-        )
-        page = browser.new_page(viewport={"width": 1100, "height": 1400})
-        page.on("console", lambda m: console.append((m.type, m.text)))
-        page.on("pageerror", lambda e: console.append(("pageerror", str(e))))
-        page.on("request", lambda r: requests.append(r.url))
-        page.goto(page_file.as_uri())
-        bars = page.locator("#runs-per-week rect").count()
-        attention = page.locator("#attention tr").count()
-        measures = page.locator("svg.measure").count()
-        shot = ROOT / "build" / "report.png"
-        shot.parent.mkdir(exist_ok=True)
-        page.screenshot(path=str(shot), full_page=True)
-        browser.close()
+    shot = ROOT / "build" / "report.png"
+
+    def look(page: Any) -> dict[str, Any]:
+        return {
+            "bars": page.locator("#runs-per-week rect").count(),
+            "attention": page.locator("#attention tr").count(),
+            "measures": page.locator("svg.measure").count(),
+        }
+
+    seen, console, requests = open_page(page_file, shot, look, (1100, 1400))
     assert [c for c in console if c[0] in ("error", "pageerror")] == []
     assert requests == [page_file.as_uri()]
-    assert bars >= 3 and attention == 4 and measures >= 1
+    assert seen["bars"] >= 3 and seen["attention"] == 4 and seen["measures"] >= 1
     assert shot.stat().st_size > 10_000
 
 
