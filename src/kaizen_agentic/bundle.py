@@ -39,6 +39,15 @@ def estimate_tokens(text: str) -> int:
     return math.ceil(len(text.encode("utf-8")) / BYTES_PER_TOKEN)
 
 
+def default_out_dir() -> str:
+    """Where bundles go when no folder is named: ``$KAIZEN_BUNDLE_DIR``, else the user's cache."""
+    explicit = os.environ.get("KAIZEN_BUNDLE_DIR")
+    if explicit:
+        return explicit
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "kaizen-agentic", "bundles")
+
+
 def idempotency_key(slug: str, agent: str, slot: datetime) -> str:
     """Stable id of one (repo, agent, slot): the event id and the bundle's identity."""
     slot_utc = slot.astimezone(UTC).isoformat(timespec="seconds")

@@ -150,3 +150,11 @@ def _opener() -> Any:
             return None  # a sink that redirects is misconfigured: report, do not follow
 
     return urllib.request.build_opener(NoRedirect)
+
+
+def deliver(event: dict[str, Any], outbox: str | None, sink: str | None) -> None:
+    """Write the event where asked; a sink failure raises after the outbox is written."""
+    if outbox:
+        append_outbox(outbox, event)
+    if sink:
+        post(sink, event)

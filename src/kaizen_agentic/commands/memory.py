@@ -61,7 +61,7 @@ def run_add(args: argparse.Namespace) -> int:
             raise KaizenError(f"{args.file}: {exc.strerror}") from None
     else:
         text = args.text
-    from kaizen_agentic.commands.schedule_prepare import parse_at
+    from kaizen_agentic.commands.options import parse_at
 
     when = parse_at(args.at)
     root = str(find_root(args.repo))

@@ -27,7 +27,7 @@ def _measures(pairs: list[str]) -> dict[str, float]:
 
 def run_record(args: argparse.Namespace) -> int:
     check_name(args.agent)
-    from kaizen_agentic.commands.schedule_prepare import parse_at
+    from kaizen_agentic.commands.options import parse_at
 
     when = parse_at(args.at)
     record = make_record(

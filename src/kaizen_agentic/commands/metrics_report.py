@@ -8,39 +8,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from kaizen_agentic import output
+from kaizen_agentic.commands.options import parse_time, repo_or_fleet
 from kaizen_agentic.errors import KaizenError, UsageError
-from kaizen_agentic.roster import Discovery
 
 DEFAULT_PERIOD = timedelta(days=28)
-
-
-def _time(text: str | None, flag: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        return output.parse_rfc3339(text)
-    except ValueError as exc:
-        raise UsageError(f"{flag}: {exc}") from None
-
-
-def _found(args: argparse.Namespace, at: datetime) -> Discovery:
-    if args.repo is None:
-        from kaizen_agentic.commands.fleet_source import discover
-
-        return discover(args, at)
-    if args.hub or args.roster or args.scan:
-        raise UsageError("give --repo or a roster (--hub, --roster, --scan), not both")
-    from kaizen_agentic.repo import find_root
-    from kaizen_agentic.roster import local_record, repo_state, this_host
-
-    root = find_root(args.repo)
-    host = this_host()
-    state = repo_state(local_record(str(root), host), hostname=host, at=at)
-    if state.state in ("invalid", "absent", "missing-checkout"):
-        for problem in state.problems:
-            sys.stderr.write(f"{problem}\n")
-        raise KaizenError(f"{root}: {state.reason}; nothing to report")
-    return Discovery(f"repo {root}", host, at, (state,), ())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,11 +19,11 @@ def run(args: argparse.Namespace) -> int:
 
     from kaizen_agentic import report
 
-    until = _time(args.until, "--until") or datetime.now(UTC)
-    since = _time(args.since, "--since") or until - DEFAULT_PERIOD
+    until = parse_time(args.until, "--until") or datetime.now(UTC)
+    since = parse_time(args.since, "--since") or until - DEFAULT_PERIOD
     if since >= until:
         raise UsageError("--since must be before --until")
-    found = _found(args, until)
+    found = repo_or_fleet(args, until, doing="report")
     table = report.build(found, since=since, until=until, agent=args.agent, progress=_progress())
     if args.html:
         from kaizen_agentic.atomic import write_atomic

@@ -8,39 +8,9 @@ import sys
 from datetime import timedelta
 
 from kaizen_agentic import output
-from kaizen_agentic.commands.schedule_prepare import parse_at
-from kaizen_agentic.errors import KaizenError, UsageError
-from kaizen_agentic.roster import Discovery
+from kaizen_agentic.commands.options import parse_at, repo_or_fleet
+from kaizen_agentic.errors import UsageError
 from kaizen_agentic.timetable import DAYS, Timetable, advice, as_dict, build
-
-
-def _found(args: argparse.Namespace, at: object) -> Discovery:
-    if args.repo is None:
-        from kaizen_agentic.commands.fleet_source import discover
-
-        return discover(args, at)
-    if args.hub or args.roster or args.scan:
-        raise UsageError("give --repo or a roster (--hub, --roster, --scan), not both")
-    from datetime import datetime
-
-    from kaizen_agentic.repo import find_root
-    from kaizen_agentic.roster import local_record, repo_state, this_host
-
-    assert isinstance(at, datetime)
-    root = find_root(args.repo)
-    host = this_host()
-    state = repo_state(
-        local_record(str(root), host),
-        hostname=host,
-        at=at,
-        agent=args.agent,
-    )
-    if state.state in ("invalid", "absent", "missing-checkout"):
-        for problem in state.problems:
-            sys.stderr.write(f"{problem}\n")
-        hint = "; create one with `kaizen-agentic schedule init`" if state.state == "absent" else ""
-        raise KaizenError(f"{root}: {state.reason}{hint}; nothing to show")
-    return Discovery(f"repo {root}", host, at, (state,), ())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
     problem = check_timezone(zone)
     if problem:
         raise UsageError(f"--tz: {problem}")
-    found = _found(args, start)
+    found = repo_or_fleet(args, start, doing="show")
     table = build(found, start=start, days=args.days, zone=zone, threshold=args.threshold)
     if args.html:
         from kaizen_agentic.atomic import write_atomic

@@ -7,8 +7,9 @@ import os
 import sys
 
 from kaizen_agentic import output
-from kaizen_agentic.commands.schedule_prepare import deliver, parse_at
+from kaizen_agentic.commands.options import parse_at
 from kaizen_agentic.errors import KaizenError
+from kaizen_agentic.events import deliver
 
 
 def run(args: argparse.Namespace) -> int:

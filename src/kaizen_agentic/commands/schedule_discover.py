@@ -7,8 +7,7 @@ import sys
 from typing import Any
 
 from kaizen_agentic import output
-from kaizen_agentic.commands.fleet_source import discover
-from kaizen_agentic.commands.schedule_prepare import parse_at
+from kaizen_agentic.commands.options import discover, parse_at
 from kaizen_agentic.roster import STATES, Discovery
 
 

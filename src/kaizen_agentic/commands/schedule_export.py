@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from kaizen_agentic import output
-from kaizen_agentic.commands.schedule_prepare import parse_at
+from kaizen_agentic.commands.options import parse_at
 from kaizen_agentic.errors import KaizenError, UsageError
 from kaizen_agentic.export import Target
 
@@ -29,7 +29,7 @@ def targets(args: argparse.Namespace, at: datetime) -> list[tuple[Target, dateti
         host = args.hostname or this_host()
         repos = [(manifest.repo, str(root), manifest)]
     else:
-        from kaizen_agentic.commands.fleet_source import discover
+        from kaizen_agentic.commands.options import discover
 
         found = discover(args, at)
         host = found.hostname

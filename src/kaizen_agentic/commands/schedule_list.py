@@ -15,7 +15,7 @@ from kaizen_agentic.schedule import Manifest, load_repo_manifest, missing
 
 
 def run(args: argparse.Namespace) -> int:
-    from kaizen_agentic.commands.schedule_prepare import parse_at
+    from kaizen_agentic.commands.options import parse_at
 
     at = parse_at(args.at)
     root = find_root(args.repo)

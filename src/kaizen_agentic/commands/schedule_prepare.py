@@ -9,34 +9,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kaizen_agentic import output
+from kaizen_agentic.bundle import default_out_dir
+from kaizen_agentic.commands.options import parse_at
 from kaizen_agentic.errors import KaizenError, UsageError
-
-
-def default_out_dir() -> str:
-    explicit = os.environ.get("KAIZEN_BUNDLE_DIR")
-    if explicit:
-        return explicit
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(cache, "kaizen-agentic", "bundles")
-
-
-def parse_at(text: str | None) -> datetime:
-    if text is None:
-        return datetime.now(UTC)
-    try:
-        return output.parse_rfc3339(text)
-    except ValueError as exc:
-        raise UsageError(f"--at: {exc}") from None
-
-
-def deliver(event: dict[str, Any], outbox: str | None, sink: str | None) -> None:
-    """Write the event where asked; a sink failure raises after the outbox is written."""
-    from kaizen_agentic import events
-
-    if outbox:
-        events.append_outbox(outbox, event)
-    if sink:
-        events.post(sink, event)
+from kaizen_agentic.events import deliver
 
 
 def _due_slot(root: str, agent: str, at: datetime, window_text: str) -> datetime | None:

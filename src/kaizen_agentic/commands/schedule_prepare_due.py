@@ -9,8 +9,8 @@ from datetime import timedelta
 from typing import Any
 
 from kaizen_agentic import output
-from kaizen_agentic.commands.fleet_source import discover
-from kaizen_agentic.commands.schedule_prepare import default_out_dir, parse_at
+from kaizen_agentic.bundle import default_out_dir
+from kaizen_agentic.commands.options import discover, parse_at
 from kaizen_agentic.errors import UsageError
 from kaizen_agentic.fleet import Outcome, due_jobs, parse_duration, prepare_due, tick_floor
 

@@ -234,9 +234,8 @@ class HostActivities:
         """Prepare one bundle; idempotent for the slot, so Temporal's retries are safe."""
         import os
 
-        from kaizen_agentic.bundle import PROMPT
+        from kaizen_agentic.bundle import PROMPT, default_out_dir
         from kaizen_agentic.bundle import prepare as prepare_bundle
-        from kaizen_agentic.commands.schedule_prepare import default_out_dir
 
         try:
             done = prepare_bundle(

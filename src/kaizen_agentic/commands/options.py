@@ -1,0 +1,83 @@
+"""The one place an option's value is parsed: times, the fleet source, a single repository.
+
+A malformed or conflicting option raises ``UsageError`` (exit 2, with the command's usage);
+a source that exists but cannot be used raises ``KaizenError`` (exit 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import UTC, datetime
+
+from kaizen_agentic import output
+from kaizen_agentic.errors import KaizenError, UsageError
+from kaizen_agentic.roster import Discovery
+
+
+def parse_time(text: str | None, flag: str = "--at") -> datetime | None:
+    """An RFC 3339 time with its offset, or None when the option was not given."""
+    if text is None:
+        return None
+    try:
+        return output.parse_rfc3339(text)
+    except ValueError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
+
+
+def parse_at(text: str | None) -> datetime:
+    """``--at``, or now: the one clock read of a command."""
+    return parse_time(text) or datetime.now(UTC)
+
+
+def discover(args: argparse.Namespace, at: datetime, count: int = 1) -> Discovery:
+    """The fleet from ``--hub`` (or ``KAIZEN_HUB_URL``), ``--roster`` or ``--scan``."""
+    from kaizen_agentic.manifest_cache import default_path
+    from kaizen_agentic.roster import discover_kaizen_scheduled_repos
+
+    given = [s for s in (args.hub, args.roster, args.scan) if s]
+    if len(given) > 1:
+        raise UsageError("give one roster: --hub, --roster or --scan")
+    hub = args.hub or (None if given else os.environ.get("KAIZEN_HUB_URL"))
+    if not (hub or args.roster or args.scan):
+        raise UsageError(
+            "no roster: give --hub URL (or set KAIZEN_HUB_URL), --roster FILE or --scan DIR"
+        )
+    return discover_kaizen_scheduled_repos(
+        hub_url=hub,
+        hub_token=os.environ.get("KAIZEN_HUB_TOKEN") if hub else None,
+        roster_file=args.roster,
+        scan_dir=args.scan,
+        hostname=args.hostname,
+        domain=args.domain,
+        agent=args.agent,
+        root=args.root,
+        at=at,
+        count=count,
+        jobs=min(os.cpu_count() or 1, 4),
+        cache=default_path(),
+    )
+
+
+def repo_or_fleet(args: argparse.Namespace, at: datetime, doing: str) -> Discovery:
+    """``--repo PATH`` as a one-repository fleet, or the roster: for commands that take either.
+
+    A repository that cannot take part (no manifest, an invalid one) is an error here, with
+    its problems, since there is nothing else to ``doing``."""
+    if args.repo is None:
+        return discover(args, at)
+    if args.hub or args.roster or args.scan:
+        raise UsageError("give --repo or a roster (--hub, --roster, --scan), not both")
+    from kaizen_agentic.repo import find_root
+    from kaizen_agentic.roster import local_record, repo_state, this_host
+
+    root = find_root(args.repo)
+    host = this_host()
+    state = repo_state(local_record(str(root), host), hostname=host, at=at, agent=args.agent)
+    if state.state in ("invalid", "absent", "missing-checkout"):
+        for problem in state.problems:
+            sys.stderr.write(f"{problem}\n")
+        hint = "; create one with `kaizen-agentic schedule init`" if state.state == "absent" else ""
+        raise KaizenError(f"{root}: {state.reason}{hint}; nothing to {doing}")
+    return Discovery(f"repo {root}", host, at, (state,), ())
