@@ -400,8 +400,8 @@ def resolve(root: str, agent: str, at: datetime, force: bool) -> Context:
 
     from kaizen_agentic.agents import check_name
     from kaizen_agentic.cadence import previous_run
-    from kaizen_agentic.repo import git_state, manifest_path
-    from kaizen_agentic.schedule import load_repo_manifest
+    from kaizen_agentic.repo import git_state
+    from kaizen_agentic.schedule import load_repo_manifest, manifest_path
 
     check_name(agent)
     work = Path(root)

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Final, NamedTuple
 
 from kaizen_agentic.errors import KaizenError
-from kaizen_agentic.schedule import MANIFEST_PATH
 
 
 def find_root(start: str | Path) -> Path:
@@ -22,10 +21,6 @@ def find_root(start: str | Path) -> Path:
 
 def is_worktree(folder: Path) -> bool:
     return (folder / ".git").exists()
-
-
-def manifest_path(root: Path) -> Path:
-    return root / MANIFEST_PATH
 
 
 def origin_url(root: Path) -> str | None:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import hashlib
 import os
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any, Final, NamedTuple
 
 from kaizen_agentic import cadence as cad
+from kaizen_agentic.agents import AGENT_NAME_PATTERN
 from kaizen_agentic.errors import InvalidFileError, Problem
 from kaizen_agentic.spec import (
     Bool,
@@ -33,7 +35,6 @@ MANIFEST_PATH: Final = ".kaizen/schedule.yml"
 MISNAMED_PATH: Final = ".kaizen/schedule.yaml"
 RENAME_HINT: Final = f"rename it to {MANIFEST_PATH}, the one name kaizen-agentic reads"
 SCHEMA_ID: Final = "urn:kaizen-agentic:schema:schedule:v1"
-AGENT_NAME_PATTERN: Final = r"[a-z0-9][a-z0-9._-]{0,63}"
 SLUG_PATTERN: Final = r"[A-Za-z0-9][A-Za-z0-9._/-]{0,199}"
 DEFAULT_TOKEN_BUDGET: Final = 32_000
 MIN_TOKEN_BUDGET: Final = 1_000
@@ -369,6 +370,11 @@ def validate_file(path: str | os.PathLike[str]) -> list[Problem]:
     except InvalidFileError as exc:
         return exc.problems
     return []
+
+
+def manifest_path(root: str | os.PathLike[str]) -> Path:
+    """Where the manifest of the work tree at ``root`` lives."""
+    return Path(root) / MANIFEST_PATH
 
 
 def missing(root: str) -> str:

@@ -106,13 +106,17 @@ class Str(Spec):
         title: str = "string",
     ) -> None:
         self.pattern = pattern
-        self.regex = re.compile(pattern) if pattern else None
         self.hint = hint
         self.enum = enum
         self.max_length = max_length
         self.check_value = check_value
         self.fmt = fmt
         self.title = title
+
+    @property
+    def regex(self) -> re.Pattern[str] | None:
+        # Compiled on first use (re caches it): building the specs at import stays cheap.
+        return re.compile(self.pattern) if self.pattern else None
 
     def check(self, node: Node, key: str, ctx: Context) -> Value:
         expected = self._expected()

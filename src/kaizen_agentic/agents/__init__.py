@@ -13,8 +13,10 @@ from functools import lru_cache
 from typing import Final, NamedTuple
 
 from kaizen_agentic.errors import InvalidFileError, KaizenError, Problem
-from kaizen_agentic.schedule import AGENT_NAME_PATTERN
 from kaizen_agentic.spec import Field, Int, List, Map, Str, check_document
+
+# An agent's name: a file name in .kaizen/agents/ and a manifest value, so no separators.
+AGENT_NAME_PATTERN: Final = r"[a-z0-9][a-z0-9._-]{0,63}"
 
 BUILTIN_DIR: Final = os.path.dirname(__file__)
 REPO_AGENTS_DIR: Final = os.path.join(".kaizen", "agents")

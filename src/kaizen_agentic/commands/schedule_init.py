@@ -7,14 +7,15 @@ import re
 import sys
 
 from kaizen_agentic import output
+from kaizen_agentic.agents import AGENT_NAME_PATTERN
 from kaizen_agentic.atomic import write_atomic
 from kaizen_agentic.errors import KaizenError, UsageError
-from kaizen_agentic.repo import detect_slug, find_root, manifest_path
+from kaizen_agentic.repo import detect_slug, find_root
 from kaizen_agentic.schedule import (
-    AGENT_NAME_PATTERN,
     SLUG_PATTERN,
     check_timezone,
     json_schema,
+    manifest_path,
     scaffold,
 )
 

@@ -10,8 +10,8 @@ from typing import Any
 from kaizen_agentic import output
 from kaizen_agentic.cadence import describe
 from kaizen_agentic.errors import InvalidFileError, KaizenError
-from kaizen_agentic.repo import find_root, manifest_path
-from kaizen_agentic.schedule import Manifest, load_repo_manifest, missing
+from kaizen_agentic.repo import find_root
+from kaizen_agentic.schedule import Manifest, load_repo_manifest, manifest_path, missing
 
 
 def run(args: argparse.Namespace) -> int:

@@ -13,8 +13,8 @@ from kaizen_agentic.errors import KaizenError, UsageError
 
 def run(args: argparse.Namespace) -> int:
     from kaizen_agentic import hub
-    from kaizen_agentic.repo import detect_slug, find_root, manifest_path
-    from kaizen_agentic.schedule import load_repo_manifest
+    from kaizen_agentic.repo import detect_slug, find_root
+    from kaizen_agentic.schedule import load_repo_manifest, manifest_path
 
     url = args.hub or os.environ.get("KAIZEN_HUB_URL")
     if not url:

@@ -28,7 +28,8 @@ def run(args: argparse.Namespace) -> int:
     files: list[str] = list(args.files)
     results: list[FileResult] = []
     if not files:
-        from kaizen_agentic.repo import find_root, manifest_path
+        from kaizen_agentic.repo import find_root
+        from kaizen_agentic.schedule import manifest_path
 
         root = find_root(args.repo or ".")
         path = _shown(str(manifest_path(root)))
@@ -87,8 +88,7 @@ def _undefined_raw(path: str) -> list[Problem]:
     import re
 
     from kaizen_agentic import yamlsafe
-    from kaizen_agentic.agents import undefined
-    from kaizen_agentic.schedule import AGENT_NAME_PATTERN
+    from kaizen_agentic.agents import AGENT_NAME_PATTERN, undefined
 
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.basename(folder) != ".kaizen":
