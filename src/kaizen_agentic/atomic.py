@@ -37,8 +37,19 @@ def write_atomic(path: str | Path, data: bytes, mode: int = 0o644) -> None:
     fsync_dir(folder)
 
 
+def append_line(fd: int, line: bytes) -> None:
+    """Append one whole line to a file opened with ``O_APPEND`` (the caller holds its lock),
+    and fsync it. A writer killed mid-line left a partial last line: ours starts a fresh one."""
+    size = os.fstat(fd).st_size
+    if size and os.pread(fd, 1, size - 1) != b"\n":
+        os.write(fd, b"\n")
+    os.write(fd, line if line.endswith(b"\n") else line + b"\n")
+    os.fsync(fd)
+
+
 def fsync_dir(folder: str | Path) -> None:
-    dir_fd = os.open(folder, os.O_RDONLY)
+    """Make a folder's entries (a rename, a new file) durable."""
+    dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(dir_fd)
     finally:

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, NamedTuple
 
 from kaizen_agentic import events, memory, metrics
+from kaizen_agentic.atomic import fsync_dir
 from kaizen_agentic.errors import KaizenError
 from kaizen_agentic.redact import redact
 
@@ -299,7 +300,7 @@ def write_bundle(final: str, files: dict[str, bytes], durable: bool = True) -> b
                 os.close(fd)
         if durable:
             for folder in {os.path.dirname(os.path.join(tmp, r)) for r in files}:
-                _fsync_dir(folder)
+                fsync_dir(folder)
         try:
             os.rename(tmp, final)
         except OSError as exc:
@@ -308,19 +309,11 @@ def write_bundle(final: str, files: dict[str, bytes], durable: bool = True) -> b
                 return False
             raise KaizenError(f"could not move the bundle into {final}: {exc.strerror}") from None
         if durable:
-            _fsync_dir(parent)
+            fsync_dir(parent)
         return True
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-
-
-def _fsync_dir(folder: str) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def sweep(parent: str, older_than: float = STALE_TMP_SECONDS) -> int:

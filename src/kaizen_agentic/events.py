@@ -69,6 +69,8 @@ def append_outbox(path: str, event: dict[str, Any]) -> None:
     """Append the event as one JSON line; concurrent writers are serialised by ``flock``."""
     import fcntl
 
+    from kaizen_agentic.atomic import append_line
+
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     try:
@@ -77,11 +79,7 @@ def append_outbox(path: str, event: dict[str, Any]) -> None:
         raise KaizenError(f"cannot open outbox {path}: {exc.strerror}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        size = os.fstat(fd).st_size
-        if size and os.pread(fd, 1, size - 1) != b"\n":
-            os.write(fd, b"\n")  # a killed writer left half a line: start on a fresh one
-        os.write(fd, encode(event) + b"\n")
-        os.fsync(fd)
+        append_line(fd, encode(event))
     finally:
         os.close(fd)
 

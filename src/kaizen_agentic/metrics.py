@@ -116,7 +116,7 @@ def make_record(
 def append(root: str, agent: str, record: RunRecord) -> str:
     """Append one record, under the folder lock, as one write. Returns the file's path."""
     from kaizen_agentic.agents import check_name
-    from kaizen_agentic.atomic import locked_dir
+    from kaizen_agentic.atomic import append_line, locked_dir
 
     check_name(agent)
     folder = os.path.join(root, METRICS_DIR)
@@ -129,19 +129,10 @@ def append(root: str, agent: str, record: RunRecord) -> str:
             raise KaizenError(f"{path} is a symbolic link; refusing to write through it")
         fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
-            _end_with_newline(fd)
-            os.write(fd, data)
-            os.fsync(fd)
+            append_line(fd, data)
         finally:
             os.close(fd)
     return path
-
-
-def _end_with_newline(fd: int) -> None:
-    # A writer killed mid-line leaves a partial last line; start ours on a fresh line.
-    size = os.fstat(fd).st_size
-    if size and os.pread(fd, 1, size - 1) != b"\n":
-        os.write(fd, b"\n")
 
 
 def parse_line(line: bytes) -> RunRecord | None:

@@ -179,7 +179,9 @@ def _located_items(data: bytes, path: str) -> list[Any]:
     if root is None or problems:
         raise InvalidFileError(path, problems)
     if isinstance(root, yamlsafe.Mapping):
-        for key in ("repos", "items", "results", "data"):
+        from kaizen_agentic.hub import LIST_KEYS
+
+        for key in LIST_KEYS:
             found = root.get(key)
             if isinstance(found, yamlsafe.Sequence):
                 root = found
