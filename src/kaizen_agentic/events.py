@@ -15,7 +15,6 @@ import os
 import time
 from typing import Any, Final
 
-from kaizen_agentic import __version__
 from kaizen_agentic.errors import KaizenError
 
 PREPARED: Final = "kaizen.schedule.prepared"
@@ -98,56 +97,30 @@ def post(
     backoff: float = 0.5,
     sleep: Any = None,
 ) -> int:
-    """POST the event; retry connection errors, 408, 429 and 5xx with backoff, honouring
-    ``Retry-After``. Returns the HTTP status. Raises ``DeliveryError`` when all tries fail."""
-    import urllib.error
-    import urllib.request
+    """POST the event through ``transport``: connection errors, 408, 429 and 5xx are retried
+    with backoff, honouring ``Retry-After``; a redirect is not followed (a sink that redirects
+    is misconfigured). Returns the HTTP status. Raises ``DeliveryError`` when all tries fail."""
+    from kaizen_agentic.transport import Client, Limits, TransportError, shown
 
-    from kaizen_agentic.hub import retry_after, shown
+    class Sink(Client):
+        what = "sink"
+        follow_redirects = False
+        accept = "*/*"
 
-    sleep = time.sleep if sleep is None else sleep
-    body = encode(event)
-    started = time.monotonic()
-    last = "no attempt made"
-    for attempt in range(1, attempts + 1):
-        request = urllib.request.Request(
-            url,
-            data=body,
-            method="POST",
-            headers={"Content-Type": CONTENT_TYPE, "User-Agent": f"kaizen-agentic/{__version__}"},
-        )
-        remaining = deadline - (time.monotonic() - started)
-        wait = backoff * 2 ** (attempt - 1)
-        try:
-            with _opener().open(request, timeout=min(timeout, max(remaining, 0.1))) as reply:
-                reply.read(1024)
-                return int(reply.status)
-        except urllib.error.HTTPError as exc:
-            last = f"HTTP {exc.code}"
-            if exc.code not in (408, 429) and exc.code < 500:
-                raise DeliveryError(f"sink {shown(url)} refused the event: {last}") from None
-            wait = max(wait, retry_after(exc.headers.get("Retry-After")))
-        except (urllib.error.URLError, OSError, TimeoutError) as exc:
-            reason = getattr(exc, "reason", exc)
-            last = str(reason) or type(exc).__name__
-        remaining = deadline - (time.monotonic() - started)
-        if attempt == attempts or wait >= remaining:
-            break
-        sleep(wait)
-    raise DeliveryError(
-        f"could not deliver the event to {shown(url)} after {attempt} "
-        f"attempt{'s' if attempt != 1 else ''}: {last}"
-    )
-
-
-def _opener() -> Any:
-    import urllib.request
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-            return None  # a sink that redirects is misconfigured: report, do not follow
-
-    return urllib.request.build_opener(NoRedirect)
+    limits = Limits(timeout, timeout, deadline, attempts, backoff, 1 << 20)
+    try:
+        sink = Sink(url, limits=limits, sleep=time.sleep if sleep is None else sleep)
+        reply = sink.request("POST", url, encode(event), content_type=CONTENT_TYPE)
+    except TransportError as exc:
+        if not exc.attempts:
+            raise DeliveryError(str(exc)) from None
+        raise DeliveryError(
+            f"could not deliver the event to {shown(url)} after {exc.attempts} "
+            f"attempt{'s' if exc.attempts != 1 else ''}: {exc.last}"
+        ) from None
+    if reply.status >= 300:
+        raise DeliveryError(f"sink {shown(url)} refused the event: HTTP {reply.status}")
+    return reply.status
 
 
 def deliver(event: dict[str, Any], outbox: str | None, sink: str | None) -> None:

@@ -15,201 +15,29 @@ The hub is another team's service; this client assumes it can misbehave:
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from typing import Any, Final, NamedTuple
 from urllib.parse import urlencode, urljoin, urlsplit
 
-from kaizen_agentic import __version__
-from kaizen_agentic.errors import KaizenError
+from kaizen_agentic import transport
+from kaizen_agentic.transport import DEFAULT_LIMITS as DEFAULT_LIMITS
+from kaizen_agentic.transport import Limits as Limits
+from kaizen_agentic.transport import Reply as Reply
+from kaizen_agentic.transport import TransportError, shown
+from kaizen_agentic.transport import retry_after as retry_after
 
-MAX_RESPONSE_BYTES: Final = 32 * 1024 * 1024
 MAX_PAGES: Final = 1000
-MAX_REDIRECTS: Final = 5
 LIST_KEYS: Final = ("items", "repos", "results", "data")
 
 
-class HubError(KaizenError):
+class HubError(TransportError):
     """The hub could not be read (or written) within the limits."""
 
 
-class Limits(NamedTuple):
-    connect_timeout: float = 5.0
-    read_timeout: float = 15.0
-    deadline: float = 60.0  # for the whole operation, every page and retry included
-    attempts: int = 4
-    backoff: float = 0.5
-    max_bytes: int = MAX_RESPONSE_BYTES
-    max_pages: int = MAX_PAGES
-
-
-DEFAULT_LIMITS: Final = Limits()
-
-
-class Reply(NamedTuple):
-    status: int
-    headers: dict[str, str]
-    body: bytes
-    url: str
-
-
-def shown(url: str) -> str:
-    """A URL fit for messages: no user information, no query string."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return f"{parts.scheme}://{host}{parts.path}"
-
-
-class Client:
+class Client(transport.Client):
     """One hub, one token, one deadline."""
 
-    def __init__(
-        self,
-        base_url: str,
-        token: str | None = None,
-        limits: Limits = DEFAULT_LIMITS,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise HubError(
-                f"hub URL must be http:// or https:// with a host, got {shown(base_url)!r}"
-            )
-        self.base_url = base_url.rstrip("/") + "/"
-        self._token = token
-        self.limits = limits
-        self._sleep = sleep
-        self._started = time.monotonic()
-
-    def __repr__(self) -> str:
-        return f"Client({shown(self.base_url)!r}, token={'set' if self._token else 'unset'})"
-
-    def remaining(self) -> float:
-        return self.limits.deadline - (time.monotonic() - self._started)
-
-    def request(self, method: str, url: str, body: bytes | None = None) -> Reply:
-        """One request with retries; redirects only within the same origin."""
-        last = "no attempt made"
-        for attempt in range(1, self.limits.attempts + 1):
-            wait = self.limits.backoff * 2 ** (attempt - 1)
-            try:
-                reply = self._follow(method, url, body)
-            except (OSError, TimeoutError) as exc:
-                last = _reason(exc)
-            else:
-                if reply.status not in (408, 429) and reply.status < 500:
-                    return reply
-                last = f"HTTP {reply.status}"
-                wait = max(wait, retry_after(reply.headers.get("retry-after")))
-            if attempt == self.limits.attempts or wait >= self.remaining():
-                break
-            self._sleep(wait)
-        raise HubError(
-            f"hub {shown(url)} did not answer after {attempt} attempt"
-            f"{'s' if attempt != 1 else ''}: {last}"
-        )
-
-    def _follow(self, method: str, url: str, body: bytes | None) -> Reply:
-        origin = _origin(url)
-        for _ in range(MAX_REDIRECTS + 1):
-            reply = self._once(method, url, body)
-            if reply.status not in (301, 302, 303, 307, 308):
-                return reply
-            target = urljoin(url, reply.headers.get("location", ""))
-            if _origin(target) != origin:
-                raise HubError(
-                    f"hub {shown(url)} redirected to another origin ({shown(target)}); "
-                    "not following"
-                )
-            url = target
-        raise HubError(f"hub {shown(url)}: more than {MAX_REDIRECTS} redirects")
-
-    def _once(self, method: str, url: str, body: bytes | None) -> Reply:
-        import http.client
-
-        parts = urlsplit(url)
-        remaining = self.remaining()
-        if remaining <= 0:
-            raise HubError(f"hub {shown(url)}: the {self.limits.deadline:g} s deadline passed")
-        connect = min(self.limits.connect_timeout, remaining)
-        kind = (
-            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        )
-        conn = kind(parts.hostname or "", parts.port, timeout=connect)
-        headers = {"Accept": "application/json", "User-Agent": f"kaizen-agentic/{__version__}"}
-        if self._token:
-            headers["Authorization"] = f"Bearer {self._token}"
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-        try:
-            conn.connect()
-            conn.request(
-                method, parts.path + (f"?{parts.query}" if parts.query else ""), body, headers
-            )
-            self._arm(conn)
-            response = conn.getresponse()
-            data = self._read(conn, response, url)
-            return Reply(
-                response.status, {k.lower(): v for k, v in response.getheaders()}, data, url
-            )
-        finally:
-            conn.close()
-
-    def _arm(self, conn: Any) -> None:
-        remaining = self.remaining()
-        if remaining <= 0:
-            raise TimeoutError("deadline passed")
-        if conn.sock is not None:
-            conn.sock.settimeout(min(self.limits.read_timeout, remaining))
-
-    def _read(self, conn: Any, response: Any, url: str) -> bytes:
-        declared = response.getheader("Content-Length")
-        if declared and declared.isdigit() and int(declared) > self.limits.max_bytes:
-            raise HubError(
-                f"hub {shown(url)} sent {int(declared)} bytes; the limit is {self.limits.max_bytes}"
-            )
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            self._arm(conn)  # a trickling body cannot outlive the deadline
-            chunk = response.read1(65536) if hasattr(response, "read1") else response.read(65536)
-            if not chunk:
-                return b"".join(chunks)
-            size += len(chunk)
-            if size > self.limits.max_bytes:
-                raise HubError(f"hub {shown(url)} sent more than {self.limits.max_bytes} bytes")
-            chunks.append(chunk)
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    return parts.scheme, (parts.hostname or "").lower(), port
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError):
-        return "timed out"
-    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    return str(text)
-
-
-def retry_after(value: str | None) -> float:
-    """Seconds to wait for a ``Retry-After`` header (seconds or HTTP date); 0 when absent."""
-    if not value:
-        return 0.0
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    from email.utils import parsedate_to_datetime
-
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return 0.0
-    return max(moment.timestamp() - time.time(), 0.0)
+    what = "hub"
+    error = HubError
 
 
 class Page(NamedTuple):

@@ -217,13 +217,13 @@ def scan(folder: str, hostname: str, max_depth: int = MAX_SCAN_DEPTH) -> Roster:
 
 
 def from_hub(url: str, token: str | None, domain: str | None) -> Roster:
-    from kaizen_agentic import hub
+    from kaizen_agentic import hub, transport
 
     client = hub.Client(url, token)
     raw, pages = hub.fetch_repos(client, domain)
-    records, problems = _records(raw, f"hub {hub.shown(url)}")
+    records, problems = _records(raw, f"hub {transport.shown(url)}")
     return Roster(
-        f"hub {hub.shown(url)} ({pages} page{'s' if pages != 1 else ''})", records, problems
+        f"hub {transport.shown(url)} ({pages} page{'s' if pages != 1 else ''})", records, problems
     )
 
 

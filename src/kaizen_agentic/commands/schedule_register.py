@@ -15,6 +15,7 @@ def run(args: argparse.Namespace) -> int:
     from kaizen_agentic import hub
     from kaizen_agentic.repo import detect_slug, find_root
     from kaizen_agentic.schedule import load_repo_manifest, manifest_path
+    from kaizen_agentic.transport import shown
 
     url = args.hub or os.environ.get("KAIZEN_HUB_URL")
     if not url:
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     state = "disabled" if args.disable else "enabled"
     sys.stdout.write(
         f"{slug}: kaizen_schedule_enabled={str(not args.disable).lower()} "
-        f"({state}) on {hub.shown(url)}\n"
+        f"({state}) on {shown(url)}\n"
         "note: the flag is advisory; the repository's .kaizen/schedule.yml decides\n"
     )
     return 0
