@@ -15,9 +15,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from kaizen_agentic import bundle
-from kaizen_agentic.bundle import estimate_tokens, prepare, verify
+from kaizen_agentic.bundle import verify
 from kaizen_agentic.errors import InvalidFileError, KaizenError
+from kaizen_agentic.prepare import Prepared, prepare
+from kaizen_agentic.prompt import PARTS, estimate_tokens
 from tests.conftest import commit_all, git
 from tests.secrets_corpus import MAKERS, secret_part
 
@@ -83,7 +84,7 @@ def repo(make_repo: Callable[..., Path]) -> Path:
     return root
 
 
-def run_prepare(root: Path, out: Path, **kwargs: object) -> bundle.Prepared:
+def run_prepare(root: Path, out: Path, **kwargs: object) -> Prepared:
     return prepare(str(root), "coach", at=AT, out_dir=str(out), host="runner-1", **kwargs)  # type: ignore[arg-type]
 
 
@@ -118,7 +119,7 @@ def test_a_small_bundle(repo: Path, tmp_path: Path) -> None:
     assert m["repo"]["branch"] == "main" and m["repo"]["dirty"] is False
     assert m["agent"] == {**m["agent"], "name": "coach", "version": 1, "source": "builtin"}
     prompt = Path(result.path, "PROMPT.md").read_text()
-    parts = [Path(result.path, "parts", f"{n}.md").read_text() for n in bundle.PARTS]
+    parts = [Path(result.path, "parts", f"{n}.md").read_text() for n in PARTS]
     assert prompt == "\n---\n\n".join(parts)
     assert "- Focus for this run: retry paths" in prompt
     assert "You are the **kaizen coach**" in prompt

@@ -11,9 +11,9 @@ import jsonschema
 import pytest
 
 from kaizen_agentic import memory, metrics
-from kaizen_agentic.bundle import prepare
 from kaizen_agentic.errors import InvalidFileError, KaizenError
 from kaizen_agentic.main import main
+from kaizen_agentic.prepare import prepare
 from kaizen_agentic.result import complete, json_schema, parse_result
 from tests.conftest import commit_all
 from tests.test_bundle import AT, MANIFEST

@@ -87,7 +87,7 @@ def due_jobs(discovery: Discovery, at: datetime, window: timedelta) -> tuple[lis
 
 
 def _run(args: tuple[Job, datetime, str, str, bool]) -> Outcome:
-    from kaizen_agentic.bundle import prepare
+    from kaizen_agentic.prepare import prepare
 
     job, _tick, out_dir, host, durable = args
     slot = job.slot.isoformat(timespec="seconds")

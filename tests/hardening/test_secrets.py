@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from kaizen_agentic.bundle import prepare
 from kaizen_agentic.main import main
+from kaizen_agentic.prepare import prepare
 from tests.conftest import commit_all
 from tests.secrets_corpus import MAKERS, NOT_SECRETS, secret_part
 

@@ -59,8 +59,8 @@ def _not_due(root: str, agent: str, at: datetime, window: str, as_json: bool) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from kaizen_agentic.bundle import prepare
     from kaizen_agentic.events import DeliveryError
+    from kaizen_agentic.prepare import prepare
     from kaizen_agentic.repo import find_root
 
     if args.due:

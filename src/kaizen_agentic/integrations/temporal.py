@@ -235,7 +235,7 @@ class HostActivities:
         import os
 
         from kaizen_agentic.bundle import PROMPT, default_out_dir
-        from kaizen_agentic.bundle import prepare as prepare_bundle
+        from kaizen_agentic.prepare import prepare as prepare_bundle
 
         try:
             done = prepare_bundle(

@@ -1,0 +1,269 @@
+"""Prepare one bundle: resolve the repository and slot, gather and redact the inputs, fit the
+prompt to the budget, write the bundle, and make the ``kaizen.schedule.prepared`` event."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from kaizen_agentic import bundle, events, memory, metrics, prompt
+from kaizen_agentic.errors import KaizenError
+from kaizen_agentic.redact import redact
+
+
+class Prepared(NamedTuple):
+    status: str  # "created", "exists" or "replaced"
+    path: str
+    key: str
+    digest: str
+    manifest: dict[str, Any]
+    event: dict[str, Any]
+    note: str | None
+
+
+class Context(NamedTuple):
+    """What ``prepare`` resolved about the repository and the agent."""
+
+    root: str
+    slug: str
+    agent: str
+    entry: Any  # schedule.AgentEntry
+    slot: datetime
+    schedule_digest: str
+    git: Any  # repo.GitState
+
+
+def resolve(root: str, agent: str, at: datetime, force: bool) -> Context:
+    """Check the repository, its manifest and the agent's entry; find the slot.
+
+    The repository's identity is its manifest's ``repo:``, however the checkout was reached."""
+    from pathlib import Path
+
+    from kaizen_agentic.agents import check_name
+    from kaizen_agentic.cadence import previous_run
+    from kaizen_agentic.repo import git_state
+    from kaizen_agentic.schedule import load_repo_manifest, manifest_path
+
+    check_name(agent)
+    work = Path(root)
+    git = git_state(work)
+    path = manifest_path(work)
+    if not path.exists():
+        from kaizen_agentic.schedule import missing
+
+        raise KaizenError(missing(str(work)))
+    manifest = load_repo_manifest(str(work))
+    entry = manifest.get(agent)
+    if entry is None:
+        names = ", ".join(a.agent for a in manifest.agents)
+        raise KaizenError(f'agent "{agent}" is not in {path} (it lists: {names})')
+    state = entry.state(at)
+    if state != "enabled" and not force:
+        why = "disabled" if state == "disabled" else f"paused until {entry.paused_until}"
+        raise KaizenError(f'agent "{agent}" is {why} in {path}; use --force to prepare anyway')
+    slot = previous_run(entry.cadence, at)
+    if slot is None:
+        if not force:
+            raise KaizenError(f'agent "{agent}" has no scheduled run at or before {at.isoformat()}')
+        slot = at.astimezone(entry.cadence.zone).replace(microsecond=0)
+    return Context(str(work), manifest.repo, agent, entry, slot, manifest.digest, git)
+
+
+def _run_part(ctx: Context, definition: Any) -> str:
+    from kaizen_agentic.cadence import describe
+
+    source = "built in" if definition.source == "builtin" else "defined in the repository"
+    run = [
+        "# This run",
+        "",
+        f"- Repository: {ctx.slug}",
+        f"- Agent: {definition.name} (version {definition.version}, {source})",
+        f"- Scheduled slot: {ctx.slot.isoformat(timespec='seconds')} "
+        f"({describe(ctx.entry.cadence)})",
+    ]
+    if ctx.entry.focus:
+        run.append(f"- Focus for this run: {ctx.entry.focus}")
+    if ctx.entry.instructions:
+        run += ["", "## Instructions from the repository", "", ctx.entry.instructions.rstrip("\n")]
+    return "\n".join(run) + "\n"
+
+
+def _repository_part(ctx: Context, remote: str | None) -> str:
+    return (
+        "\n".join(
+            [
+                "# Repository",
+                "",
+                f"- Slug: {ctx.slug}",
+                f"- Local path: {ctx.root}",
+                f"- Remote: {remote or '(none)'}",
+                f"- Branch: {ctx.git.branch or '(detached HEAD)'}",
+                f"- Commit: {ctx.git.head}",
+                f"- Working tree: {'has uncommitted changes' if ctx.git.dirty else 'clean'}",
+                f"- Schedule: .kaizen/schedule.yml ({ctx.schedule_digest})",
+            ]
+        )
+        + "\n"
+    )
+
+
+def gather(
+    ctx: Context, window: int, counts: dict[str, int]
+) -> tuple[prompt.Inputs, dict[str, Any]]:
+    """Read the agent, memory and metrics; redact; return the inputs and their provenance."""
+    from kaizen_agentic.agents import load_definition
+
+    definition = load_definition(ctx.agent, ctx.root)
+    entries, memory_digest = memory.read(ctx.root, ctx.agent)
+    summary = metrics.summarize(ctx.root, ctx.agent, window)
+    remote = redact(ctx.git.remote_url, counts).text if ctx.git.remote_url else None
+    memory_items = prompt.memory_items(entries, counts)
+    head, metric_items = prompt.metrics_parts(summary, counts, start=len(memory_items))
+    inputs = prompt.Inputs(
+        agent_text=redact(definition.prompt, counts).text,
+        run_text=redact(_run_part(ctx, definition), counts).text,
+        repo_text=redact(_repository_part(ctx, remote), counts).text,
+        memory_items=memory_items,
+        memory_pinned=sum(1 for e in entries if e.pinned),
+        metrics_head=head,
+        metrics_items=metric_items,
+    )
+    provenance = {
+        "agent": {
+            "name": definition.name,
+            "version": definition.version,
+            "source": definition.source,
+            "digest": definition.digest,
+        },
+        "repo": {
+            "slug": ctx.slug,
+            "path": ctx.root,
+            "remote_url": remote,
+            "branch": ctx.git.branch,
+            "head": ctx.git.head,
+            "dirty": ctx.git.dirty,
+            "schedule_digest": ctx.schedule_digest,
+        },
+        "inputs": {
+            "memory": {
+                "path": memory.MEMORY_DIR + f"/{ctx.agent}.md",
+                "digest": memory_digest,
+                "entries": len(entries),
+            },
+            "metrics": {
+                "path": metrics.METRICS_DIR + f"/{ctx.agent}.jsonl",
+                "runs": summary.total_runs,
+                "window": len(summary.window),
+            },
+        },
+    }
+    return inputs, provenance
+
+
+def prepare(
+    root: str,
+    agent: str,
+    *,
+    at: datetime,
+    out_dir: str,
+    host: str,
+    force: bool = False,
+    window: int = metrics.DEFAULT_WINDOW,
+    durable: bool = True,
+) -> Prepared:
+    """Prepare the bundle for ``agent``'s slot at or before ``at`` in the repo at ``root``.
+
+    Idempotent: when the slot's bundle exists it is kept (``status="exists"``) unless
+    ``force``, which rebuilds it and swaps it in atomically (``"replaced"``).
+    """
+    if at.tzinfo is None:
+        raise ValueError("`at` must be timezone-aware")
+    ctx = resolve(root, agent, at, force)
+    counts: dict[str, int] = {}
+    inputs, provenance = gather(ctx, window, counts)
+    budget = ctx.entry.token_budget
+    texts, dropped = prompt.assemble(inputs, budget)
+    key = bundle.idempotency_key(ctx.slug, agent, ctx.slot)
+    files = {name: text.encode("utf-8") for name, text in texts.items()}
+    manifest: dict[str, Any] = {
+        "format": bundle.BUNDLE_FORMAT,
+        "key": key,
+        "slot": ctx.slot.isoformat(timespec="seconds"),
+        "slot_utc": ctx.slot.astimezone(UTC).isoformat(timespec="seconds"),
+        "schedule": {
+            "interval": ctx.entry.cadence.interval,
+            "cron": ctx.entry.cadence.cron,
+            "timezone": ctx.entry.cadence.timezone,
+        },
+        "focus": redact(ctx.entry.focus, counts).text if ctx.entry.focus else None,
+        **provenance,
+        "budget": {
+            "tokens": budget,
+            "estimate": prompt.estimate_tokens(texts[bundle.PROMPT]),
+            "method": prompt.TOKEN_METHOD,
+        },
+        "dropped": {
+            "memory": [it.label for it in dropped if it.kind == "memory"],
+            "metrics_runs": [it.label for it in dropped if it.kind == "metrics"],
+        },
+        "redactions": dict(sorted(counts.items())),
+        "files": {
+            name: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+            for name, data in sorted(files.items())
+        },
+    }
+    manifest["digest"] = bundle.digest_of(manifest)
+    files[bundle.MANIFEST] = bundle.json_bytes(manifest)
+    final = bundle.bundle_path(out_dir, ctx.slug, agent, ctx.slot)
+    bundle.check_out_dir(out_dir, final)
+    status, note = bundle.place(final, files, manifest["digest"], force, durable)
+    if status == "exists":
+        manifest = bundle.read_manifest(final)
+    event = prepared_event(manifest, final, host)
+    return Prepared(status, final, key, manifest["digest"], manifest, event, note)
+
+
+def prepared_event(manifest: dict[str, Any], path: str, host: str) -> dict[str, Any]:
+    """The ``kaizen.schedule.prepared`` CloudEvent for a bundle manifest."""
+    from pathlib import Path
+
+    manifest_file = Path(path, bundle.MANIFEST).absolute()
+    repo = manifest["repo"]
+    data = {
+        "agent": manifest["agent"]["name"],
+        "agent_version": manifest["agent"]["version"],
+        "idempotency_key": manifest["key"],
+        "repo": repo,
+        "slot": manifest["slot"],
+        "slot_utc": manifest["slot_utc"],
+        "schedule": manifest["schedule"],
+        "bundle": {
+            "path": str(manifest_file.parent),
+            "manifest": str(manifest_file),
+            "digest": manifest["digest"],
+            "prompt": str(manifest_file.parent / bundle.PROMPT),
+        },
+        "tokens": {
+            "estimate": manifest["budget"]["estimate"],
+            "budget": manifest["budget"]["tokens"],
+        },
+        "truncation": {
+            "memory_entries_dropped": len(manifest["dropped"]["memory"]),
+            "metric_runs_dropped": len(manifest["dropped"]["metrics_runs"]),
+        },
+        "redactions": {
+            "total": sum(manifest["redactions"].values()),
+            "by_rule": manifest["redactions"],
+        },
+    }
+    return events.cloudevent(
+        kind=events.PREPARED,
+        event_id=manifest["key"],
+        host=host,
+        time_=manifest["slot"],
+        subject=repo["slug"],
+        schema=events.PREPARED_SCHEMA,
+        data=data,
+        dataref=manifest_file.as_uri(),
+    )
