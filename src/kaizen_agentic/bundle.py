@@ -52,6 +52,7 @@ def safe_name(text: str) -> str:
 
 
 def bundle_path(out_dir: str, slug: str, agent: str, slot: datetime) -> str:
+    """Where the bundle of ``(slug, agent, slot)`` lives below ``out_dir``."""
     stamp = slot.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     return os.path.join(out_dir, safe_name(slug), agent, stamp)
 
@@ -69,12 +70,14 @@ def check_out_dir(out_dir: str, final: str) -> None:
 
 
 def digest_of(manifest: dict[str, Any]) -> str:
+    """The bundle digest: SHA-256 of its manifest without the digest itself."""
     body = {k: v for k, v in manifest.items() if k != "digest"}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def json_bytes(value: Any) -> bytes:
+    """Canonical JSON bytes (sorted keys, two-space indent, final newline)."""
     return (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
@@ -181,6 +184,9 @@ def verify(path: str) -> list[str]:
 def place(
     final: str, files: dict[str, bytes], digest: str, force: bool, durable: bool
 ) -> tuple[str, str | None]:
+    """Put a built bundle at ``final``; an existing one is kept unless ``force``.
+
+    Returns the status (created, exists, replaced) and a note."""
     if os.path.isdir(final) and not force:
         return "exists", compare(final, digest)
     if write_bundle(final, files, durable):
@@ -199,6 +205,7 @@ def place(
 
 
 def compare(final: str, digest: str) -> str | None:
+    """A note when the bundle already at ``final`` was made from other inputs, else None."""
     existing = read_manifest(final).get("digest")
     if existing == digest:
         return None

@@ -54,6 +54,7 @@ class Cadence(NamedTuple):
 
 @lru_cache(maxsize=1024)
 def zone(name: str) -> ZoneInfo:
+    """The ``ZoneInfo`` for an IANA name (cached)."""
     return ZoneInfo(name)
 
 

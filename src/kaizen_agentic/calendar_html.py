@@ -104,6 +104,7 @@ def _others(table: Timetable) -> str:
 
 
 def render(table: Timetable, title: str = "Kaizen fleet calendar") -> str:
+    """The calendar as one self-contained HTML page."""
     span = f"{table.start:%Y-%m-%d %H:%M} to {table.end:%Y-%m-%d %H:%M} ({escape(table.zone)})"
     busiest = table.busiest()
     top = ", ".join(f"{DAYS[d]} {h:02d}:00 ({n})" for d, h, n in busiest) or "none"

@@ -26,6 +26,7 @@ CONTENT_TYPE: Final = "application/cloudevents+json"
 
 
 def source(hostname: str) -> str:
+    """The CloudEvents ``source`` of events made on ``hostname``."""
     return f"urn:kaizen-agentic:{hostname}"
 
 
@@ -61,6 +62,7 @@ def cloudevent(
 
 
 def encode(event: dict[str, Any]) -> bytes:
+    """The event as compact, sorted JSON bytes."""
     return json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 

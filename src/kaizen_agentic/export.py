@@ -32,6 +32,8 @@ class Target(NamedTuple):
 
 
 class Conflict(NamedTuple):
+    """A local time the schedule names that a DST change skips (gap) or repeats (fold)."""
+
     local: datetime  # the naive wall-clock time the schedule names
     kind: str  # "gap" (does not exist) or "fold" (exists twice)
     fires_at: datetime  # when we fire it (aware, UTC)
@@ -41,6 +43,8 @@ class Conflict(NamedTuple):
 
 
 class Fields(NamedTuple):
+    """A cron expression expanded into its values."""
+
     minutes: tuple[int, ...]
     hours: tuple[int, ...]
     days: tuple[int, ...] | None  # None: "last day of the month"
@@ -148,6 +152,7 @@ def conflicts(cadence: cad.Cadence, start: datetime, years: int = HORIZON_YEARS)
 
 
 def utc_day(moment: datetime) -> datetime:
+    """The start of ``moment``'s UTC day."""
     return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
@@ -160,6 +165,7 @@ def unambiguous(instant: datetime, tz: Any) -> bool:
 
 
 def schedule_id(target: Target) -> str:
+    """A stable, readable id for the target's schedule: ``kaizen-<slug>-<agent>``."""
     import re
 
     raw = f"kaizen-{target.slug}-{target.agent}".lower()

@@ -67,6 +67,7 @@ def dns_label(*parts: str, limit: int = NAME_MAX) -> str:
 
 
 def cronjob_name(target: Target) -> str:
+    """The target's CronJob name: a unique DNS-1123 label."""
     return dns_label("kaizen", target.slug, target.agent)
 
 

@@ -268,6 +268,7 @@ def temporal(
 
 
 def output_date(moment: datetime) -> str:
+    """``moment`` as a ``YYYY-MM-DD`` date."""
     return moment.strftime("%Y-%m-%d")
 
 

@@ -42,6 +42,8 @@ def parse_duration(text: str) -> timedelta:
 
 
 class Job(NamedTuple):
+    """One due (repository, agent, slot) to prepare."""
+
     slug: str
     path: str
     agent: str
@@ -49,6 +51,8 @@ class Job(NamedTuple):
 
 
 class Outcome(NamedTuple):
+    """What preparing one job gave: its status, bundle and event, or the error."""
+
     slug: str
     agent: str
     slot: str

@@ -75,6 +75,7 @@ def expected(docs_root: Path) -> dict[Path, str]:
 
 
 def stale(docs_root: Path) -> list[Path]:
+    """The generated files that differ from what the code would write now."""
     return [
         path
         for path, text in expected(docs_root).items()
@@ -83,6 +84,7 @@ def stale(docs_root: Path) -> list[Path]:
 
 
 def main() -> int:
+    """Regenerate every generated file (``make schema``)."""
     docs = PACKAGE.parent.parent / "docs"
     for path, text in expected(docs).items():
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -41,6 +41,8 @@ class Client(transport.Client):
 
 
 class Page(NamedTuple):
+    """One page of a roster: its records and the URL of the next page, if any."""
+
     records: list[Any]
     next_url: str | None
 

@@ -633,6 +633,7 @@ def _count(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The whole command line: every group, command and option."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description=(
@@ -666,6 +667,7 @@ def _mark_commands(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0, 1, 2, 3 or 130)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -30,6 +30,8 @@ _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class MemoryEntry(NamedTuple):
+    """One dated memory entry, with its provenance and whether it is pinned."""
+
     when: str  # as written in the heading
     moment: datetime  # for ordering; the epoch when the heading has no readable date
     pinned: bool
@@ -57,6 +59,7 @@ class MemoryEntry(NamedTuple):
 
 
 def memory_path(root: str, agent: str) -> str:
+    """The agent's memory file in the repository."""
     return os.path.join(root, MEMORY_DIR, f"{agent}.md")
 
 
@@ -140,6 +143,7 @@ def read(root: str, agent: str) -> tuple[list[MemoryEntry], str | None]:
 
 
 def header(agent: str) -> str:
+    """The heading a new memory file starts with."""
     return (
         f"# Memory: {agent}\n\n"
         '<!-- Kept by kaizen-agentic and by you: one "## <date>" heading per entry, oldest '
@@ -190,5 +194,6 @@ def new_entry(
     bundle: str | None = None,
     commit: str | None = None,
 ) -> MemoryEntry:
+    """A memory entry for ``text``, dated ``when``, with its provenance."""
     stamp = when.isoformat(timespec="seconds")
     return MemoryEntry(stamp, when, pinned, "", bundle, commit, text.strip("\n") + "\n", 0)

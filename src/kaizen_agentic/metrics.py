@@ -31,6 +31,8 @@ _BLOCK: Final = 1 << 16
 
 
 class RunRecord(NamedTuple):
+    """One run's record: time, outcome, duration, tokens, measures and bundle."""
+
     time: str
     outcome: str
     duration_s: float | None
@@ -54,6 +56,8 @@ class RunRecord(NamedTuple):
 
 
 class Trend(NamedTuple):
+    """A measure's last value, mean and direction over recent runs."""
+
     measure: str
     last: float
     mean: float
@@ -74,6 +78,7 @@ class Summary(NamedTuple):
 
 
 def metrics_path(root: str, agent: str) -> str:
+    """The agent's metrics file in the repository."""
     return os.path.join(root, METRICS_DIR, f"{agent}.jsonl")
 
 

@@ -31,6 +31,7 @@ def parse_rfc3339(text: str) -> datetime:
 
 
 def use_colour(stream: TextIO | None = None) -> bool:
+    """Whether to colour output: a terminal, and ``NO_COLOR`` unset."""
     stream = sys.stdout if stream is None else stream  # looked up now: it may be replaced
     if os.environ.get("NO_COLOR"):
         return False
@@ -43,6 +44,7 @@ _CODES = {"red": "31", "green": "32", "yellow": "33", "dim": "2", "bold": "1"}
 
 
 def paint(text: str, colour: str, enabled: bool) -> str:
+    """``text`` in an ANSI colour when ``enabled``."""
     return f"\033[{_CODES[colour]}m{text}\033[0m" if enabled else text
 
 

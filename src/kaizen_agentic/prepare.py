@@ -10,9 +10,13 @@ from typing import Any, NamedTuple
 from kaizen_agentic import bundle, events, memory, metrics, prompt
 from kaizen_agentic.errors import KaizenError
 from kaizen_agentic.redact import redact
+from kaizen_agentic.repo import GitState
+from kaizen_agentic.schedule import AgentEntry
 
 
 class Prepared(NamedTuple):
+    """A prepared bundle: status, path, key, digest, manifest, event and a note."""
+
     status: str  # "created", "exists" or "replaced"
     path: str
     key: str
@@ -28,10 +32,10 @@ class Context(NamedTuple):
     root: str
     slug: str
     agent: str
-    entry: Any  # schedule.AgentEntry
+    entry: AgentEntry
     slot: datetime
     schedule_digest: str
-    git: Any  # repo.GitState
+    git: GitState
 
 
 def resolve(root: str, agent: str, at: datetime, force: bool) -> Context:

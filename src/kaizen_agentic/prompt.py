@@ -88,6 +88,7 @@ def fit(fixed: str, items: list[Item], budget: int, render: Any) -> tuple[list[I
 
 
 def memory_items(entries: list[memory.MemoryEntry], counts: dict[str, int]) -> list[Item]:
+    """Memory entries as droppable, redacted prompt items."""
     items = []
     for number, entry in enumerate(entries):
         text = redact(entry.render(), counts).text
@@ -99,6 +100,7 @@ def memory_items(entries: list[memory.MemoryEntry], counts: dict[str, int]) -> l
 def metrics_parts(
     summary: metrics.Summary, counts: dict[str, int], start: int
 ) -> tuple[str, list[Item]]:
+    """The metrics summary (kept whole) and recent-run rows (droppable), redacted."""
     lines = [f"Runs recorded: {summary.total_runs}."]
     if summary.window:
         n = len(summary.window)
@@ -198,4 +200,5 @@ def assemble(inputs: Inputs, budget: int) -> tuple[dict[str, str], list[Item]]:
 
 
 def join_prompt(parts: dict[str, str]) -> str:
+    """``PROMPT.md`` from its parts, in order."""
     return "\n---\n\n".join(parts[name].rstrip("\n") + "\n" for name in PARTS)

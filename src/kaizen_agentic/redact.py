@@ -17,6 +17,8 @@ from typing import Final, NamedTuple
 
 
 class Rule(NamedTuple):
+    """One redaction rule: its pattern, the group that holds the secret and its checks."""
+
     id: str
     pattern: re.Pattern[bytes]
     group: int = 0  # the group that holds the secret (0: the whole match)
@@ -127,6 +129,8 @@ RULE_IDS: Final = frozenset(rule_id for rule in RULES for rule_id in (rule.famil
 
 
 class Redacted(NamedTuple):
+    """Redacted text and how many secrets each rule removed."""
+
     text: str
     counts: dict[str, int]  # rule id -> how many secrets it removed
 

@@ -20,6 +20,7 @@ def find_root(start: str | Path) -> Path:
 
 
 def is_worktree(folder: Path) -> bool:
+    """Whether ``folder`` is the top of a git work tree."""
     return (folder / ".git").exists()
 
 

@@ -28,6 +28,8 @@ SLACK: Final = timedelta(days=2)
 
 
 class Measure(NamedTuple):
+    """One recorded measure over the period: first, last, trend and points."""
+
     name: str
     first: float
     last: float
@@ -36,6 +38,8 @@ class Measure(NamedTuple):
 
 
 class AgentReport(NamedTuple):
+    """One (repository, agent) over the period."""
+
     slug: str
     agent: str
     state: str  # enabled | paused | disabled, at the period's end
@@ -79,6 +83,8 @@ class AgentReport(NamedTuple):
 
 
 class FleetReport(NamedTuple):
+    """The report over a fleet: every agent, and the repositories not taking part."""
+
     since: datetime
     until: datetime
     source: str
@@ -154,6 +160,7 @@ def covered(
 def agent_report(
     root: str, slug: str, entry: AgentEntry, *, since: datetime, until: datetime
 ) -> AgentReport:
+    """The report of one agent of the repository at ``root`` for ``(since, until]``."""
     from kaizen_agentic import memory
     from kaizen_agentic.errors import KaizenError
 
@@ -268,6 +275,7 @@ def attention(report: FleetReport) -> list[tuple[AgentReport, int, list[str]]]:
 
 
 def totals(report: FleetReport) -> dict[str, dict[str, Any]]:
+    """Totals per agent over the fleet."""
     out: dict[str, dict[str, Any]] = {}
     for a in report.agents:
         row = out.setdefault(

@@ -146,6 +146,7 @@ def _table(headers: list[str], rows: list[list[str]], ident: str) -> str:
 
 
 def render(report: FleetReport, *, charted: int = 3) -> str:
+    """The report as one self-contained HTML page."""
     doc = as_dict(report)
     attention = doc["attention"]
     rows = [

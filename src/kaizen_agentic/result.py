@@ -101,6 +101,8 @@ RESULT_SPEC: Final = Map(
 
 
 class Completed(NamedTuple):
+    """What recording a result did: its status, metrics file, memory file and event."""
+
     status: str  # "completed" or "already-completed"
     metrics_path: str
     memory_path: str | None
@@ -108,6 +110,7 @@ class Completed(NamedTuple):
 
 
 def json_schema() -> dict[str, Any]:
+    """The result's JSON Schema, generated from ``RESULT_SPEC``."""
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "urn:kaizen-agentic:schema:result:v1",

@@ -12,9 +12,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from kaizen_agentic.errors import KaizenError, Problem
+
+if TYPE_CHECKING:
+    from kaizen_agentic.schedule import AgentEntry, Manifest
 
 STATES: Final = (
     "enrolled",
@@ -43,6 +46,8 @@ class Record(NamedTuple):
 
 
 class AgentStatus(NamedTuple):
+    """One agent of an enrolled repository: its state, cadence and next runs."""
+
     agent: str
     state: str  # "enabled", "disabled" or "paused"
     description: str
@@ -60,10 +65,12 @@ class RepoState(NamedTuple):
     path: str | None
     agents: tuple[AgentStatus, ...]
     problems: tuple[Problem, ...]
-    manifest: Any = None  # the validated schedule.Manifest when there is one
+    manifest: Manifest | None = None  # the validated manifest when there is one
 
 
 class Roster(NamedTuple):
+    """The records of one roster source and the records it could not read."""
+
     source: str  # "hub <url>", "roster <file>" or "scan <dir>"
     records: list[Record]
     problems: list[Problem]  # malformed records, reported on their own
@@ -89,6 +96,7 @@ class Discovery(NamedTuple):
 
 
 def this_host() -> str:
+    """This machine's host name, as ``host_paths`` keys name runners."""
     return os.uname().nodename
 
 
@@ -217,6 +225,7 @@ def scan(folder: str, hostname: str, max_depth: int = MAX_SCAN_DEPTH) -> Roster:
 
 
 def from_hub(url: str, token: str | None, domain: str | None) -> Roster:
+    """The roster from the state hub's ``GET /repos/`` (every page)."""
     from kaizen_agentic import hub, transport
 
     client = hub.Client(url, token)
@@ -345,7 +354,7 @@ def repo_state(
     return state("enrolled", f"runs {names}", path, agents=statuses, manifest=manifest)
 
 
-def _agent_status(entry: Any, at: datetime, count: int) -> AgentStatus:
+def _agent_status(entry: AgentEntry, at: datetime, count: int) -> AgentStatus:
     from kaizen_agentic.cadence import describe
 
     return AgentStatus(
@@ -422,8 +431,8 @@ def mark_conflicts(states: list[RepoState]) -> list[RepoState]:
     for index, st in enumerate(out):
         if st.state in ("enrolled", "paused") and st.manifest is not None:
             by_repo.setdefault(st.manifest.repo, []).append(index)
-    for group in by_repo.values():
-        _keep_one(out, group, f'also "repo: {out[group[0]].manifest.repo}", like')
+    for repo, group in by_repo.items():
+        _keep_one(out, group, f'also "repo: {repo}", like')
     return out
 
 

@@ -64,6 +64,7 @@ def check_timezone(name: str) -> str | None:
 
 
 def check_date(text: str) -> str | None:
+    """Why ``text`` is not a calendar date, or None."""
     try:
         date.fromisoformat(text)
     except ValueError:
@@ -347,6 +348,7 @@ def load_manifest(path: str | os.PathLike[str]) -> Manifest:
 
 
 def read_manifest_bytes(path: str) -> bytes:
+    """A manifest's bytes, or ``InvalidFileError`` saying why they cannot be read."""
     from kaizen_agentic import yamlsafe
 
     try:

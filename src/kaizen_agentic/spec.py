@@ -59,6 +59,7 @@ def check_document(spec: Spec, text: str, path: str) -> tuple[Value, Node, Conte
 
 
 def child_key(parent: str, name: str | int) -> str:
+    """The key path of ``name`` below ``key`` (``agents[0].schedule``)."""
     if isinstance(name, int):
         return f"{parent}[{name}]"
     return f"{parent}.{name}" if parent else name
@@ -94,6 +95,8 @@ def _scalar(node: Node, key: str, ctx: Context, expected: str) -> Scalar | None:
 
 
 class Str(Spec):
+    """A string: an enum, a pattern, a length limit and a custom check."""
+
     def __init__(
         self,
         *,
@@ -168,6 +171,8 @@ class Str(Spec):
 
 
 class Int(Spec):
+    """An integer within bounds (a whole-number float counts, as in JSON Schema)."""
+
     title = "integer"
 
     def __init__(self, minimum: int | None = None, maximum: int | None = None) -> None:
@@ -211,6 +216,8 @@ class Int(Spec):
 
 
 class Bool(Spec):
+    """``true`` or ``false`` (not YAML 1.1's yes/no/on/off)."""
+
     title = "boolean"
 
     def check(self, node: Node, key: str, ctx: Context) -> Value:
@@ -230,6 +237,8 @@ class Bool(Spec):
 
 
 class Const(Spec):
+    """Exactly one value."""
+
     title = "constant"
 
     def __init__(self, value: int | str) -> None:
@@ -323,6 +332,8 @@ class When:
 
 
 class Map(Spec):
+    """A mapping with known keys, defaults, did-you-mean and rules across keys."""
+
     title = "mapping"
 
     def __init__(self, fields: tuple[Field, ...], rules: tuple[When, ...] = ()) -> None:
@@ -422,6 +433,8 @@ def _rule_schema(rule: When) -> dict[str, Value]:
 
 
 class List(Spec):
+    """A list of items of one spec, with length bounds."""
+
     title = "list"
 
     def __init__(self, item: Spec, min_items: int = 0, max_items: int | None = None) -> None:

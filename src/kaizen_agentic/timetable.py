@@ -21,6 +21,8 @@ DAYS: Final = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 class Run(NamedTuple):
+    """One run of one agent, in the display zone."""
+
     slug: str
     agent: str
     when: datetime  # in the display zone
@@ -37,6 +39,8 @@ class Entry(NamedTuple):
 
 
 class Peak(NamedTuple):
+    """A crowded hour: its runs, the pinned entries in it and the peak if spread."""
+
     day: int  # 0 = Monday
     hour: int
     runs: int
@@ -45,6 +49,8 @@ class Peak(NamedTuple):
 
 
 class Timetable(NamedTuple):
+    """The fleet's runs in a window, with the heatmap and the advisory."""
+
     start: datetime
     end: datetime
     zone: str
@@ -69,6 +75,7 @@ _TAKING_PART: Final = ("enrolled", "paused")
 
 
 def entries(found: Discovery) -> list[Entry]:
+    """Every enabled agent of the repositories taking part."""
     out = []
     for repo in found.repos:
         if repo.state not in _TAKING_PART or repo.manifest is None:
@@ -111,6 +118,7 @@ def runs_of(
 
 
 def heatmap(runs: list[Run]) -> tuple[tuple[int, ...], ...]:
+    """Runs per (weekday, hour), Monday first."""
     counts = Counter((r.when.weekday(), r.when.hour) for r in runs)
     return tuple(tuple(counts[(d, h)] for h in range(24)) for d in range(7))
 
@@ -128,6 +136,7 @@ def advise(
     zone: ZoneInfo,
     threshold: int,
 ) -> list[Peak]:
+    """The crowded hours, and how much omitting pinned times would flatten them."""
     heat = heatmap(runs)
     crowded = [(d, h) for d in range(7) for h in range(24) if heat[d][h] > threshold]
     if not crowded:
@@ -245,6 +254,7 @@ def advice(table: Timetable) -> tuple[list[str], str]:
 
 
 def as_dict(table: Timetable) -> dict[str, Any]:
+    """The calendar as plain data: what ``--json`` prints."""
     from kaizen_agentic import output
 
     return {

@@ -37,6 +37,8 @@ class TransportError(KaizenError):
 
 
 class Limits(NamedTuple):
+    """Timeouts, retries and size caps of one client."""
+
     connect_timeout: float = 5.0
     read_timeout: float = 15.0
     deadline: float = 60.0  # for the whole operation, every page and retry included
@@ -50,6 +52,8 @@ DEFAULT_LIMITS: Final = Limits()
 
 
 class Reply(NamedTuple):
+    """A response: status, lower-cased headers, body and final URL."""
+
     status: int
     headers: dict[str, str]
     body: bytes

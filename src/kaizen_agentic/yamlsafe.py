@@ -40,6 +40,8 @@ ScalarValue = str | int | float | bool | HugeInt | None
 
 
 class Node:
+    """A YAML node with its 1-based position."""
+
     __slots__ = ("col", "line")
 
     def __init__(self, line: int, col: int) -> None:
@@ -48,6 +50,8 @@ class Node:
 
 
 class Scalar(Node):
+    """A scalar: its text, whether it was plain, and its YAML 1.2 value."""
+
     __slots__ = ("plain", "text", "value")
 
     def __init__(self, line: int, col: int, text: str, plain: bool) -> None:
@@ -58,6 +62,8 @@ class Scalar(Node):
 
 
 class Mapping(Node):
+    """A mapping: its (key, value) nodes in order, duplicate keys refused."""
+
     __slots__ = ("_pending", "_seen", "items")
 
     def __init__(self, line: int, col: int) -> None:
@@ -74,6 +80,8 @@ class Mapping(Node):
 
 
 class Sequence(Node):
+    """A sequence of nodes."""
+
     __slots__ = ("items",)
 
     def __init__(self, line: int, col: int) -> None:

@@ -143,10 +143,12 @@ def _builtins() -> tuple[str, ...]:
 
 
 def builtin_names() -> list[str]:
+    """Names of the agents shipped with the package."""
     return list(_builtins())
 
 
 def repo_names(repo_root: str) -> list[str]:
+    """Names of the agents a repository defines in ``.kaizen/agents/``."""
     folder = os.path.join(repo_root, REPO_AGENTS_DIR)
     try:
         names = os.listdir(folder)

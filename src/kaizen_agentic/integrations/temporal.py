@@ -56,6 +56,8 @@ def host_queue(task_queue: str, hostname: str) -> str:
 
 @dataclass
 class RosterInput:
+    """Where ``kaizen.roster_hosts`` reads the roster."""
+
     hub_url: str | None = None
     roster_file: str | None = None
     domain: str | None = None
@@ -63,6 +65,8 @@ class RosterInput:
 
 @dataclass
 class DiscoverInput:
+    """What ``kaizen.discover_due`` resolves: the roster, the host and the tick."""
+
     at: str  # RFC 3339: the tick, so retries resolve the same slots
     hub_url: str | None = None
     roster_file: str | None = None
@@ -76,6 +80,8 @@ class DiscoverInput:
 
 @dataclass
 class DueRun:
+    """One due (repository, agent, slot) on a host."""
+
     slug: str
     path: str
     agent: str
@@ -84,6 +90,8 @@ class DueRun:
 
 @dataclass
 class DiscoverOutput:
+    """Every roster repository's state and reason on a host, and what is due there."""
+
     states: dict[str, str]  # slug -> state
     reasons: dict[str, str]  # slug -> reason
     due: list[DueRun] = field(default_factory=list)
@@ -92,6 +100,8 @@ class DiscoverOutput:
 
 @dataclass
 class PrepareInput:
+    """One bundle to prepare: the checkout, the agent and a time in its slot."""
+
     repo_path: str
     agent: str
     at: str  # RFC 3339: the slot (or any time in it)
@@ -100,6 +110,8 @@ class PrepareInput:
 
 @dataclass
 class PrepareOutput:
+    """A prepared bundle: its status, paths, digest, key, event and host."""
+
     status: str  # "created", "exists" or "replaced"
     bundle_path: str
     prompt_path: str
@@ -128,6 +140,8 @@ class FleetTickInput:
 
 @dataclass
 class TickRun:
+    """What one tick did for one (repository, agent, slot)."""
+
     slug: str
     agent: str
     slot: str
@@ -140,6 +154,8 @@ class TickRun:
 
 @dataclass
 class FleetTickOutput:
+    """One tick's result: its time, window, every run, and hosts that failed."""
+
     at: str
     window_seconds: int
     runs: list[TickRun]
