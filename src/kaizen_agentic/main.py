@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from kaizen_agentic import __version__
+from kaizen_agentic import __version__, commands
 from kaizen_agentic.errors import KaizenError, UsageError
 
 PROG = "kaizen-agentic"
@@ -48,17 +48,6 @@ def _add_repo(parser: argparse.ArgumentParser) -> None:
         default=".",
         help="the repository (default: the git work tree holding the current directory)",
     )
-
-
-def _command(name: str, func: str = "run") -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        import importlib
-
-        module = importlib.import_module(f"kaizen_agentic.commands.{name}")
-        result: int = getattr(module, func)(args)
-        return result
-
-    return run
 
 
 def _parser(sub: Any, name: str, help_: str, description: str, *examples: str) -> Any:
@@ -150,7 +139,7 @@ def _init_parser(verbs: Any) -> None:
     )
     init.add_argument("--timezone", metavar="ZONE", default="UTC", help="IANA zone (default: UTC)")
     init.add_argument("--force", action="store_true", help="overwrite an existing manifest")
-    init.set_defaults(func=_command("schedule_init"))
+    init.set_defaults(func=commands.run_schedule_init)
 
 
 def _validate_parser(verbs: Any) -> None:
@@ -180,7 +169,7 @@ def _validate_parser(verbs: Any) -> None:
     validate.add_argument(
         "--json", dest="format", action="store_const", const="json", help="= --format json"
     )
-    validate.set_defaults(func=_command("schedule_validate"))
+    validate.set_defaults(func=commands.run_schedule_validate)
 
 
 def _list_parser(verbs: Any) -> None:
@@ -201,7 +190,7 @@ def _list_parser(verbs: Any) -> None:
         "--count", metavar="N", type=_count, default=3, help="runs to show per agent (default: 3)"
     )
     listing.add_argument("--json", action="store_true", help="machine-readable output")
-    listing.set_defaults(func=_command("schedule_list"))
+    listing.set_defaults(func=commands.run_schedule_list)
 
 
 def _schema_parser(verbs: Any) -> None:
@@ -216,7 +205,7 @@ def _schema_parser(verbs: Any) -> None:
         ),
     )
     schema.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
-    schema.set_defaults(func=_command("schedule_schema"))
+    schema.set_defaults(func=commands.run_schedule_schema)
 
 
 def _prepare_parser(verbs: Any) -> None:
@@ -282,7 +271,7 @@ def _prepare_parser(verbs: Any) -> None:
         "--jobs", metavar="N", type=_count, help="parallel processes (default: cores)"
     )
     _add_source(prepare, agent_dest="agent_filter")
-    prepare.set_defaults(func=_command("schedule_prepare"))
+    prepare.set_defaults(func=commands.run_schedule_prepare)
 
 
 def _discover_parser(verbs: Any) -> None:
@@ -305,7 +294,7 @@ def _discover_parser(verbs: Any) -> None:
     )
     discover.add_argument("--json", action="store_true", help="machine-readable output")
     _add_source(discover)
-    discover.set_defaults(func=_command("schedule_discover"))
+    discover.set_defaults(func=commands.run_schedule_discover)
 
 
 def _export_parser(verbs: Any) -> None:
@@ -379,7 +368,7 @@ def _export_parser(verbs: Any) -> None:
         "--uid", metavar="N", type=int, default=1000, help="the pod's user id (default: 1000)"
     )
     _add_source(export)
-    export.set_defaults(func=_command("schedule_export"))
+    export.set_defaults(func=commands.run_schedule_export)
 
 
 def _calendar_parser(verbs: Any) -> None:
@@ -417,7 +406,7 @@ def _calendar_parser(verbs: Any) -> None:
     calendar.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page")
     calendar.add_argument("--json", action="store_true", help="machine-readable output")
     _add_source(calendar)
-    calendar.set_defaults(func=_command("schedule_calendar"))
+    calendar.set_defaults(func=commands.run_schedule_calendar)
 
 
 def _register_parser(verbs: Any) -> None:
@@ -439,7 +428,7 @@ def _register_parser(verbs: Any) -> None:
         "--slug", metavar="SLUG", help="the hub's slug (default: repo: or detected)"
     )
     register.add_argument("--disable", action="store_true", help="set the flag to false")
-    register.set_defaults(func=_command("schedule_register"))
+    register.set_defaults(func=commands.run_schedule_register)
 
 
 def _complete_parser(verbs: Any) -> None:
@@ -460,7 +449,7 @@ def _complete_parser(verbs: Any) -> None:
     )
     complete.add_argument("--at", metavar="RFC3339", help="when the run finished (default: now)")
     _add_delivery(complete)
-    complete.set_defaults(func=_command("schedule_complete"))
+    complete.set_defaults(func=commands.run_schedule_complete)
 
 
 def _agents_parsers(sub: Any) -> None:
@@ -483,7 +472,7 @@ def _agents_parsers(sub: Any) -> None:
     )
     listing.add_argument("--repo", metavar="PATH", help="include this repository's own agents")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
-    listing.set_defaults(func=_command("agents", "run_list"))
+    listing.set_defaults(func=commands.run_agents_list)
     show = _parser(
         verbs,
         "show",
@@ -495,7 +484,7 @@ def _agents_parsers(sub: Any) -> None:
     show.add_argument("name", metavar="NAME")
     show.add_argument("--repo", metavar="PATH", help="look for the repository's override")
     show.add_argument("--json", action="store_true", help="machine-readable output")
-    show.set_defaults(func=_command("agents", "run_show"))
+    show.set_defaults(func=commands.run_agents_show)
 
 
 def _memory_parsers(sub: Any) -> None:
@@ -519,7 +508,7 @@ def _memory_parsers(sub: Any) -> None:
     show.add_argument("agent", metavar="AGENT")
     _add_repo(show)
     show.add_argument("--json", action="store_true", help="machine-readable output")
-    show.set_defaults(func=_command("memory", "run_show"))
+    show.set_defaults(func=commands.run_memory_show)
     add = _parser(
         verbs,
         "add",
@@ -536,7 +525,7 @@ def _memory_parsers(sub: Any) -> None:
     add.add_argument("--bundle", metavar="KEY", help="provenance: the bundle or run it came from")
     add.add_argument("--commit", metavar="SHA", help="provenance: the commit it refers to")
     _add_repo(add)
-    add.set_defaults(func=_command("memory", "run_add"))
+    add.set_defaults(func=commands.run_memory_add)
 
 
 def _metrics_parsers(sub: Any) -> None:
@@ -573,7 +562,7 @@ def _metrics_parsers(sub: Any) -> None:
     record.add_argument("--at", metavar="RFC3339", help="when the run finished (default: now)")
     record.add_argument("--bundle", metavar="KEY", help="the bundle the run used")
     _add_repo(record)
-    record.set_defaults(func=_command("metrics", "run_record"))
+    record.set_defaults(func=commands.run_metrics_record)
     show = _parser(
         verbs,
         "show",
@@ -588,7 +577,7 @@ def _metrics_parsers(sub: Any) -> None:
     )
     _add_repo(show)
     show.add_argument("--json", action="store_true", help="machine-readable output")
-    show.set_defaults(func=_command("metrics", "run_show"))
+    show.set_defaults(func=commands.run_metrics_show)
     _report_parser(verbs)
 
 
@@ -619,7 +608,7 @@ def _report_parser(verbs: Any) -> None:
         "--openmetrics", metavar="FILE", help="write Prometheus text-format metrics (atomically)"
     )
     _add_source(report)
-    report.set_defaults(func=_command("metrics_report"))
+    report.set_defaults(func=commands.run_metrics_report)
 
 
 def _count(text: str) -> int:
