@@ -102,6 +102,8 @@ def post(
     """POST the event through ``transport``: connection errors, 408, 429 and 5xx are retried
     with backoff, honouring ``Retry-After``; a redirect is not followed (a sink that redirects
     is misconfigured). Returns the HTTP status. Raises ``DeliveryError`` when all tries fail."""
+    # Imported here, not at module level: `prepare` imports this module, and most prepares
+    # never post (the sink is optional), so start-up does not pay for the HTTP client.
     from kaizen_agentic.transport import Client, Limits, TransportError, shown
 
     class Sink(Client):

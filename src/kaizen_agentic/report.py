@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from statistics import median
 from typing import Any, Final, NamedTuple
 
@@ -122,6 +123,7 @@ def read_period(
     return found, malformed, ever
 
 
+@lru_cache(maxsize=4096)  # one agent's period is read, sorted, matched and binned: parse once
 def _time(text: str) -> datetime | None:
     try:
         value = datetime.fromisoformat(text)
