@@ -1,5 +1,5 @@
 # Every target creates and uses .venv itself: a fresh clone needs only python3.
-# `make demo` installs the tool alone (its two runtime dependencies); `make test` adds the
+# `make demo` installs the tool alone (its four runtime dependencies); `make test` adds the
 # development tools (linters, type checker, test runner, a Temporal dev server, ...).
 PYTHON ?= python3
 VENV   := .venv

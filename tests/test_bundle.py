@@ -20,7 +20,7 @@ from kaizen_agentic.errors import InvalidFileError, KaizenError
 from kaizen_agentic.prepare import Prepared, prepare
 from kaizen_agentic.prompt import PARTS, estimate_tokens
 from tests.conftest import commit_all, git
-from tests.secrets_corpus import MAKERS, secret_part
+from tests.secrets_corpus import CASES, sample
 
 ROOT = Path(__file__).resolve().parent.parent
 AT = datetime(2027, 3, 30, 12, 0, tzinfo=UTC)  # a Tuesday; coach's slot is Monday 09:00 Berlin
@@ -297,7 +297,8 @@ def test_no_secret_reaches_any_bundle_file_or_the_event(
     make_repo: Callable[..., Path], tmp_path: Path
 ) -> None:
     rng = random.Random(2027)
-    planted = {rule: MAKERS[rule](rng) for rule in sorted(MAKERS)}
+    made = {rule: sample(rule, rng) for rule in sorted(CASES)}
+    planted = {rule: text for rule, (text, _) in made.items()}
     rules = sorted(planted)
     chunks = [rules[i::3] for i in range(3)]
     instructions = "\n".join(f"Use {planted[r]} carefully." for r in chunks[0])
@@ -305,7 +306,7 @@ def test_no_secret_reaches_any_bundle_file_or_the_event(
         "    focus: retry paths\n",
         "    instructions: |\n" + "".join(f"      {line}\n" for line in instructions.splitlines()),
     )
-    cred = MAKERS["github-token"](rng)
+    cred = sample("github-pat", rng)[0]
     root = make_repo(
         manifest=manifest,
         origin=f"https://x-access-token:{cred}@github.com/acme/p.git",
@@ -334,12 +335,13 @@ def test_no_secret_reaches_any_bundle_file_or_the_event(
 
     result = prepare(str(root), "coach", at=AT, out_dir=str(tmp_path / "out"), host="h")
     haystack = b"".join(all_bytes(result.path).values()) + json.dumps(result.event).encode()
-    for rule, made in planted.items():
-        assert secret_part(rule, made).encode() not in haystack, rule
+    for rule, (_, secrets) in made.items():
+        for secret in secrets:
+            assert secret.encode() not in haystack, rule
     assert cred.encode() not in haystack
     assert b"Use [REDACTED:" in haystack and b"The key was [REDACTED:" in haystack
     assert result.manifest["repo"]["remote_url"] == (
-        "https://[REDACTED:url-credentials]@github.com/acme/p.git"
+        "https://x-access-token:[REDACTED:github-pat]@github.com/acme/p.git"
     )
     assert result.event["data"]["redactions"]["total"] >= len(chunks[0]) + len(chunks[1]) + 1
     assert (

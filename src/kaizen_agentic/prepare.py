@@ -1,5 +1,6 @@
-"""Prepare one bundle: resolve the repository and slot, gather and redact the inputs, fit the
-prompt to the budget, write the bundle, and make the ``kaizen.schedule.prepared`` event."""
+"""Prepare one bundle: resolve the repository and slot, gather the inputs and pass them all
+through the redactor at one boundary, fit the prompt to the budget, write the bundle, and make
+the ``kaizen.schedule.prepared`` event."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from typing import Any, NamedTuple
 
 from kaizen_agentic import bundle, events, memory, metrics, prompt
 from kaizen_agentic.errors import KaizenError
-from kaizen_agentic.redact import redact
 from kaizen_agentic.repo import GitState
 from kaizen_agentic.schedule import AgentEntry
 
@@ -74,7 +74,7 @@ def resolve(root: str, agent: str, at: datetime, force: bool) -> Context:
     return Context(str(work), manifest.repo, agent, entry, slot, manifest.digest, git)
 
 
-def _run_part(ctx: Context, definition: Any) -> str:
+def _run_part(ctx: Context, definition: Any, clean: dict[str, str]) -> str:
     from kaizen_agentic.cadence import describe
 
     source = "built in" if definition.source == "builtin" else "defined in the repository"
@@ -86,23 +86,23 @@ def _run_part(ctx: Context, definition: Any) -> str:
         f"- Scheduled slot: {ctx.slot.isoformat(timespec='seconds')} "
         f"({describe(ctx.entry.cadence)})",
     ]
-    if ctx.entry.focus:
-        run.append(f"- Focus for this run: {ctx.entry.focus}")
-    if ctx.entry.instructions:
-        run += ["", "## Instructions from the repository", "", ctx.entry.instructions.rstrip("\n")]
+    if clean[FOCUS]:
+        run.append(f"- Focus for this run: {clean[FOCUS]}")
+    if clean[INSTRUCTIONS]:
+        run += ["", "## Instructions from the repository", "", clean[INSTRUCTIONS].rstrip("\n")]
     return "\n".join(run) + "\n"
 
 
-def _repository_part(ctx: Context, remote: str | None) -> str:
+def _repository_part(ctx: Context, clean: dict[str, str]) -> str:
     return (
         "\n".join(
             [
                 "# Repository",
                 "",
                 f"- Slug: {ctx.slug}",
-                f"- Local path: {ctx.root}",
-                f"- Remote: {remote or '(none)'}",
-                f"- Branch: {ctx.git.branch or '(detached HEAD)'}",
+                f"- Local path: {clean[PATH]}",
+                f"- Remote: {clean[REMOTE] or '(none)'}",
+                f"- Branch: {clean[BRANCH] or '(detached HEAD)'}",
                 f"- Commit: {ctx.git.head}",
                 f"- Working tree: {'has uncommitted changes' if ctx.git.dirty else 'clean'}",
                 f"- Schedule: .kaizen/schedule.yml ({ctx.schedule_digest})",
@@ -112,26 +112,76 @@ def _repository_part(ctx: Context, remote: str | None) -> str:
     )
 
 
-def gather(
-    ctx: Context, window: int, counts: dict[str, int]
-) -> tuple[prompt.Inputs, dict[str, Any]]:
-    """Read the agent, memory and metrics; redact; return the inputs and their provenance."""
-    from kaizen_agentic.agents import load_definition
+# The places of the texts a bundle is made from, as --strict-secrets names them.
+AGENT = "the agent's prompt"
+FOCUS = "focus in .kaizen/schedule.yml"
+INSTRUCTIONS = "instructions in .kaizen/schedule.yml"
+REMOTE = "the remote URL"
+PATH = "the checkout's path"
+BRANCH = "the branch name"
+METRICS = "the metrics summary"
 
+
+class Gathered(NamedTuple):
+    """A bundle's inputs after the redaction boundary, and what it found."""
+
+    inputs: prompt.Inputs
+    provenance: dict[str, Any]
+    focus: str | None
+    counts: dict[str, int]  # rule id -> secrets replaced
+    leaks: list[Any]  # redact.Leak: each secret's rule and place
+
+
+def gather(ctx: Context, window: int, ruleset: Any = None) -> Gathered:
+    """Read the agent, memory and metrics; pass every text through the redactor at once (the
+    one boundary); assemble the inputs and their provenance from what it returns."""
+    from kaizen_agentic.agents import load_definition
+    from kaizen_agentic.redact import load_ruleset
+
+    rules = ruleset if ruleset is not None else load_ruleset(ctx.root)
     definition = load_definition(ctx.agent, ctx.root)
     entries, memory_digest = memory.read(ctx.root, ctx.agent)
     summary = metrics.summarize(ctx.root, ctx.agent, window)
-    remote = redact(ctx.git.remote_url, counts).text if ctx.git.remote_url else None
-    memory_items = prompt.memory_items(entries, counts)
-    head, metric_items = prompt.metrics_parts(summary, counts, start=len(memory_items))
+    memory_items = prompt.memory_items(entries)
+    head, metric_items = prompt.metrics_parts(summary, start=len(memory_items))
+    memory_file = memory.MEMORY_DIR + f"/{ctx.agent}.md"
+    metrics_file = metrics.METRICS_DIR + f"/{ctx.agent}.jsonl"
+    places = {  # unique per item
+        id(item): f"memory entry {entry.when} ({memory_file}:{entry.line})"
+        for item, entry in zip(memory_items, entries, strict=True)
+    }
+    places.update(
+        {
+            id(item): f"{metrics_file}, recent run {number} ({item.label})"
+            for number, item in enumerate(metric_items, 1)
+        }
+    )
+    texts = {
+        AGENT: definition.prompt,
+        FOCUS: ctx.entry.focus or "",
+        INSTRUCTIONS: ctx.entry.instructions or "",
+        REMOTE: ctx.git.remote_url or "",
+        PATH: ctx.root,
+        BRANCH: ctx.git.branch or "",
+        METRICS: head,
+    }
+    for item in memory_items + metric_items:
+        texts[places[id(item)]] = item.text
+        texts[places[id(item)] + " (its label)"] = item.label
+    clean, counts, leaks = rules.redact_all(texts)  # the boundary: nothing below reads `texts`
+
+    def cleaned(item: prompt.Item) -> prompt.Item:
+        place = places[id(item)]
+        return item._replace(text=clean[place], label=clean[place + " (its label)"])
+
     inputs = prompt.Inputs(
-        agent_text=redact(definition.prompt, counts).text,
-        run_text=redact(_run_part(ctx, definition), counts).text,
-        repo_text=redact(_repository_part(ctx, remote), counts).text,
-        memory_items=memory_items,
+        agent_text=clean[AGENT],
+        run_text=_run_part(ctx, definition, clean),
+        repo_text=_repository_part(ctx, clean),
+        memory_items=[cleaned(item) for item in memory_items],
         memory_pinned=sum(1 for e in entries if e.pinned),
-        metrics_head=head,
-        metrics_items=metric_items,
+        metrics_head=clean[METRICS],
+        metrics_items=[cleaned(item) for item in metric_items],
     )
     provenance = {
         "agent": {
@@ -142,27 +192,37 @@ def gather(
         },
         "repo": {
             "slug": ctx.slug,
-            "path": ctx.root,
-            "remote_url": remote,
-            "branch": ctx.git.branch,
+            "path": clean[PATH],
+            "remote_url": clean[REMOTE] or None,
+            "branch": clean[BRANCH] or None,
             "head": ctx.git.head,
             "dirty": ctx.git.dirty,
             "schedule_digest": ctx.schedule_digest,
         },
         "inputs": {
-            "memory": {
-                "path": memory.MEMORY_DIR + f"/{ctx.agent}.md",
-                "digest": memory_digest,
-                "entries": len(entries),
-            },
+            "memory": {"path": memory_file, "digest": memory_digest, "entries": len(entries)},
             "metrics": {
-                "path": metrics.METRICS_DIR + f"/{ctx.agent}.jsonl",
+                "path": metrics_file,
                 "runs": summary.total_runs,
                 "window": len(summary.window),
             },
         },
     }
-    return inputs, provenance
+    return Gathered(inputs, provenance, clean[FOCUS] or None, counts, leaks)
+
+
+class SecretsFound(KaizenError):
+    """``--strict-secrets``: the inputs held secrets, so no bundle was written."""
+
+    def __init__(self, leaks: list[Any]) -> None:
+        self.leaks = leaks
+        count = len(leaks)
+        lines = "\n".join(f"  {leak}" for leak in leaks[:100])
+        more = f"\n  and {count - 100} more" if count > 100 else ""
+        super().__init__(
+            f"refusing to write the bundle (--strict-secrets): {count} secret"
+            f"{'s' if count != 1 else ''} would need redaction:\n{lines}{more}"
+        )
 
 
 def prepare(
@@ -175,17 +235,21 @@ def prepare(
     force: bool = False,
     window: int = metrics.DEFAULT_WINDOW,
     durable: bool = True,
+    strict_secrets: bool = False,
 ) -> Prepared:
     """Prepare the bundle for ``agent``'s slot at or before ``at`` in the repo at ``root``.
 
     Idempotent: when the slot's bundle exists it is kept (``status="exists"``) unless
     ``force``, which rebuilds it and swaps it in atomically (``"replaced"``).
+    ``strict_secrets``: raise ``SecretsFound`` (and write nothing) when any input held a
+    secret, instead of writing the bundle with the secret redacted.
     """
     if at.tzinfo is None:
         raise ValueError("`at` must be timezone-aware")
     ctx = resolve(root, agent, at, force)
-    counts: dict[str, int] = {}
-    inputs, provenance = gather(ctx, window, counts)
+    inputs, provenance, focus, counts, leaks = gather(ctx, window)
+    if strict_secrets and leaks:
+        raise SecretsFound(leaks)
     budget = ctx.entry.token_budget
     texts, dropped = prompt.assemble(inputs, budget)
     key = bundle.idempotency_key(ctx.slug, agent, ctx.slot)
@@ -200,7 +264,7 @@ def prepare(
             "cron": ctx.entry.cadence.cron,
             "timezone": ctx.entry.cadence.timezone,
         },
-        "focus": redact(ctx.entry.focus, counts).text if ctx.entry.focus else None,
+        "focus": focus,
         **provenance,
         "budget": {
             "tokens": budget,
@@ -211,7 +275,7 @@ def prepare(
             "memory": [it.label for it in dropped if it.kind == "memory"],
             "metrics_runs": [it.label for it in dropped if it.kind == "metrics"],
         },
-        "redactions": dict(sorted(counts.items())),
+        "redactions": counts,
         "files": {
             name: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
             for name, data in sorted(files.items())

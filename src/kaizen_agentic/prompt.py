@@ -15,7 +15,6 @@ from typing import Any, Final, NamedTuple
 from kaizen_agentic import memory, metrics
 from kaizen_agentic.bundle import PROMPT
 from kaizen_agentic.errors import KaizenError
-from kaizen_agentic.redact import redact
 
 BYTES_PER_TOKEN: Final = 4
 PARTS: Final = ("agent", "run", "repository", "memory", "metrics")
@@ -39,7 +38,8 @@ class Item(NamedTuple):
 
 
 class Inputs(NamedTuple):
-    """Everything a bundle is made from, already read and redacted."""
+    """Everything a bundle is made from, read and passed through the redactor (``prepare``
+    builds it only from what ``redact.Ruleset.redact_all`` returned)."""
 
     agent_text: str
     run_text: str
@@ -87,20 +87,18 @@ def fit(fixed: str, items: list[Item], budget: int, render: Any) -> tuple[list[I
     return kept, [it for it in items if it.order in dropped]
 
 
-def memory_items(entries: list[memory.MemoryEntry], counts: dict[str, int]) -> list[Item]:
-    """Memory entries as droppable, redacted prompt items."""
+def memory_items(entries: list[memory.MemoryEntry]) -> list[Item]:
+    """Memory entries as droppable prompt items, as written (not yet redacted)."""
     items = []
     for number, entry in enumerate(entries):
-        text = redact(entry.render(), counts).text
+        text = entry.render()
         label = f"{entry.when}{' (pinned)' if entry.pinned else ''} (line {entry.line})"
         items.append(Item("memory", entry.pinned, entry.moment, number, text, label))
     return items
 
 
-def metrics_parts(
-    summary: metrics.Summary, counts: dict[str, int], start: int
-) -> tuple[str, list[Item]]:
-    """The metrics summary (kept whole) and recent-run rows (droppable), redacted."""
+def metrics_parts(summary: metrics.Summary, start: int) -> tuple[str, list[Item]]:
+    """The metrics summary (kept whole) and recent-run rows (droppable), not yet redacted."""
     lines = [f"Runs recorded: {summary.total_runs}."]
     if summary.window:
         n = len(summary.window)
@@ -123,7 +121,7 @@ def metrics_parts(
         lines += [
             f"| {t.measure} | {t.last:g} | {t.mean:.4g} | {t.direction} |" for t in summary.trends
         ]
-    head = redact("\n".join(lines) + "\n", counts).text
+    head = "\n".join(lines) + "\n"
     items = []
     for offset, record in enumerate(summary.window):
         measures = ", ".join(f"{k}={v:g}" for k, v in sorted(record.measures.items()))
@@ -132,9 +130,8 @@ def metrics_parts(
             f"{'' if record.duration_s is None else f'{record.duration_s:g}'} | "
             f"{'' if record.tokens is None else record.tokens} | {measures} |\n"
         )
-        text = redact(row, counts).text
         items.append(
-            Item("metrics", False, _utc(record.time), start + offset, text, f"run at {record.time}")
+            Item("metrics", False, _utc(record.time), start + offset, row, f"run at {record.time}")
         )
     return head, items
 

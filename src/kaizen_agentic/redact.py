@@ -1,131 +1,63 @@
-"""Secret redaction: compiled rules in the style of gitleaks, applied before anything is bundled.
+"""Secret redaction: rules as data (``redact_rules``), one keyword pass, RE2 near each hit.
 
-A match becomes a typed marker, ``[REDACTED:<rule-id>]``; callers get counts per rule, never
-the values. Markers match no rule, so redacting twice changes nothing.
+A secret becomes a typed marker, ``[REDACTED:<rule-id>]``; callers get findings (rule, line,
+column) and counts per rule, never the values. A marker matches no rule, so redacting twice
+changes nothing.
 
-Speed (see docs/performance.md): rules run on the UTF-8 bytes, and every rule starts with a
-literal, so Python's regex engine skips to candidates with a fast prefix search; a rule that
-needs a word boundary before its prefix checks it in the replacement callback instead of with
-a leading word-boundary escape (which would disable that search). Case-insensitive rules
-(``password=``, ``Bearer``) match a lower-cased copy, written in lower case themselves.
+How a text is scanned (see docs/performance.md):
+
+1. One Aho-Corasick pass over a lower-cased copy finds every rule keyword (``ahocorasick-rs``),
+   the way gitleaks prefilters; a rule none of whose keywords occur costs nothing.
+2. A rule runs only near its hits: from 512 bytes before a hit to the end of its line (a rule
+   whose regex can cross a line end: to the end of the line 1 MiB on). Close windows merge, so
+   a rule reads each byte at most once.
+3. Patterns are RE2 (``google-re2``): linear time whatever the input, the syntax gitleaks users
+   write.
+4. Findings of all rules are resolved together (overlaps merge; a specific rule names the
+   merged span over a generic one) and the text is rebuilt once.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Final, NamedTuple
+import math
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any, Final, NamedTuple
+
+from kaizen_agentic.redact_rules import Allowlist, Rule, RuleFile, default_rules
+
+MARKER: Final = b"[REDACTED:"
+_BEFORE: Final = 512  # how far before a keyword hit a match may start
+_MERGE: Final = 4096  # windows closer than this are scanned as one
+_MULTILINE: Final = 1 << 20  # how far after a hit a rule that spans lines may match
 
 
-class Rule(NamedTuple):
-    """One redaction rule: its pattern, the group that holds the secret and its checks."""
-
-    id: str
-    pattern: re.Pattern[bytes]
-    group: int = 0  # the group that holds the secret (0: the whole match)
-    word_start: bool = False  # the match must not follow a letter or digit (or "_" for tokens)
-    lowered: bool = False  # match a lower-cased copy: the case-insensitive rules
-    after_digits: int = 0  # the match must follow at least this many digits
-    family: tuple[str, ...] = ()  # ids of the named alternatives t0, t1, ... of one pattern
+def _start(hit: tuple[int, int, int]) -> int:
+    return hit[1]
 
 
-_END = r"(?![A-Za-z0-9_-])"  # a token's end: not followed by more token characters
-_WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
-_ALNUM = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789")
+class Finding(NamedTuple):
+    """One secret found: which rule, where (1-based line and column, in characters). Never the
+    value; ``start``/``end`` are UTF-8 byte offsets of the secret in the scanned text."""
 
-# AWS's documented example credentials are not secrets; tests and docs quote them.
-ALLOWED: Final = frozenset({b"AKIAIOSFODNN7EXAMPLE", b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"})
-
-
-def _re(pattern: str) -> re.Pattern[bytes]:
-    return re.compile(pattern.encode())
-
-
-def _token(rule_id: str, pattern: str, group: int = 0) -> Rule:
-    return Rule(rule_id, _re(pattern), group, word_start=True)
+    rule: str
+    line: int
+    column: int
+    start: int
+    end: int
 
 
-def _family(prefix: str, members: tuple[tuple[str, str], ...]) -> Rule:
-    """Token rules sharing a literal prefix, in one pass: ``prefix(?:(?P<t0>...)|...)``."""
-    alternatives = "|".join(f"(?P<t{i}>{body})" for i, (_, body) in enumerate(members))
-    return Rule(
-        "",
-        _re(f"{prefix}(?:{alternatives})"),
-        0,
-        word_start=True,
-        family=tuple(rule_id for rule_id, _ in members),
-    )
+class Leak(NamedTuple):
+    """A secret found in one of several texts: the rule, the text's place, and where in it."""
 
+    rule: str
+    place: str  # what the text is, e.g. "memory entry 2026-11-01 (.kaizen/memory/coach.md:14)"
+    line: int
+    column: int
 
-def _lower(rule_id: str, pattern: str, group: int = 1) -> Rule:
-    # Written in lower case and matched against a lower-cased copy of the text, so the regex
-    # keeps its literal prefix (re.IGNORECASE would lose it); spans map back one to one.
-    return Rule(rule_id, _re(pattern), group, word_start=True, lowered=True)
-
-
-_ASSIGN = r"[\"']?[ \t]*[:=][ \t]*[\"']?(?!\[redacted)([^\s\"',;]{6,})"
-
-
-RULES: Final = (
-    Rule(
-        "private-key",
-        _re(
-            r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?-----END[ A-Z0-9]*PRIVATE "
-            r"KEY(?: BLOCK)?-----"
-        ),
-    ),
-    Rule("url-credentials", _re(r"://(?!\[REDACTED)([^\s/:@]+:[^\s/@]+)@"), group=1),
-    _token("aws-access-key-id", r"A(?:KIA|SIA|BIA|CCA|3T[A-Z0-9])[A-Z0-9]{16}(?![A-Z0-9])"),
-    _token("github-token", rf"gh[pousr]_[A-Za-z0-9]{{36,255}}{_END}"),
-    _token("github-fine-grained-token", rf"github_pat_[A-Za-z0-9_]{{82}}{_END}"),
-    _token("gitlab-token", rf"gl(?:pat|ptt|dt|rt)-[A-Za-z0-9_-]{{20,}}{_END}"),
-    Rule(
-        "slack-webhook",
-        _re(r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,}"),
-    ),
-    _token("slack-token", rf"xox[abposre]-[A-Za-z0-9-]{{10,}}{_END}"),
-    _family(
-        "sk",
-        (
-            ("stripe-key", rf"_(?:live|test)_[A-Za-z0-9]{{20,}}{_END}"),
-            ("anthropic-api-key", rf"-ant-[a-z]+[0-9]{{2}}-[A-Za-z0-9_-]{{32,}}{_END}"),
-            (
-                "openai-api-key",
-                rf"-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_-]{{20,}}|[A-Za-z0-9]{{20}}"
-                rf"T3BlbkFJ[A-Za-z0-9]{{20}}|[A-Za-z0-9]{{48}}){_END}",
-            ),
-        ),
-    ),
-    _token("stripe-key", rf"rk_(?:live|test)_[A-Za-z0-9]{{20,}}{_END}"),
-    _token("google-api-key", rf"AIza[0-9A-Za-z_-]{{35}}{_END}"),
-    _token("npm-token", rf"npm_[A-Za-z0-9]{{36}}{_END}"),
-    _token("pypi-token", rf"pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{{50,}}{_END}"),
-    _token("huggingface-token", rf"hf_[A-Za-z]{{34}}{_END}"),
-    _token("sendgrid-api-key", rf"SG\.[A-Za-z0-9_-]{{22}}\.[A-Za-z0-9_-]{{43}}{_END}"),
-    _token("twilio-api-key", r"SK[0-9a-f]{32}(?![A-Za-z0-9_])"),
-    _token("shopify-token", r"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}(?![A-Za-z0-9_])"),
-    _token("digitalocean-token", r"do[opr]_v1_[a-f0-9]{64}(?![A-Za-z0-9_])"),
-    _token("hashicorp-vault-token", rf"hv[sb]\.[A-Za-z0-9_-]{{24,}}{_END}"),
-    _token("databricks-token", r"dapi[a-f0-9]{32}(?:-[0-9])?(?![A-Za-z0-9_])"),
-    _token("linear-api-key", r"lin_api_[A-Za-z0-9]{40}(?![A-Za-z0-9_])"),
-    # The secret is the part after the bot id (8-10 digits, checked in the callback).
-    Rule("telegram-bot-token", _re(rf":(AA[A-Za-z0-9_-]{{33}}){_END}"), 1, after_digits=8),
-    _token("age-secret-key", r"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}(?![A-Z0-9])"),
-    _token("jwt", rf"eyJ[A-Za-z0-9_-]{{10,}}\.eyJ[A-Za-z0-9_-]{{10,}}\.[A-Za-z0-9_-]{{10,}}{_END}"),
-    _lower(
-        "aws-secret-access-key",
-        r"aws_?secret_?(?:access_?)?key\W{0,4}([a-z0-9/+]{40})(?![a-z0-9/+])",
-    ),
-    _lower("azure-storage-key", r"accountkey=([a-z0-9+/]{86}==)"),
-    _lower("bearer-token", r"bearer[ \t]+([a-z0-9._~+/-]{20,}=*)"),
-    # `password=...`, `DB_PASSWORD: ...`, `"api_key": "..."`: one rule, a literal per keyword.
-    *(
-        _lower("secret-assignment", keyword + _ASSIGN)
-        for keyword in ("pass(?:word|wd|phrase)", "pwd", "secret", "api[_-]?key", "token")
-    ),
-)
-
-
-RULE_IDS: Final = frozenset(rule_id for rule in RULES for rule_id in (rule.family or (rule.id,)))
+    def __str__(self) -> str:
+        return f"{self.rule} in {self.place}, line {self.line}, column {self.column}"
 
 
 class Redacted(NamedTuple):
@@ -135,68 +67,293 @@ class Redacted(NamedTuple):
     counts: dict[str, int]  # rule id -> how many secrets it removed
 
 
-def redact(text: str, counts: dict[str, int] | None = None) -> Redacted:
-    """``text`` with every secret replaced by ``[REDACTED:<rule>]``; counts are accumulated
-    into ``counts`` when given."""
-    tally: dict[str, int] = {} if counts is None else counts
-    # Work on UTF-8 bytes: the rules are ASCII, a bytes regex scans one byte per character
-    # whatever else the text holds, and bytes.lower() never changes a length.
+class Ruleset:
+    """Compiled rules and allowlists, with the keyword automaton that selects them."""
+
+    def __init__(self, files: Sequence[RuleFile]) -> None:
+        by_id: dict[str, Rule] = {}
+        disabled: set[str] = set()
+        self.allowlists: tuple[Allowlist, ...] = ()
+        for rule_file in files:
+            for rule in rule_file.rules:
+                by_id.pop(rule.id, None)  # a redefined id takes the later place and pattern
+                by_id[rule.id] = rule
+            disabled |= rule_file.disabled
+            self.allowlists += tuple(rule_file.allowlists)
+        self.rules: tuple[Rule, ...] = tuple(r for r in by_id.values() if r.id not in disabled)
+        self.sources: tuple[str, ...] = tuple(f.path for f in files)
+        self._always = tuple(i for i, rule in enumerate(self.rules) if not rule.keywords)
+        words: dict[bytes, list[int]] = {}
+        for index, rule in enumerate(self.rules):
+            for word in rule.keywords:
+                words.setdefault(word, []).append(index)
+        self._words = tuple(words)
+        self._rules_of = tuple(tuple(words[word]) for word in self._words)
+        self._multiline = frozenset(i for i, rule in enumerate(self.rules) if rule.multiline)
+        self._automaton: Any = None
+
+    @property
+    def ids(self) -> frozenset[str]:
+        return frozenset(rule.id for rule in self.rules)
+
+    def _windows(self, data: bytes) -> dict[int, list[list[int]]]:
+        """Per rule index, the merged byte ranges to run it on: near its keyword hits."""
+        windows: dict[int, list[list[int]]] = {index: [[0, len(data)]] for index in self._always}
+        if not self._words:
+            return windows
+        if self._automaton is None:
+            import ahocorasick_rs
+
+            self._automaton = ahocorasick_rs.BytesAhoCorasick(
+                list(self._words), implementation=ahocorasick_rs.Implementation.DFA
+            )
+        hits = self._automaton.find_matches_as_indexes(data.lower(), overlapping=True)
+        hits.sort(key=_start)
+        rules_of, multiline = self._rules_of, self._multiline
+        size = len(data)
+        line_end = -1
+        for word, position, _ in hits:
+            if position > line_end:  # one search per line with hits: linear in the text
+                line_end = data.find(b"\n", position)
+                if line_end < 0:
+                    line_end = size
+            start = position - _BEFORE if position > _BEFORE else 0
+            for index in rules_of[word]:
+                if index in multiline:  # may run over many lines: bounded, to a line end
+                    end = _line_end(data, min(position + _MULTILINE, size)) + 1
+                else:
+                    end = line_end + 1  # the line end takes part in a match
+                spans = windows.get(index)
+                if spans is None:
+                    windows[index] = [[start, end]]
+                elif start <= spans[-1][1] + _MERGE:
+                    if end > spans[-1][1]:
+                        spans[-1][1] = end
+                else:
+                    spans.append([start, end])
+        return windows
+
+    def scan(self, data: bytes) -> list[tuple[int, int, int]]:
+        """(start, end, rule index) of every secret in UTF-8 ``data``, overlaps resolved."""
+        found: list[tuple[int, int, int]] = []
+        markers = _markers(data)
+        for index, spans in self._windows(data).items():
+            rule = self.rules[index]
+            pattern = rule.pattern
+            for start, end in spans:
+                for match in pattern.finditer(data, start, end):
+                    span = self._secret(rule, data, match)
+                    if span is not None and not (markers and _overlaps(markers, span)):
+                        found.append((span[0], span[1], index))
+        return _resolve(found, self.rules)
+
+    def _secret(self, rule: Rule, data: bytes, match: Any) -> tuple[int, int] | None:
+        start, end = match.span(rule.group)
+        if start < 0 or start == end:
+            return None
+        secret = data[start:end]
+        if rule.entropy is not None and entropy(secret) <= rule.entropy:
+            return None
+        for allow in rule.allowlists:
+            if _allowed(allow, secret, data, match):
+                return None
+        for allow in self.allowlists:
+            if (not allow.rules or rule.id in allow.rules) and _allowed(allow, secret, data, match):
+                return None
+        return start, end
+
+    def findings(self, text: str) -> list[Finding]:
+        """Every secret in ``text``, located; the values are not returned."""
+        data = text.encode("utf-8", "surrogatepass")
+        spans = self.scan(data)
+        if not spans:
+            return []
+        lines = _line_starts(data)
+        out = []
+        for start, end, index in spans:
+            line = bisect_right(lines, start)
+            first = lines[line - 1]
+            column = len(data[first:start].decode("utf-8", "surrogatepass")) + 1
+            out.append(Finding(self.rules[index].id, line, column, start, end))
+        return out
+
+    def redact(self, text: str, counts: dict[str, int] | None = None) -> Redacted:
+        """``text`` with every secret replaced by ``[REDACTED:<rule>]``; counts are accumulated
+        into ``counts`` when given."""
+        tally: dict[str, int] = {} if counts is None else counts
+        data = text.encode("utf-8", "surrogatepass")
+        spans = self.scan(data)
+        if not spans:
+            return Redacted(text, tally)
+        pieces: list[bytes] = []
+        cursor = 0
+        for start, end, index in spans:
+            rule_id = self.rules[index].id
+            pieces += (data[cursor:start], b"[REDACTED:" + rule_id.encode() + b"]")
+            cursor = end
+            tally[rule_id] = tally.get(rule_id, 0) + 1
+        pieces.append(data[cursor:])
+        return Redacted(b"".join(pieces).decode("utf-8", "surrogatepass"), tally)
+
+    def redact_all(
+        self, texts: dict[str, str]
+    ) -> tuple[dict[str, str], dict[str, int], list[Leak]]:
+        """Every text redacted, keyed by its place: (texts, counts per rule, leaks located).
+
+        The one boundary a bundle's inputs cross: ``prepare`` builds a bundle only from what
+        this returns."""
+        counts: dict[str, int] = {}
+        leaks: list[Leak] = []
+        clean: dict[str, str] = {}
+        for place, text in texts.items():
+            found = self.findings(text) if text else []
+            leaks += (Leak(f.rule, place, f.line, f.column) for f in found)
+            clean[place] = _replace(text, found) if found else text
+            for finding in found:
+                counts[finding.rule] = counts.get(finding.rule, 0) + 1
+        return clean, dict(sorted(counts.items())), leaks
+
+
+def _replace(text: str, found: list[Finding]) -> str:
     data = text.encode("utf-8", "surrogatepass")
-    lowered: bytes | None = None
-    changed = False
-    for rule in RULES:
-        if rule.lowered:
-            if lowered is None:
-                lowered = data.lower()
-            result, found = _apply_lowered(rule, data, lowered)
-        else:
-            result, found = _apply(rule, data)
-        if found:
-            data, lowered, changed = result, None, True
-            for rule_id, n in found.items():
-                tally[rule_id] = tally.get(rule_id, 0) + n
-    return Redacted(data.decode("utf-8", "surrogatepass") if changed else text, tally)
-
-
-def _marked(rule_id: str, whole: bytes, start: int, group: tuple[int, int]) -> bytes:
-    marker = f"[REDACTED:{rule_id}]".encode()
-    return whole[: group[0] - start] + marker + whole[group[1] - start :]
-
-
-def _apply(rule: Rule, data: bytes) -> tuple[bytes, dict[str, int]]:
-    found: dict[str, int] = {}
-
-    def replace(match: re.Match[bytes]) -> bytes:
-        start = match.start()
-        if rule.word_start and start and data[start - 1] in _WORD:
-            return match.group(0)
-        if rule.after_digits and not data[max(start - rule.after_digits, 0) : start].isdigit():
-            return match.group(0)
-        rule_id, group = rule.id, rule.group
-        if rule.family:  # which alternative matched names the rule; the whole match is secret
-            rule_id, group = rule.family[int((match.lastgroup or "t0")[1:])], 0
-        if match.group(group) in ALLOWED:
-            return match.group(0)
-        found[rule_id] = found.get(rule_id, 0) + 1
-        return _marked(rule_id, match.group(0), start, match.span(group))
-
-    return rule.pattern.sub(replace, data), found
-
-
-def _apply_lowered(rule: Rule, data: bytes, lowered: bytes) -> tuple[bytes, dict[str, int]]:
     pieces: list[bytes] = []
     cursor = 0
-    for match in rule.pattern.finditer(lowered):
-        start, end = match.span()
-        if start and lowered[start - 1] in _ALNUM:
-            continue
-        secret_start, secret_end = match.span(rule.group)
-        if data[secret_start:secret_end] in ALLOWED:
-            continue
-        pieces.append(data[cursor:start])
-        pieces.append(_marked(rule.id, data[start:end], start, (secret_start, secret_end)))
-        cursor = end
-    if not pieces:
-        return data, {}
+    for finding in found:
+        pieces += (data[cursor : finding.start], b"[REDACTED:" + finding.rule.encode() + b"]")
+        cursor = finding.end
     pieces.append(data[cursor:])
-    return b"".join(pieces), {rule.id: (len(pieces) - 1) // 2}
+    return b"".join(pieces).decode("utf-8", "surrogatepass")
+
+
+def entropy(data: bytes) -> float:
+    """Shannon entropy in bits per byte, as gitleaks computes it for ``entropy`` gates."""
+    size = len(data)
+    return -sum(n / size * math.log2(n / size) for n in Counter(data).values()) if size else 0.0
+
+
+def _allowed(allow: Allowlist, secret: bytes, data: bytes, match: Any) -> bool:
+    if allow.unusable:
+        return False
+    checks: list[bool] = []
+    if allow.regexes:
+        if allow.target == "match":
+            target = match.group(0)
+        elif allow.target == "line":
+            start, end = match.span()
+            target = data[data.rfind(b"\n", 0, start) + 1 : _line_end(data, end)]
+        else:
+            target = secret
+        checks.append(any(regex.search(target) for regex in allow.regexes))
+    if allow.stopwords:
+        lowered = secret.lower()
+        checks.append(any(word in lowered for word in allow.stopwords))
+    if not checks:
+        return False
+    return all(checks) if allow.all_of else any(checks)
+
+
+def _markers(data: bytes) -> list[int]:
+    """Start and end offsets, flattened, of the markers already in ``data``: what is inside one
+    was redacted before and is never matched again (redacting twice changes nothing)."""
+    bounds: list[int] = []
+    start = data.find(MARKER)
+    while start >= 0:
+        end = data.find(b"]", start + len(MARKER))
+        end = len(data) if end < 0 else end + 1
+        bounds += (start, end)
+        start = data.find(MARKER, end)
+    return bounds
+
+
+def _overlaps(bounds: list[int], span: tuple[int, int]) -> bool:
+    i = bisect_right(bounds, span[0])
+    return i % 2 == 1 or (i < len(bounds) and bounds[i] < span[1])
+
+
+def _line_end(data: bytes, position: int) -> int:
+    end = data.find(b"\n", position)
+    return len(data) if end < 0 else end
+
+
+Span = tuple[int, int, int]  # start, end, rule index
+
+
+def _resolve(found: list[Span], rules: Sequence[Rule]) -> list[Span]:
+    """A generic match that overlaps a specific one is dropped (the specific rule knows where
+    its token ends); other overlapping secrets become one span, named by the rule that matched
+    more, then by the one that comes first in the rule files."""
+    if len(found) < 2:
+        return found
+    found.sort()
+    specific = [(start, end) for start, end, index in found if not rules[index].generic]
+    if specific and len(specific) < len(found):  # a generic match that overlaps a specific
+        bounds = [edge for span in _merged(specific) for edge in span]  # one is dropped
+        found = [f for f in found if not rules[f[2]].generic or not _overlaps(bounds, (f[0], f[1]))]
+    out: list[tuple[int, int, int]] = []
+    best: tuple[bool, int, int] = (False, 0, 0)  # the rank of the rule naming out[-1]
+    for start, end, index in found:
+        rank = (rules[index].generic, start - end, index)
+        if out and start < out[-1][1]:
+            last_start, last_end, last_index = out[-1]
+            if rank < best:
+                best, last_index = rank, index
+            out[-1] = (last_start, max(end, last_end), last_index)
+        else:
+            out.append((start, end, index))
+            best = rank
+    return out
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for start, end in spans:  # sorted by start
+        if out and start < out[-1][1]:
+            out[-1] = (out[-1][0], max(end, out[-1][1]))
+        else:
+            out.append((start, end))
+    return out
+
+
+def _line_starts(data: bytes) -> list[int]:
+    starts = [0]
+    position = data.find(b"\n")
+    while position >= 0:
+        starts.append(position + 1)
+        position = data.find(b"\n", position + 1)
+    return starts
+
+
+_DEFAULT: list[Ruleset] = []
+
+
+def default_ruleset() -> Ruleset:
+    """The package's own rules, compiled once per process."""
+    if not _DEFAULT:
+        _DEFAULT.append(Ruleset([default_rules()]))
+    return _DEFAULT[0]
+
+
+def load_ruleset(root: str | None, extra: Iterable[str] = ()) -> Ruleset:
+    """The package's rules plus a checkout's ``.gitleaks.toml`` and ``.kaizen/redact.toml``
+    (when ``root`` is given) and any ``extra`` rule files; raises ``InvalidFileError``."""
+    from kaizen_agentic.redact_rules import parse_rules, repository_rule_files
+
+    paths = [*(repository_rule_files(root) if root else []), *extra]
+    if not paths:
+        return default_ruleset()
+    files = [default_rules()]
+    for path in paths:
+        with open(path, "rb") as handle:
+            strict = not path.endswith(".gitleaks.toml")
+            files.append(parse_rules(handle.read(), path, strict=strict))
+    return Ruleset(files)
+
+
+def redact(text: str, counts: dict[str, int] | None = None) -> Redacted:
+    """``text`` redacted with the package's own rules; see ``Ruleset.redact``."""
+    return default_ruleset().redact(text, counts)
+
+
+def rule_ids() -> frozenset[str]:
+    """The ids of the package's own rules."""
+    return default_ruleset().ids

@@ -11,14 +11,15 @@ from tests.hardening import (
     test_hostile_inputs,
     test_secrets,
 )
-from tests.secrets_corpus import MAKERS, NOT_SECRETS
+from tests.secrets_corpus import CASES, NOT_SECRETS
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "reliability.md").read_text()
 
 
 def test_the_table_quotes_the_suite() -> None:
     hostile = len(test_hostile_inputs.HOSTILE)
-    formats = len(MAKERS)
+    formats = len(CASES)
+    samples = sum(len(made) for made, _ in CASES.values())
     expected = [
         f"| {hostile} inputs, each through the library and the CLI ({2 * hostile}) |",
         f"| {len(test_hostile_inputs.ROSTERS)} |",
@@ -27,9 +28,10 @@ def test_the_table_quotes_the_suite() -> None:
         f"| {test_crash_and_concurrency.KILL_TRIALS} trials |",
         f"| {test_crash_and_concurrency.WRITERS} + {test_crash_and_concurrency.WRITERS * 40} + "
         f"{test_crash_and_concurrency.WRITERS} |",
-        f"| {formats} formats generated",
-        f"{formats} x {len(test_secrets.PLACEMENTS)} ({formats * len(test_secrets.PLACEMENTS)}) + "
-        f"{formats} x {len(test_redact.PLACEMENTS)} x 5 ({formats * len(test_redact.PLACEMENTS) * 5})",
+        f"| Secret corpus | {formats} rules written from each provider's documented token format, "
+        f"{samples} samples;",
+        f"| {formats} x {len(test_secrets.PLACEMENTS)} ({formats * len(test_secrets.PLACEMENTS)}) + "
+        f"{samples} x {len(test_redact.PLACEMENTS)} x 3 ({samples * len(test_redact.PLACEMENTS) * 3})",
         f"| {len(NOT_SECRETS)}, as text and inside a bundle |",
     ]
     for fragment in expected:

@@ -14,7 +14,7 @@ import pytest
 from kaizen_agentic.main import main
 from kaizen_agentic.prepare import prepare
 from tests.conftest import commit_all
-from tests.secrets_corpus import MAKERS, NOT_SECRETS, secret_part
+from tests.secrets_corpus import CASES, NOT_SECRETS, sample
 
 AT = datetime(2027, 3, 29, 12, tzinfo=UTC)
 PLACEMENTS = (
@@ -45,15 +45,19 @@ def all_text(path: str) -> str:
     return "\n".join(chunks)
 
 
-@pytest.mark.parametrize("rule", sorted(MAKERS))
+@pytest.mark.parametrize("rule", sorted(CASES))
 def test_a_secret_in_every_placement_never_reaches_the_bundle(
     rule: str, make_repo: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rng = random.Random(f"hardening:{rule}")
-    made = {place: MAKERS[rule](rng) for place in PLACEMENTS}
+    # each placement its own sample of the rule; the focus (at most 500 characters) the first
+    samples = {
+        place: sample(rule, rng, n if place != "focus" else 0) for n, place in enumerate(PLACEMENTS)
+    }
+    made = {place: text for place, (text, _) in samples.items()}
     in_url = made["remote URL"]
     if any(c.isspace() for c in in_url):  # a header or a PEM block cannot sit in a URL as is
-        in_url = "token=" + secret_part(rule, in_url)
+        in_url = "token=" + samples["remote URL"][1][0]
     origin = f"https://deploy:hunter2hunter2@git.example.com/acme/secrets.git?{in_url}"
     repo = make_repo(
         manifest=manifest(made["focus"], f"Use {made['instructions']} here."), origin=origin
@@ -67,7 +71,7 @@ def test_a_secret_in_every_placement_never_reaches_the_bundle(
     record = {
         "time": "2027-03-03T00:00:00+00:00",
         "outcome": "success",
-        "measures": {made["metrics JSON"][:64].lower().replace(" ", "_"): 1},
+        "measures": {made["metrics JSON"]: 1},
         "note": made["metrics JSON"],
     }
     (repo / ".kaizen" / "metrics" / "coach.jsonl").write_text(json.dumps(record) + "\n")
@@ -76,7 +80,8 @@ def test_a_secret_in_every_placement_never_reaches_the_bundle(
     done = prepare(str(repo), "coach", at=AT, out_dir=str(tmp_path / "out"), host="h")
     haystack = all_text(done.path) + json.dumps(done.event)
     for place in PLACEMENTS[:-1]:
-        assert secret_part(rule, made[place]) not in haystack, place
+        for secret in samples[place][1]:
+            assert secret not in haystack, place
     assert done.manifest["redactions"].get(rule, 0) >= 3
 
     # exception text: the secret pasted where a time zone belongs, and a CLI error about it
@@ -84,7 +89,8 @@ def test_a_secret_in_every_placement_never_reaches_the_bundle(
     bad.write_text(f"version: 1\ntimezone: {json.dumps(made['exception text'])}\nagents: []\n")
     main(["schedule", "validate", str(bad), "--format", "json"])
     out, err = capsys.readouterr()
-    assert secret_part(rule, made["exception text"]) not in out + err
+    for secret in samples["exception text"][1]:
+        assert secret not in out + err
 
 
 def test_look_alikes_survive_in_a_bundle(make_repo: Callable[..., Path], tmp_path: Path) -> None:
@@ -93,6 +99,6 @@ def test_look_alikes_survive_in_a_bundle(make_repo: Callable[..., Path], tmp_pat
     commit_all(repo)
     done = prepare(str(repo), "coach", at=AT, out_dir=str(tmp_path / "out"), host="h")
     prompt = Path(done.path, "PROMPT.md").read_text()
-    for sample in NOT_SECRETS:
-        assert sample in prompt, sample
+    for text in NOT_SECRETS:
+        assert text in prompt, text
     assert done.manifest["redactions"] == {}

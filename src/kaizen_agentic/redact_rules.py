@@ -1,0 +1,478 @@
+"""Redaction rules as data: rule files in the shape gitleaks users know, read and checked.
+
+A rule file is TOML::
+
+    [[rules]]
+    id = "acme-token"                  # also the marker: [REDACTED:acme-token]
+    description = "Acme API token"
+    regex = '''\\b(acme_[a-z0-9]{32})\\b'''  # RE2 syntax, as in gitleaks (Go's regexp)
+    secretGroup = 1                    # the secret's group (default: the only one, or all)
+    keywords = ["acme_"]               # run the regex only near one of these (case-insensitive)
+    entropy = 3.0                      # skip a secret whose Shannon entropy is at most this
+
+    [[rules.allowlists]]               # per rule; `[rules.allowlist]` (one table) works too
+    regexTarget = "secret"             # or "match", "line"
+    regexes = ['''^acme_0+$''']
+    stopwords = ["example"]
+    condition = "OR"                   # or "AND": every criterion given must hold
+
+    [[allowlists]]                     # for every rule, or the rules in `targetRules`
+    regexes = ['''EXAMPLE''']
+
+    [extend]
+    disabledRules = ["generic-secret"]
+
+The package's own rules (``rules/secrets.toml``) always apply; a repository adds to them with
+``.kaizen/redact.toml`` and, where present, its ``.gitleaks.toml``. A rule with an id that is
+already defined replaces it. Errors are located ``Problem`` values, like a manifest's.
+
+gitleaks keys that have no meaning for text that is not a file in git (``path``, ``paths``,
+``commits``, ``tags``, ``extend.path``, ``extend.url``, ``extend.useDefault``) are accepted and
+ignored; an allowlist that needs one of them under ``condition = "AND"`` never applies, so the
+text is redacted rather than let through.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from functools import cache
+from typing import Any, Final
+
+from kaizen_agentic.errors import InvalidFileError, Problem
+
+REPO_RULES: Final = os.path.join(".kaizen", "redact.toml")
+GITLEAKS_RULES: Final = ".gitleaks.toml"
+RULE_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+TARGETS: Final = ("secret", "match", "line")
+
+# Keys gitleaks defines that we accept; those in IGNORED have no effect here.
+RULE_KEYS: Final = frozenset(
+    {"id", "description", "regex", "secretGroup", "entropy", "keywords", "allowlist",
+     "allowlists", "path", "tags", "skipReport"}
+)  # fmt: skip
+ALLOWLIST_KEYS: Final = frozenset(
+    {"description", "condition", "regexTarget", "regexes", "stopwords", "paths", "commits",
+     "targetRules"}
+)  # fmt: skip
+TOP_KEYS: Final = frozenset({"title", "description", "rules", "allowlist", "allowlists", "extend"})
+EXTEND_KEYS: Final = frozenset({"path", "url", "useDefault", "disabledRules"})
+
+
+class Allowlist:
+    """Findings this list matches are not secrets."""
+
+    __slots__ = ("_compiled", "all_of", "rules", "sources", "stopwords", "target", "unusable")
+
+    def __init__(
+        self,
+        sources: tuple[str, ...] = (),
+        target: str = "secret",
+        stopwords: tuple[bytes, ...] = (),
+        all_of: bool = False,
+        unusable: bool = False,
+        rules: frozenset[str] = frozenset(),
+    ) -> None:
+        self.sources = sources  # RE2 patterns, compiled on first use
+        self.target = target  # what the patterns are matched against: secret, match or line
+        self.stopwords = stopwords  # lower case
+        self.all_of = all_of  # condition = "AND"
+        self.unusable = unusable  # AND over a criterion we cannot check (paths, commits)
+        self.rules = rules  # global lists: only these rules (empty: all)
+        self._compiled: tuple[Any, ...] | None = None
+
+    @property
+    def regexes(self) -> tuple[Any, ...]:
+        if self._compiled is None:
+            self._compiled = tuple(compile_regex(source) for source in self.sources)
+        return self._compiled
+
+
+class Rule:
+    """One rule; its pattern is compiled the first time a text needs it."""
+
+    __slots__ = ("_pattern", "allowlists", "description", "entropy", "generic", "group", "id",
+                 "keywords", "multiline", "source")  # fmt: skip
+
+    def __init__(
+        self,
+        id: str,
+        source: str,
+        group: int | None = None,
+        keywords: tuple[bytes, ...] = (),
+        entropy: float | None = None,
+        allowlists: tuple[Allowlist, ...] = (),
+        description: str = "",
+        pattern: Any = None,
+    ) -> None:
+        self.id = id
+        self.description = description
+        self.source = source  # the regex as written (RE2 syntax)
+        self._pattern = pattern
+        # The group that is the secret (0: the whole match); unset: the only group, if one.
+        self.group = group if group is not None else (1 if self.pattern.groups == 1 else 0)
+        self.keywords = keywords  # lower case; empty: run on every text
+        self.entropy = entropy
+        self.allowlists = allowlists
+        self.multiline = can_cross_lines(source)  # may match across a line end
+        self.generic = id.startswith("generic")  # loses to any specific rule on the same span
+
+    @property
+    def pattern(self) -> Any:
+        if self._pattern is None:
+            self._pattern = compile_regex(self.source)
+        return self._pattern
+
+    def __repr__(self) -> str:
+        return f"Rule({self.id!r})"
+
+
+class RuleFile:
+    """The rules, allowlists and disabled ids one file declares."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.rules: list[Rule] = []
+        self.allowlists: list[Allowlist] = []
+        self.disabled: set[str] = set()
+
+
+def compile_regex(source: str) -> Any:
+    """Compile ``source`` with RE2 (linear time, gitleaks' syntax); raises ``ValueError``."""
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False  # a user's bad pattern is reported as a located problem instead
+    options.max_mem = 64 << 20
+    try:
+        return re2.compile(source.encode(), options)
+    except re2.error as exc:
+        raw = exc.args[0] if exc.args else exc
+        message = raw.decode() if isinstance(raw, bytes) else str(raw)
+        raise ValueError(message) from None
+
+
+_NEWLINE_ESCAPES: Final = frozenset("snWDpPx0123456789")
+
+
+def can_cross_lines(source: str) -> bool:
+    """Whether the regex may match a line end: then it runs over whole texts, not near hits.
+
+    Conservative: outside a class or in a positive one, an escape that may stand for a newline
+    (``\\s``, ``\\n``, ``\\W``, ``\\D``, ``\\p``, ``\\x``, an octal); the ``s`` flag; a POSIX
+    class; a negated class that does not list ``\\n`` or ``\\s``."""
+    if "[[:" in source or re.search(r"\(\?[a-zA-Z]*s", source):
+        return True
+    i, n = 0, len(source)
+    while i < n:
+        char = source[i]
+        if char == "\\":
+            if i + 1 < n and source[i + 1] in _NEWLINE_ESCAPES:
+                return True
+            i += 2
+        elif char == "[":
+            negated = source.startswith("[^", i)
+            end = _class_end(source, i + (2 if negated else 1))
+            members = source[i:end]
+            if negated:
+                if "\\n" not in members and "\\s" not in members:
+                    return True
+            elif any(members[j] == "\\" and members[j + 1 : j + 2] in _NEWLINE_ESCAPES
+                     for j in range(len(members) - 1)):  # fmt: skip
+                return True
+            i = end + 1
+        else:
+            i += 1
+    return False
+
+
+def _class_end(source: str, i: int) -> int:
+    if i < len(source) and source[i] == "]":
+        i += 1  # a leading ] is a member
+    while i < len(source) and source[i] != "]":
+        i += 2 if source[i] == "\\" else 1
+    return i
+
+
+_UNCOMPILED: Final = object()
+
+
+class _Locator:
+    """Lines of a TOML file's tables and keys, to locate problems (tomllib gives none)."""
+
+    _HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z.]+)\s*\]\]?")
+    _KEY = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=")
+
+    def __init__(self, text: str) -> None:
+        self.tables: list[tuple[str, int]] = []  # (header name, line) in order
+        self.keys: list[tuple[int, str, int]] = []  # (table index, key, line)
+        for number, line in enumerate(text.splitlines(), 1):
+            if header := self._HEADER.match(line):
+                self.tables.append((header.group(1), number))
+            elif key := self._KEY.match(line):
+                self.keys.append((len(self.tables) - 1, key.group(1), number))
+
+    def rule(self, index: int, key: str = "") -> int:
+        """The line of rule ``index``'s ``[[rules]]`` header, or of its ``key``."""
+        starts = [n for n, (name, _) in enumerate(self.tables) if name == "rules"]
+        if index >= len(starts):
+            return 0
+        first = starts[index]
+        last = starts[index + 1] if index + 1 < len(starts) else len(self.tables)
+        if key:
+            for table, name, line in self.keys:
+                if first <= table < last and name == key:
+                    return line
+        return self.tables[first][1]
+
+    def table(self, name: str, key: str = "") -> int:
+        for index, (header, line) in enumerate(self.tables):
+            if header == name:
+                for table, found, key_line in self.keys:
+                    if table == index and found == key:
+                        return key_line
+                return line
+        for table, found, line in self.keys:
+            if table == -1 and found == (key or name):
+                return line
+        return 0
+
+
+class _Reader:
+    """Checks one parsed rule file, collecting located problems."""
+
+    def __init__(self, path: str, text: str, strict: bool, check: bool = True) -> None:
+        self.path = path
+        self.check = check  # compile every pattern now (a user's file) or on first use (ours)
+        self.where = _Locator(text)
+        self.strict = strict  # unknown keys are errors (our own files) or ignored (gitleaks')
+        self.problems: list[Problem] = []
+
+    def problem(self, line: int, key: str, message: str) -> None:
+        self.problems.append(Problem(self.path, line, 1 if line else 0, key, message))
+
+    def unknown(self, table: dict[str, Any], known: frozenset[str], key: str, line: int) -> None:
+        if self.strict:
+            for name in sorted(set(table) - known):
+                self.problem(line, f"{key}.{name}" if key else name, "unknown key")
+
+    def read(self, data: dict[str, Any]) -> RuleFile:
+        out = RuleFile(self.path)
+        self.unknown(data, TOP_KEYS, "", 1)
+        extend = data.get("extend", {})
+        if not isinstance(extend, dict):
+            self.problem(self.where.table("extend"), "extend", "must be a table")
+        else:
+            self.unknown(extend, EXTEND_KEYS, "extend", self.where.table("extend"))
+            disabled = extend.get("disabledRules", [])
+            if self._strings(disabled, self.where.table("extend", "disabledRules"),
+                             "extend.disabledRules"):  # fmt: skip
+                out.disabled.update(disabled)
+        rules = data.get("rules", [])
+        if not isinstance(rules, list):
+            self.problem(self.where.table("rules"), "rules", "must be an array of tables")
+            rules = []
+        seen: dict[str, int] = {}
+        for index, table in enumerate(rules):
+            rule = self.rule(index, table)
+            if rule is None:
+                continue
+            if rule.id in seen:
+                self.problem(
+                    self.where.rule(index, "id"),
+                    f"rules[{index}].id",
+                    f"{rule.id!r} is already the id of rules[{seen[rule.id]}]",
+                )
+            seen[rule.id] = index
+            out.rules.append(rule)
+        for key in ("allowlist", "allowlists"):
+            if key in data:
+                for number, table in enumerate(self._tables(data[key], key)):
+                    line = self.where.table(key)
+                    found = self.allowlist(table, f"{key}[{number}]", line, top=True)
+                    if found is not None:
+                        out.allowlists.append(found)
+        return out
+
+    def rule(self, index: int, table: Any) -> Rule | None:
+        name = f"rules[{index}]"
+        line = self.where.rule(index)
+        if not isinstance(table, dict):
+            self.problem(line, name, "must be a table")
+            return None
+        self.unknown(table, RULE_KEYS, name, line)
+        rule_id = table.get("id")
+        if not isinstance(rule_id, str) or not RULE_ID.fullmatch(rule_id):
+            self.problem(
+                self.where.rule(index, "id"),
+                f"{name}.id",
+                "required: letters, digits, '.', '_' or '-', at most 64"
+                if rule_id is None
+                else f"{rule_id!r} is not an id: letters, digits, '.', '_' or '-', at most 64",
+            )
+            return None
+        source = table.get("regex")
+        if source is None:
+            if not self.strict:
+                return None  # a gitleaks rule on file paths alone: nothing to find in text
+            self.problem(line, f"{name}.regex", "required: the pattern to find")
+            return None
+        before = len(self.problems)
+        pattern = self._regex(source, self.where.rule(index, "regex"), f"{name}.regex")
+        group = self._group(table, pattern, index)
+        keywords = table.get("keywords", [])
+        if self._strings(keywords, self.where.rule(index, "keywords"), f"{name}.keywords") and any(
+            not word for word in keywords
+        ):
+            line = self.where.rule(index, "keywords")
+            self.problem(line, f"{name}.keywords", "a keyword cannot be empty")
+        entropy = table.get("entropy")
+        if entropy is not None and (
+            isinstance(entropy, bool) or not isinstance(entropy, int | float) or entropy < 0
+        ):
+            self.problem(self.where.rule(index, "entropy"), f"{name}.entropy",
+                         "must be a number of bits per character, 0 or more")  # fmt: skip
+        allowlists: list[Allowlist] = []
+        for key in ("allowlist", "allowlists"):
+            if key in table:
+                for number, sub in enumerate(self._tables(table[key], f"{name}.{key}")):
+                    found = self.allowlist(sub, f"{name}.{key}[{number}]", line, top=False)
+                    if found is not None:
+                        allowlists.append(found)
+        description = table.get("description", "")
+        if not isinstance(description, str):
+            self.problem(self.where.rule(index, "description"), f"{name}.description",
+                         "must be a string")  # fmt: skip
+        if len(self.problems) > before or pattern is None:
+            return None
+        return Rule(
+            rule_id,
+            str(source),
+            group=group,
+            keywords=tuple(dict.fromkeys(word.lower().encode() for word in keywords)),
+            entropy=float(entropy) if entropy else None,
+            allowlists=tuple(allowlists),
+            description=str(description),
+            pattern=None if pattern is _UNCOMPILED else pattern,
+        )
+
+    def _regex(self, source: Any, line: int, key: str) -> Any:
+        if not isinstance(source, str) or not source:
+            self.problem(line, key, "must be a non-empty string (RE2 syntax)")
+            return None
+        if not self.check:
+            return _UNCOMPILED
+        try:
+            return compile_regex(source)
+        except ValueError as exc:
+            self.problem(line, key, f"not a valid RE2 pattern: {exc}")
+            return None
+
+    def _group(self, table: dict[str, Any], pattern: Any, index: int) -> int | None:
+        group = table.get("secretGroup")
+        if group is None:
+            return None  # gitleaks: the only group is the secret, else the whole match
+        groups = pattern.groups if pattern not in (None, _UNCOMPILED) else group
+        if isinstance(group, bool) or not isinstance(group, int) or group < 0:
+            self.problem(self.where.rule(index, "secretGroup"), f"rules[{index}].secretGroup",
+                         "must be a whole number, 0 or more")  # fmt: skip
+        elif pattern is not None and group > groups:
+            self.problem(
+                self.where.rule(index, "secretGroup"),
+                f"rules[{index}].secretGroup",
+                f"is {group} but the regex has {groups} group{'s' if groups != 1 else ''}",
+            )
+        return group if isinstance(group, int) else 0
+
+    def _strings(self, value: Any, line: int, key: str) -> bool:
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            return True
+        self.problem(line, key, "must be a list of strings")
+        return False
+
+    def _tables(self, value: Any, key: str) -> list[dict[str, Any]]:
+        items = value if isinstance(value, list) else [value]
+        if all(isinstance(item, dict) for item in items):
+            return items
+        self.problem(self.where.table(key.split("[")[0]), key, "must be a table")
+        return []
+
+    def allowlist(self, table: dict[str, Any], key: str, line: int, top: bool) -> Allowlist | None:
+        known = ALLOWLIST_KEYS if top else ALLOWLIST_KEYS - {"targetRules"}
+        self.unknown(table, known, key, line)
+        before = len(self.problems)
+        target = table.get("regexTarget", "secret")
+        if target not in TARGETS:
+            self.problem(
+                line, f"{key}.regexTarget", f"{target!r} is not one of secret, match, line"
+            )
+        condition = str(table.get("condition", "OR")).upper()
+        if condition not in ("OR", "AND"):
+            self.problem(line, f"{key}.condition", f"{condition!r} is not OR or AND")
+        sources = table.get("regexes", [])
+        if self._strings(sources, line, f"{key}.regexes"):
+            for number, source in enumerate(sources):
+                self._regex(source, line, f"{key}.regexes[{number}]")
+        stopwords = table.get("stopwords", [])
+        self._strings(stopwords, line, f"{key}.stopwords")
+        targets = table.get("targetRules", [])
+        self._strings(targets, line, f"{key}.targetRules")
+        if len(self.problems) > before:
+            return None
+        all_of = condition == "AND"
+        return Allowlist(
+            sources=tuple(sources),
+            target=str(target),
+            stopwords=tuple(word.lower().encode() for word in stopwords),
+            all_of=all_of,
+            unusable=all_of and bool(table.get("paths") or table.get("commits")),
+            rules=frozenset(targets),
+        )
+
+
+def parse_rules(data: bytes, path: str, strict: bool = True, check: bool = True) -> RuleFile:
+    """Read one rule file; raises ``InvalidFileError`` with every problem found.
+
+    ``strict``: unknown keys are problems (else ignored, as for a ``.gitleaks.toml``).
+    ``check``: compile every pattern now to report the bad ones (else on first use)."""
+    try:
+        text = data.decode("utf-8")
+        parsed = tomllib.loads(text)
+    except UnicodeDecodeError as exc:
+        problem = Problem(path, 0, 0, "", f"not UTF-8: {exc.reason}")
+        raise InvalidFileError(path, [problem]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidFileError(path, [_toml_problem(path, str(exc))]) from None
+    reader = _Reader(path, text, strict, check)
+    found = reader.read(parsed)
+    if reader.problems:
+        raise InvalidFileError(path, reader.problems)
+    return found
+
+
+def _toml_problem(path: str, message: str) -> Problem:
+    where = re.search(r"\(at line (\d+), column (\d+)\)", message)
+    if where:
+        message = message[: where.start()].strip()
+        return Problem(path, int(where.group(1)), int(where.group(2)), "", f"not TOML: {message}")
+    return Problem(path, 0, 0, "", f"not TOML: {message}")
+
+
+@cache
+def default_rules() -> RuleFile:
+    """The package's own rules (``rules/secrets.toml``), read once per process."""
+    here = os.path.join(os.path.dirname(__file__), "rules", "secrets.toml")
+    with open(here, "rb") as handle:
+        # Patterns are compiled when a text first needs them; the tests compile them all.
+        return parse_rules(handle.read(), "kaizen_agentic/rules/secrets.toml", check=False)
+
+
+def repository_rule_files(root: str) -> list[str]:
+    """The rule files a checkout adds, in the order they apply (later ones win)."""
+    found = []
+    for name in (GITLEAKS_RULES, REPO_RULES):
+        candidate = os.path.join(root, name)
+        if os.path.isfile(candidate):
+            found.append(candidate)
+    return found
