@@ -43,7 +43,12 @@ def test_the_corpus_covers_every_rule_and_nothing_else() -> None:
 
 def test_only_the_rules_that_must_span_lines_are_scanned_beyond_a_line() -> None:
     multiline = {rule.id for rule in RULES.rules if rule.multiline}
-    assert multiline == {"private-key", "putty-private-key", "generic-name-value-pair"}
+    assert multiline == {
+        "private-key",
+        "putty-private-key",
+        "generic-name-value-pair",
+        "generic-xml-element",
+    }
 
 
 @pytest.mark.parametrize("rule", sorted(CASES))

@@ -90,10 +90,13 @@ def due_jobs(discovery: Discovery, at: datetime, window: timedelta) -> tuple[lis
     return jobs, not_due
 
 
-def _run(args: tuple[Job, datetime, str, str, bool]) -> Outcome:
+Task = tuple[Job, datetime, str, str, bool, bool]  # job, tick, out dir, host, durable, strict
+
+
+def _run(args: Task) -> Outcome:
     from kaizen_agentic.prepare import prepare
 
-    job, _tick, out_dir, host, durable = args
+    job, _tick, out_dir, host, durable, strict_secrets = args
     slot = job.slot.isoformat(timespec="seconds")
     try:
         done = prepare(
@@ -103,6 +106,7 @@ def _run(args: tuple[Job, datetime, str, str, bool]) -> Outcome:
             out_dir=out_dir,
             host=host,
             durable=durable,
+            strict_secrets=strict_secrets,
         )
     except KaizenError as exc:
         problems = getattr(exc, "problems", ())
@@ -125,10 +129,11 @@ def prepare_due(
     workers: int = 1,
     durable: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    strict_secrets: bool = False,
 ) -> list[Outcome]:
     """Prepare every job; results in job order. ``progress(done, total)`` is called as they
-    finish."""
-    tasks = [(job, at, out_dir, host, durable) for job in jobs]
+    finish. ``strict_secrets``: a job whose inputs hold a secret fails instead."""
+    tasks = [(job, at, out_dir, host, durable, strict_secrets) for job in jobs]
     results: list[Outcome] = []
     for finished, outcome in enumerate(_map(tasks, workers), start=1):
         results.append(outcome)
@@ -137,7 +142,7 @@ def prepare_due(
     return results
 
 
-def _map(tasks: list[tuple[Job, datetime, str, str, bool]], workers: int) -> Iterator[Outcome]:
+def _map(tasks: list[Task], workers: int) -> Iterator[Outcome]:
     if workers <= 1 or len(tasks) < 8:
         yield from map(_run, tasks)
         return

@@ -248,6 +248,12 @@ def _prepare_parser(verbs: Any) -> None:
         help="prepare a disabled or paused agent, or rebuild an existing bundle",
     )
     prepare.add_argument(
+        "--strict-secrets",
+        action="store_true",
+        help="write no bundle when an input holds a secret (exit 1, naming each rule and "
+        "place) instead of redacting it",
+    )
+    prepare.add_argument(
         "--if-due",
         metavar="DURATION",
         help="only if the agent has a slot in the DURATION before --at (e.g. 1h); otherwise "
@@ -611,6 +617,46 @@ def _report_parser(verbs: Any) -> None:
     report.set_defaults(func=commands.run_metrics_report)
 
 
+def _redact_parser(sub: Any) -> None:
+    redact = _parser(
+        sub,
+        "redact",
+        "replace secrets in files with [REDACTED:<rule>], or --check for them",
+        "Print each FILE (or - for standard input) with every secret replaced by\n"
+        "[REDACTED:<rule>], using the rules every bundle is redacted with: the package's own,\n"
+        "plus the repository's .kaizen/redact.toml and .gitleaks.toml. --check prints where\n"
+        "each secret is (file, line, column, rule; never the value) and exits 1 if any;\n"
+        "--in-place rewrites the files instead (atomically) and exits 1 if any changed.",
+        "kaizen-agentic redact notes.md > notes.redacted.md",
+        "kaizen-agentic redact --check .kaizen/memory/*.md",
+        "git diff | kaizen-agentic redact --check -",
+        "kaizen-agentic redact --check --json --rules extra.toml config/*.yml",
+    )
+    redact.add_argument("files", metavar="FILE", nargs="+", help="files to read; - for stdin")
+    mode = redact.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--check", action="store_true", help="list the secrets found; exit 1 if there are any"
+    )
+    mode.add_argument(
+        "--in-place", action="store_true", help="rewrite each file with its secrets redacted"
+    )
+    redact.add_argument("--json", action="store_true", help="print the findings as JSON")
+    redact.add_argument(
+        "--repo",
+        metavar="PATH",
+        default=".",
+        help="the repository whose .kaizen/redact.toml and .gitleaks.toml apply (default: .)",
+    )
+    redact.add_argument(
+        "--rules",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="another rule file (gitleaks' format); may be given more than once",
+    )
+    redact.set_defaults(func=commands.run_redact)
+
+
 def _count(text: str) -> int:
     try:
         value = int(text)
@@ -642,6 +688,7 @@ def build_parser() -> argparse.ArgumentParser:
     _agents_parsers(sub)
     _memory_parsers(sub)
     _metrics_parsers(sub)
+    _redact_parser(sub)
     _mark_commands(parser)
     return parser
 

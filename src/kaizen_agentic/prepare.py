@@ -114,6 +114,7 @@ def _repository_part(ctx: Context, clean: dict[str, str]) -> str:
 
 # The places of the texts a bundle is made from, as --strict-secrets names them.
 AGENT = "the agent's prompt"
+AGENT_SOURCE = "the agent's file name"
 FOCUS = "focus in .kaizen/schedule.yml"
 INSTRUCTIONS = "instructions in .kaizen/schedule.yml"
 REMOTE = "the remote URL"
@@ -147,7 +148,7 @@ def gather(ctx: Context, window: int, ruleset: Any = None) -> Gathered:
     memory_file = memory.MEMORY_DIR + f"/{ctx.agent}.md"
     metrics_file = metrics.METRICS_DIR + f"/{ctx.agent}.jsonl"
     places = {  # unique per item
-        id(item): f"memory entry {entry.when} ({memory_file}:{entry.line})"
+        id(item): f"the memory entry {entry.when} from line {entry.line}"
         for item, entry in zip(memory_items, entries, strict=True)
     }
     places.update(
@@ -158,6 +159,7 @@ def gather(ctx: Context, window: int, ruleset: Any = None) -> Gathered:
     )
     texts = {
         AGENT: definition.prompt,
+        AGENT_SOURCE: definition.source,
         FOCUS: ctx.entry.focus or "",
         INSTRUCTIONS: ctx.entry.instructions or "",
         REMOTE: ctx.git.remote_url or "",
@@ -168,7 +170,12 @@ def gather(ctx: Context, window: int, ruleset: Any = None) -> Gathered:
     for item in memory_items + metric_items:
         texts[places[id(item)]] = item.text
         texts[places[id(item)] + " (its label)"] = item.label
-    clean, counts, leaks = rules.redact_all(texts)  # the boundary: nothing below reads `texts`
+    origins = {
+        places[id(item)]: (memory_file, entry.line)
+        for item, entry in zip(memory_items, entries, strict=True)
+    }
+    # the boundary: nothing below reads `texts`
+    clean, counts, leaks = rules.redact_all(texts, origins)
 
     def cleaned(item: prompt.Item) -> prompt.Item:
         place = places[id(item)]
@@ -187,7 +194,7 @@ def gather(ctx: Context, window: int, ruleset: Any = None) -> Gathered:
         "agent": {
             "name": definition.name,
             "version": definition.version,
-            "source": definition.source,
+            "source": clean[AGENT_SOURCE],
             "digest": definition.digest,
         },
         "repo": {

@@ -9,8 +9,8 @@ How a text is scanned (see docs/performance.md):
 1. One Aho-Corasick pass over a lower-cased copy finds every rule keyword (``ahocorasick-rs``),
    the way gitleaks prefilters; a rule none of whose keywords occur costs nothing.
 2. A rule runs only near its hits: from 512 bytes before a hit to the end of its line (a rule
-   whose regex can cross a line end: to the end of the line 1 MiB on). Close windows merge, so
-   a rule reads each byte at most once.
+   whose regex can cross a line end: to the end of the line 64 KiB on, and on to the end of the
+   text when a match reaches that far). Close windows merge, so a rule reads each byte once.
 3. Patterns are RE2 (``google-re2``): linear time whatever the input, the syntax gitleaks users
    write.
 4. Findings of all rules are resolved together (overlaps merge; a specific rule names the
@@ -30,11 +30,57 @@ from kaizen_agentic.redact_rules import Allowlist, Rule, RuleFile, default_rules
 MARKER: Final = b"[REDACTED:"
 _BEFORE: Final = 512  # how far before a keyword hit a match may start
 _MERGE: Final = 4096  # windows closer than this are scanned as one
-_MULTILINE: Final = 1 << 20  # how far after a hit a rule that spans lines may match
+_MULTILINE: Final = 1 << 16  # how far after a hit a rule that spans lines is run at first
+
+
+_PIECE: Final = 1 << 16  # the keyword pass reads the text in pieces of this size
+_DENSE: Final = _PIECE // 32  # more hits than this in a piece: one window per keyword
 
 
 def _start(hit: tuple[int, int, int]) -> int:
     return hit[1]
+
+
+class _Windows:
+    """Adds keyword hits to each of their rules' windows, merging as it goes (hits come in
+    order of position)."""
+
+    def __init__(
+        self,
+        data: bytes,
+        windows: dict[int, list[list[int]]],
+        rules_of: tuple[tuple[int, ...], ...],
+        multiline: frozenset[int],
+    ) -> None:
+        self.data = data
+        self.size = len(data)
+        self.windows = windows
+        self.rules_of = rules_of
+        self.multiline = multiline
+        self.line_end = -1  # the end of the line of the last hit: one search per line
+
+    def add(self, word: int, first: int, last: int) -> None:
+        """Hits of keyword ``word`` from ``first`` to ``last`` (the same for a single hit)."""
+        data, size = self.data, self.size
+        if last > self.line_end:
+            self.line_end = data.find(b"\n", last)
+            if self.line_end < 0:
+                self.line_end = size
+        line_end = self.line_end if last >= first else _line_end(data, last)
+        start = first - _BEFORE if first > _BEFORE else 0
+        for index in self.rules_of[word]:
+            if index in self.multiline:  # may run over many lines: bounded, to a line end
+                end = _line_end(data, min(last + _MULTILINE, size)) + 1
+            else:
+                end = line_end + 1  # the line end takes part in a match
+            spans = self.windows.get(index)
+            if spans is None:
+                self.windows[index] = [[start, end]]
+            elif start <= spans[-1][1] + _MERGE:
+                if end > spans[-1][1]:
+                    spans[-1][1] = end
+            else:
+                spans.append([start, end])
 
 
 class Finding(NamedTuple):
@@ -49,14 +95,18 @@ class Finding(NamedTuple):
 
 
 class Leak(NamedTuple):
-    """A secret found in one of several texts: the rule, the text's place, and where in it."""
+    """A secret found in one of several texts: the rule, the text's place, and where in it
+    (in the file the text came from, when ``file`` is known)."""
 
     rule: str
-    place: str  # what the text is, e.g. "memory entry 2026-11-01 (.kaizen/memory/coach.md:14)"
+    place: str  # what the text is, e.g. "instructions in .kaizen/schedule.yml"
     line: int
     column: int
+    file: str | None = None  # set when line and column are the file's
 
     def __str__(self) -> str:
+        if self.file:
+            return f"{self.rule} at {self.file}:{self.line}:{self.column} ({self.place})"
         return f"{self.rule} in {self.place}, line {self.line}, column {self.column}"
 
 
@@ -91,13 +141,18 @@ class Ruleset:
         self._rules_of = tuple(tuple(words[word]) for word in self._words)
         self._multiline = frozenset(i for i, rule in enumerate(self.rules) if rule.multiline)
         self._automaton: Any = None
+        self._overlap = 0
 
     @property
     def ids(self) -> frozenset[str]:
         return frozenset(rule.id for rule in self.rules)
 
     def _windows(self, data: bytes) -> dict[int, list[list[int]]]:
-        """Per rule index, the merged byte ranges to run it on: near its keyword hits."""
+        """Per rule index, the merged byte ranges to run it on: near its keyword hits.
+
+        The keyword pass runs over 64 KiB pieces, so memory stays bounded; a piece dense with
+        hits (text that repeats a keyword) gives each keyword one window from its first hit to
+        its last, so the time stays linear too."""
         windows: dict[int, list[list[int]]] = {index: [[0, len(data)]] for index in self._always}
         if not self._words:
             return windows
@@ -107,30 +162,24 @@ class Ruleset:
             self._automaton = ahocorasick_rs.BytesAhoCorasick(
                 list(self._words), implementation=ahocorasick_rs.Implementation.DFA
             )
-        hits = self._automaton.find_matches_as_indexes(data.lower(), overlapping=True)
-        hits.sort(key=_start)
-        rules_of, multiline = self._rules_of, self._multiline
+            self._overlap = max(len(word) for word in self._words) - 1
+        lowered = data.lower()
         size = len(data)
-        line_end = -1
-        for word, position, _ in hits:
-            if position > line_end:  # one search per line with hits: linear in the text
-                line_end = data.find(b"\n", position)
-                if line_end < 0:
-                    line_end = size
-            start = position - _BEFORE if position > _BEFORE else 0
-            for index in rules_of[word]:
-                if index in multiline:  # may run over many lines: bounded, to a line end
-                    end = _line_end(data, min(position + _MULTILINE, size)) + 1
-                else:
-                    end = line_end + 1  # the line end takes part in a match
-                spans = windows.get(index)
-                if spans is None:
-                    windows[index] = [[start, end]]
-                elif start <= spans[-1][1] + _MERGE:
-                    if end > spans[-1][1]:
-                        spans[-1][1] = end
-                else:
-                    spans.append([start, end])
+        adder = _Windows(data, windows, self._rules_of, self._multiline)
+        for base in range(0, size, _PIECE):
+            piece = lowered[base : base + _PIECE + self._overlap]
+            limit = min(_PIECE, size - base)  # hits starting later belong to the next piece
+            hits = self._automaton.find_matches_as_indexes(piece, overlapping=True)
+            if len(hits) > _DENSE:  # (a hit past the limit is found again: no harm)
+                last = {word: start for word, start, _ in hits}
+                first = {word: start for word, start, _ in reversed(hits)}
+                for word in sorted(first, key=first.__getitem__):
+                    adder.add(word, base + first[word], base + last[word])
+            else:
+                hits.sort(key=_start)
+                for word, start, _ in hits:
+                    if start < limit:
+                        adder.add(word, base + start, base + start)
         return windows
 
     def scan(self, data: bytes) -> list[tuple[int, int, int]]:
@@ -141,9 +190,19 @@ class Ruleset:
             rule = self.rules[index]
             pattern = rule.pattern
             for start, end in spans:
-                for match in pattern.finditer(data, start, end):
+                matches = list(pattern.finditer(data, start, end))
+                if (
+                    rule.multiline
+                    and matches
+                    and end < len(data)
+                    and matches[-1].end() > data.rfind(b"\n", 0, end - 1)
+                ):  # a match that reaches the window's last line may go on: scan to the end
+                    matches[-1:] = pattern.finditer(data, matches[-1].start(), len(data))
+                for match in matches:
+                    if markers and _overlaps(markers, match.span()):
+                        continue  # a match that touches a marker: redacted before
                     span = self._secret(rule, data, match)
-                    if span is not None and not (markers and _overlaps(markers, span)):
+                    if span is not None:
                         found.append((span[0], span[1], index))
         return _resolve(found, self.rules)
 
@@ -196,9 +255,10 @@ class Ruleset:
         return Redacted(b"".join(pieces).decode("utf-8", "surrogatepass"), tally)
 
     def redact_all(
-        self, texts: dict[str, str]
+        self, texts: dict[str, str], origins: dict[str, tuple[str, int]] | None = None
     ) -> tuple[dict[str, str], dict[str, int], list[Leak]]:
         """Every text redacted, keyed by its place: (texts, counts per rule, leaks located).
+        ``origins``: for a text copied from a file, the file and the line it starts on.
 
         The one boundary a bundle's inputs cross: ``prepare`` builds a bundle only from what
         this returns."""
@@ -207,7 +267,8 @@ class Ruleset:
         clean: dict[str, str] = {}
         for place, text in texts.items():
             found = self.findings(text) if text else []
-            leaks += (Leak(f.rule, place, f.line, f.column) for f in found)
+            file, first = (origins or {}).get(place, (None, 1))
+            leaks += (Leak(f.rule, place, first + f.line - 1, f.column, file) for f in found)
             clean[place] = _replace(text, found) if found else text
             for finding in found:
                 counts[finding.rule] = counts.get(finding.rule, 0) + 1

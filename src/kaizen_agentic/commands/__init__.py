@@ -110,3 +110,16 @@ def run_metrics_report(args: argparse.Namespace) -> int:
     from kaizen_agentic.commands.metrics_report import run
 
     return run(args)
+
+
+def run_redact(args: argparse.Namespace) -> int:
+    from kaizen_agentic.commands.redact import run
+
+    return run(
+        files=args.files,
+        check=args.check,
+        in_place=args.in_place,
+        as_json=args.json,
+        repo=args.repo,
+        rules=args.rules,
+    )

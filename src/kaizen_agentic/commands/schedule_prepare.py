@@ -86,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         out_dir=args.out or default_out_dir(),
         host=os.uname().nodename,
         force=args.force,
+        strict_secrets=args.strict_secrets,
     )
     try:
         deliver(result.event, args.outbox, args.sink)

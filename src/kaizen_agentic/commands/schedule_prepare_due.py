@@ -42,6 +42,7 @@ def run_due(args: argparse.Namespace) -> int:
         host=os.uname().nodename,
         workers=workers,
         progress=_progress(),
+        strict_secrets=args.strict_secrets,
     )
     delivery = _deliver(results, args.outbox, args.sink)
     doc = _document(found, at, window, results, not_due, delivery)
