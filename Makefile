@@ -50,6 +50,7 @@ demo: $(RUNTIME)
 
 bench: $(DEV)
 	$(PY) bench/run.py
+	$(PY) bench/redact.py
 
 schema: $(DEV)
 	$(PY) -m kaizen_agentic.generate

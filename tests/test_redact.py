@@ -474,3 +474,24 @@ def test_which_patterns_can_cross_a_line_end(source: str, crosses: bool) -> None
 def test_a_ruleset_without_keywords_runs_everywhere() -> None:
     files = parse_rules(b"[[rules]]\nid = 'x'\nregex = '''\\bzz[0-9]{4}\\b'''\n", "r.toml")
     assert Ruleset([files]).redact("a zz1234 b") == ("a [REDACTED:x] b", {"x": 1})
+
+
+def test_the_compiled_rules_are_the_toml_rules_and_a_stale_file_is_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kaizen_agentic import redact_rules
+
+    data = Path(redact_rules.RULES_FILE).read_bytes()
+    parsed = parse_rules(data, "secrets.toml", check=True)
+    loaded = default_rules()
+    assert [
+        (r.id, r.source, r.group, r.keywords, r.entropy, r.multiline) for r in loaded.rules
+    ] == [(r.id, r.source, r.group, r.keywords, r.entropy, r.multiline) for r in parsed.rules]
+    stale = tmp_path / "secrets.compiled.json"
+    stale.write_text('{"sha256": "0", "rules": [], "allowlists": [], "disabled": []}')
+    monkeypatch.setattr(redact_rules, "COMPILED_FILE", str(stale))
+    redact_rules.default_rules.cache_clear()
+    try:
+        assert len(redact_rules.default_rules().rules) == len(parsed.rules)  # read from the TOML
+    finally:
+        redact_rules.default_rules.cache_clear()

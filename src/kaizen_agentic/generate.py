@@ -3,7 +3,9 @@
 * ``src/kaizen_agentic/schemas/schedule.v1.schema.json``: the manifest's JSON Schema;
 * ``src/kaizen_agentic/schemas/result.v1.schema.json``: the run result's JSON Schema;
 * the field tables in ``docs/reference/schedule-schema.md``, between the GENERATED markers;
-* ``docs/reference/cli.md``, every command's ``--help``.
+* ``docs/reference/cli.md``, every command's ``--help``;
+* ``docs/reference/redaction-rules.md``, the package's redaction rules and allowlists;
+* ``src/kaizen_agentic/rules/secrets.compiled.json``, those rules checked, for a fast start.
 
 The test suite calls ``stale()`` and fails when a committed file differs from what this writes.
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from kaizen_agentic import output
+from kaizen_agentic import output, redact_rules
 from kaizen_agentic.schedule import MANIFEST_SPEC, json_schema
 from kaizen_agentic.spec import markdown_tables
 
@@ -57,6 +59,48 @@ def cli_reference() -> str:
     return head + "\n".join(sections)
 
 
+def rules_reference() -> str:
+    """docs/reference/redaction-rules.md: every rule of ``rules/secrets.toml``, so the page
+    cannot drift from what runs."""
+    from kaizen_agentic.redact_rules import default_rules
+
+    found = default_rules()
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    lines = [
+        "# Redaction rules",
+        "",
+        "Generated from `src/kaizen_agentic/rules/secrets.toml` by `make schema`; a test fails",
+        f"when it is stale. {len(found.rules)} rules; each secret becomes `[REDACTED:<id>]`.",
+        "How to add or disable rules: [redact.md](redact.md).",
+        "",
+        "| id | finds | keywords | entropy over |",
+        "| --- | --- | --- | ---: |",
+    ]
+    for rule in found.rules:
+        words = ", ".join(f"`{cell(w.decode())}`" for w in rule.keywords)
+        entropy = f"{rule.entropy:g}" if rule.entropy else ""
+        lines.append(f"| `{rule.id}` | {cell(rule.description)} | {words} | {entropy} |")
+    lines += ["", "## Allowlists", "", "| applies to | what it keeps | matched against |"]
+    lines += ["| --- | --- | --- |"]
+    for allow in found.allowlists:
+        scope = ", ".join(f"`{r}`" for r in sorted(allow.rules)) or "every rule"
+        lines.append(f"| {scope} | {cell(allow.description)} | the {allow.target} |")
+    return "\n".join(lines) + "\n"
+
+
+def compiled_rules() -> str:
+    """rules/secrets.compiled.json: the package's rules, parsed and every pattern compiled."""
+    import hashlib
+
+    data = Path(redact_rules.RULES_FILE).read_bytes()
+    checked = redact_rules.parse_rules(data, "kaizen_agentic/rules/secrets.toml", check=True)
+    digest = hashlib.sha256(data).hexdigest()
+    return output.to_json(redact_rules.to_compiled(checked, digest))
+
+
 def expected(docs_root: Path) -> dict[Path, str]:
     """Each derived file's path and the exact text it should have."""
     doc = docs_root / "reference" / "schedule-schema.md"
@@ -71,6 +115,8 @@ def expected(docs_root: Path) -> dict[Path, str]:
         RESULT_SCHEMA_FILE: output.to_json(result.json_schema()),
         doc: f"{head}{BEGIN}\n\n{tables}\n{END}{tail}",
         docs_root / "reference" / "cli.md": cli_reference(),
+        docs_root / "reference" / "redaction-rules.md": rules_reference(),
+        Path(redact_rules.COMPILED_FILE): compiled_rules(),
     }
 
 

@@ -221,9 +221,9 @@ class Ruleset:
                 return None
         return start, end
 
-    def findings(self, text: str) -> list[Finding]:
-        """Every secret in ``text``, located; the values are not returned."""
-        data = text.encode("utf-8", "surrogatepass")
+    def findings(self, text: str | bytes) -> list[Finding]:
+        """Every secret in ``text`` (a str, or UTF-8 bytes), located; never the values."""
+        data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
         spans = self.scan(data)
         if not spans:
             return []
@@ -232,27 +232,36 @@ class Ruleset:
         for start, end, index in spans:
             line = bisect_right(lines, start)
             first = lines[line - 1]
-            column = len(data[first:start].decode("utf-8", "surrogatepass")) + 1
+            column = len(data[first:start].decode("utf-8", "replace")) + 1
             out.append(Finding(self.rules[index].id, line, column, start, end))
         return out
 
-    def redact(self, text: str, counts: dict[str, int] | None = None) -> Redacted:
-        """``text`` with every secret replaced by ``[REDACTED:<rule>]``; counts are accumulated
-        into ``counts`` when given."""
-        tally: dict[str, int] = {} if counts is None else counts
-        data = text.encode("utf-8", "surrogatepass")
+    def redact_bytes(self, data: bytes) -> tuple[bytes, dict[str, int]]:
+        """UTF-8 ``data`` with every secret replaced; bytes that are not UTF-8 pass through."""
         spans = self.scan(data)
+        counts: dict[str, int] = {}
         if not spans:
-            return Redacted(text, tally)
+            return data, counts
         pieces: list[bytes] = []
         cursor = 0
         for start, end, index in spans:
             rule_id = self.rules[index].id
             pieces += (data[cursor:start], b"[REDACTED:" + rule_id.encode() + b"]")
             cursor = end
-            tally[rule_id] = tally.get(rule_id, 0) + 1
+            counts[rule_id] = counts.get(rule_id, 0) + 1
         pieces.append(data[cursor:])
-        return Redacted(b"".join(pieces).decode("utf-8", "surrogatepass"), tally)
+        return b"".join(pieces), counts
+
+    def redact(self, text: str, counts: dict[str, int] | None = None) -> Redacted:
+        """``text`` with every secret replaced by ``[REDACTED:<rule>]``; counts are accumulated
+        into ``counts`` when given."""
+        tally: dict[str, int] = {} if counts is None else counts
+        data, found = self.redact_bytes(text.encode("utf-8", "surrogatepass"))
+        if not found:
+            return Redacted(text, tally)
+        for rule_id, n in found.items():
+            tally[rule_id] = tally.get(rule_id, 0) + n
+        return Redacted(data.decode("utf-8", "surrogatepass"), tally)
 
     def redact_all(
         self, texts: dict[str, str], origins: dict[str, tuple[str, int]] | None = None

@@ -34,9 +34,9 @@ text is redacted rather than let through.
 
 from __future__ import annotations
 
+import json
 import os
 import re
-import tomllib
 from functools import cache
 from typing import Any, Final
 
@@ -63,7 +63,8 @@ EXTEND_KEYS: Final = frozenset({"path", "url", "useDefault", "disabledRules"})
 class Allowlist:
     """Findings this list matches are not secrets."""
 
-    __slots__ = ("_compiled", "all_of", "rules", "sources", "stopwords", "target", "unusable")
+    __slots__ = ("_compiled", "all_of", "description", "rules", "sources", "stopwords", "target",
+                 "unusable")  # fmt: skip
 
     def __init__(
         self,
@@ -73,7 +74,9 @@ class Allowlist:
         all_of: bool = False,
         unusable: bool = False,
         rules: frozenset[str] = frozenset(),
+        description: str = "",
     ) -> None:
+        self.description = description
         self.sources = sources  # RE2 patterns, compiled on first use
         self.target = target  # what the patterns are matched against: secret, match or line
         self.stopwords = stopwords  # lower case
@@ -105,6 +108,7 @@ class Rule:
         allowlists: tuple[Allowlist, ...] = (),
         description: str = "",
         pattern: Any = None,
+        multiline: bool | None = None,
     ) -> None:
         self.id = id
         self.description = description
@@ -115,7 +119,8 @@ class Rule:
         self.keywords = keywords  # lower case; empty: run on every text
         self.entropy = entropy
         self.allowlists = allowlists
-        self.multiline = can_cross_lines(source)  # may match across a line end
+        # may match across a line end
+        self.multiline = can_cross_lines(source) if multiline is None else multiline
         self.generic = id.startswith("generic")  # loses to any specific rule on the same span
 
     @property
@@ -205,38 +210,34 @@ class _Locator:
     _KEY = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=")
 
     def __init__(self, text: str) -> None:
-        self.tables: list[tuple[str, int]] = []  # (header name, line) in order
-        self.keys: list[tuple[int, str, int]] = []  # (table index, key, line)
+        self.rules: list[tuple[int, dict[str, int]]] = []  # per [[rules]]: its line, its keys
+        self.tables: dict[str, tuple[int, dict[str, int]]] = {}  # other tables, first of each
+        self.top: dict[str, int] = {}  # keys before any table
+        keys = self.top
         for number, line in enumerate(text.splitlines(), 1):
             if header := self._HEADER.match(line):
-                self.tables.append((header.group(1), number))
+                keys = {}
+                if header.group(1) == "rules":
+                    self.rules.append((number, keys))
+                elif header.group(1).startswith("rules."):
+                    keys = self.rules[-1][1] if self.rules else keys  # a rule's sub-table
+                else:
+                    self.tables.setdefault(header.group(1), (number, keys))
             elif key := self._KEY.match(line):
-                self.keys.append((len(self.tables) - 1, key.group(1), number))
+                keys.setdefault(key.group(1), number)
 
     def rule(self, index: int, key: str = "") -> int:
         """The line of rule ``index``'s ``[[rules]]`` header, or of its ``key``."""
-        starts = [n for n, (name, _) in enumerate(self.tables) if name == "rules"]
-        if index >= len(starts):
+        if index >= len(self.rules):
             return 0
-        first = starts[index]
-        last = starts[index + 1] if index + 1 < len(starts) else len(self.tables)
-        if key:
-            for table, name, line in self.keys:
-                if first <= table < last and name == key:
-                    return line
-        return self.tables[first][1]
+        line, keys = self.rules[index]
+        return keys.get(key, line) if key else line
 
     def table(self, name: str, key: str = "") -> int:
-        for index, (header, line) in enumerate(self.tables):
-            if header == name:
-                for table, found, key_line in self.keys:
-                    if table == index and found == key:
-                        return key_line
-                return line
-        for table, found, line in self.keys:
-            if table == -1 and found == (key or name):
-                return line
-        return 0
+        if name in self.tables:
+            line, keys = self.tables[name]
+            return keys.get(key, line) if key else line
+        return self.top.get(key or name, 0)
 
 
 class _Reader:
@@ -428,6 +429,7 @@ class _Reader:
             all_of=all_of,
             unusable=all_of and bool(table.get("paths") or table.get("commits")),
             rules=frozenset(targets),
+            description=str(table.get("description", "")),
         )
 
 
@@ -436,6 +438,8 @@ def parse_rules(data: bytes, path: str, strict: bool = True, check: bool = True)
 
     ``strict``: unknown keys are problems (else ignored, as for a ``.gitleaks.toml``).
     ``check``: compile every pattern now to report the bad ones (else on first use)."""
+    import tomllib
+
     try:
         text = data.decode("utf-8")
         parsed = tomllib.loads(text)
@@ -459,13 +463,69 @@ def _toml_problem(path: str, message: str) -> Problem:
     return Problem(path, 0, 0, "", f"not TOML: {message}")
 
 
+RULES_FILE: Final = os.path.join(os.path.dirname(__file__), "rules", "secrets.toml")
+COMPILED_FILE: Final = os.path.join(os.path.dirname(__file__), "rules", "secrets.compiled.json")
+
+
 @cache
 def default_rules() -> RuleFile:
-    """The package's own rules (``rules/secrets.toml``), read once per process."""
-    here = os.path.join(os.path.dirname(__file__), "rules", "secrets.toml")
-    with open(here, "rb") as handle:
-        # Patterns are compiled when a text first needs them; the tests compile them all.
-        return parse_rules(handle.read(), "kaizen_agentic/rules/secrets.toml", check=False)
+    """The package's own rules (``rules/secrets.toml``), read once per process.
+
+    ``make schema`` writes ``rules/secrets.compiled.json``, the same rules already checked, keyed
+    by the TOML's SHA-256; it is used only while that key matches (a TOML file edited since is
+    read and checked instead), and saves a process start the TOML parse and checks."""
+    import hashlib
+
+    with open(RULES_FILE, "rb") as handle:
+        data = handle.read()
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        with open(COMPILED_FILE, encoding="utf-8") as handle:
+            compiled = json.load(handle)
+        if compiled.get("sha256") == digest:
+            return from_compiled(compiled)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    # Patterns are compiled when a text first needs them; the tests compile them all.
+    return parse_rules(data, "kaizen_agentic/rules/secrets.toml", check=False)
+
+
+def to_compiled(rule_file: RuleFile, digest: str) -> dict[str, Any]:
+    """``rule_file`` as plain data for ``secrets.compiled.json``."""
+
+    def allow(a: Allowlist) -> list[Any]:
+        words = [w.decode() for w in a.stopwords]
+        return [list(a.sources), a.target, words, a.all_of, a.unusable, sorted(a.rules),
+                a.description]  # fmt: skip
+
+    rules = [
+        [r.id, r.source, r.group, [w.decode() for w in r.keywords], r.entropy,
+         [allow(a) for a in r.allowlists], r.description, r.multiline]
+        for r in rule_file.rules
+    ]  # fmt: skip
+    return {
+        "sha256": digest,
+        "rules": rules,
+        "allowlists": [allow(a) for a in rule_file.allowlists],
+        "disabled": sorted(rule_file.disabled),
+    }
+
+
+def from_compiled(compiled: dict[str, Any]) -> RuleFile:
+    def allow(raw: list[Any]) -> Allowlist:
+        sources, target, words, all_of, unusable, rules, description = raw
+        stop = tuple(w.encode() for w in words)
+        return Allowlist(tuple(sources), target, stop, all_of, unusable, frozenset(rules),
+                         description)  # fmt: skip
+
+    out = RuleFile("kaizen_agentic/rules/secrets.toml")
+    for rule_id, source, group, words, entropy, lists, description, multiline in compiled["rules"]:
+        rule = Rule(rule_id, source, group, tuple(w.encode() for w in words), entropy,
+                    tuple(allow(a) for a in lists), description, multiline=multiline)  # fmt: skip
+        out.rules.append(rule)
+    out.allowlists = [allow(a) for a in compiled["allowlists"]]
+    out.disabled = set(compiled["disabled"])
+    return out
 
 
 def repository_rule_files(root: str) -> list[str]:

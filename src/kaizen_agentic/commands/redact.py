@@ -55,11 +55,9 @@ def _one(ruleset: Any, name: str, locate: bool, in_place: bool) -> dict[str, Any
     path = "<stdin>" if name == STDIN else name
     if b"\0" in data[:_BINARY_SNIFF]:
         return {"path": path, "skipped": "binary", "findings": [], "redactions": {}}
-    # surrogateescape: bytes that are not UTF-8 come back out exactly as they went in
-    text = data.decode("utf-8", "surrogateescape")
     report: dict[str, Any] = {"path": path, "findings": [], "redactions": {}}
     if locate or in_place:
-        findings = ruleset.findings(text)
+        findings = ruleset.findings(data)  # bytes: what is not UTF-8 is kept as it is
         report["findings"] = [
             {"rule": f.rule, "line": f.line, "column": f.column} for f in findings
         ]
@@ -68,11 +66,11 @@ def _one(ruleset: Any, name: str, locate: bool, in_place: bool) -> dict[str, Any
         if in_place and findings:
             from kaizen_agentic.atomic import write_atomic
 
-            redacted = ruleset.redact(text).text.encode("utf-8", "surrogateescape")
+            redacted, _ = ruleset.redact_bytes(data)
             write_atomic(name, redacted, os.stat(name).st_mode & 0o7777)
         return report
-    redacted = ruleset.redact(text)
-    sys.stdout.buffer.write(redacted.text.encode("utf-8", "surrogateescape"))
+    redacted, report["redactions"] = ruleset.redact_bytes(data)
+    sys.stdout.buffer.write(redacted)
     sys.stdout.flush()
     return report
 
