@@ -641,6 +641,10 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
             'auth: "op://vault/item/password"',
         ],
     ),
+    "generic-yaml-block": (
+        ["service:\n  api_token: |\n    «{A:32}»\n", "deploy_key: >-\n  «{A:40}»"],
+        ["description: |\n  The token is rotated weekly.", "password: |\n  ${DB_PASSWORD}"],
+    ),
     "generic-xml-element": (
         ["<password>«Xk9#mP2vL8qZ»</password>", "<ApiKey>«{A:32}»</ApiKey>"],
         ["<password></password>", "<password>${DB_PASSWORD}</password>"],

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 import re
+import string
+import uuid
 from pathlib import Path
 
 import pytest
@@ -48,6 +50,7 @@ def test_only_the_rules_that_must_span_lines_are_scanned_beyond_a_line() -> None
         "putty-private-key",
         "generic-name-value-pair",
         "generic-xml-element",
+        "generic-yaml-block",
     }
 
 
@@ -141,6 +144,21 @@ GENERIC_SYNTAX = [
     ("Kubernetes env", "- name: DB_PASSWORD\n  value: {v}"),
     (".NET appSettings", '<add key="ClientSecret" value="{v}" />'),
     ("Makefile", "TOKEN ?= {v}"),
+    ("Makefile ::=", 'DEPLOY_TOKEN ::= "{v}"'),
+    ("Makefile :::=", 'DEPLOY_TOKEN :::= "{v}"'),
+    ("Makefile +=", 'DEPLOY_TOKEN += "{v}"'),
+    ("JSON inside a JSON string", '\\{{\n  \\"acme_token\\": \\"{v}\\"\n\\}}'),
+    ("Go, typed var", 'var acmeToken string = "{v}"'),
+    ("Go, backticks", "acmeToken := `{v}`"),
+    ("Kotlin", 'val acmeToken = "{v}"'),
+    ("PHP concatenation", '$acmeToken .= "{v}";'),
+    ("R", 'acme_token <- "{v}"'),
+    ("CSV", "acmeToken,{v},"),
+    ("logstash", '  "acmeToken" => "{v}"'),
+    ("YAML block scalar", "acme_token: |\n  {v}"),
+    ("YAML folded scalar", "acme_token: >\n  {v}"),
+    ("XML element over lines", "<acmeToken>\n    {v}\n</acmeToken>"),
+    ("Python raw string", "SECRET_KEY = r'{v}'"),
 ]
 
 
@@ -203,6 +221,11 @@ REFERENCES = [
     ("Python type annotation", "def login(password: str, token: Optional[str] = None) -> None:"),
     ("comparison", "if self_key > other_key:"),
     ("Go type", "func auth(token string) error {"),
+    ("Kubernetes secret name", "secretName: tls-cert-2024x"),
+    ("Helm existing secret", "existingSecret: db-creds-v2x"),
+    ("a token file", "token_file: creds/t0k3n.txt"),
+    ("an environment variable's name", "api_key_env: OPENAI_API_KEY_2"),
+    ("tokenizer", "tokenizer: bert-base-uncased"),
 ]
 
 
@@ -495,3 +518,49 @@ def test_the_compiled_rules_are_the_toml_rules_and_a_stale_file_is_ignored(
         assert len(redact_rules.default_rules().rules) == len(parsed.rules)  # read from the TOML
     finally:
         redact_rules.default_rules.cache_clear()
+
+
+# How configuration and code name a provider's credential: "<provider>Token", "<provider>_token",
+# "<PROVIDER>_TOKEN", in each syntax; the value is whatever shape the provider uses.
+NAMED_FORMS = [
+    '{i}Token="{s}"',
+    "{i}Token = {s}",
+    '{{\n    "{i}_token": "{s}"\n}}',
+    '\\{{\n    \\"{i}_token\\": \\"{s}\\"\n\\}}',
+    "<{i}Token>{s}</{i}Token>",
+    "<{i}Token>\n    {s}\n</{i}Token>",
+    "{i}_token: {s}",
+    "{i}_token: '{s}'",
+    "{i}_token: |\n  {s}",
+    "{i}_token: >\n  {s}",
+    'string {i}Token = "{s}";',
+    'var {i}Token string = "{s}"',
+    "{i}Token := `{s}`",
+    '${i}Token .= "{s}"',
+    "{i}Token,{s},",
+    '  "{i}Token" => "{s}"',
+    '{i}_TOKEN ::= "{s}"',
+    '{i}_TOKEN += "{s}"',
+    '{i}_api_key = "{s}"',
+    "export {I}_SECRET={s}",
+]
+VALUE_SHAPES = {
+    "hex": lambda r: "".join(r.choice("0123456789abcdef") for _ in range(32)),
+    "alphanumeric": lambda r: "".join(
+        r.choice(string.ascii_letters + string.digits) for _ in range(24)
+    ),
+    "uuid": lambda r: str(uuid.UUID(int=r.getrandbits(128))),
+    "base64": lambda r: "".join(
+        r.choice(string.ascii_letters + string.digits + "+/") for _ in range(40)
+    ),
+}
+
+
+@pytest.mark.parametrize("form", NAMED_FORMS)
+def test_a_credential_named_for_its_provider_is_found_in_every_syntax(form: str) -> None:
+    rng = random.Random(form)
+    for provider in ("heroku", "datadog", "mailgun", "planetscale", "acme", "zendesk"):
+        for shape, make in VALUE_SHAPES.items():
+            value = make(rng)
+            text = form.format(i=provider, I=provider.upper(), s=value)
+            assert value not in redact(text).text, (shape, text)
