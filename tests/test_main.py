@@ -71,7 +71,7 @@ def test_an_unexpected_error_is_exit_3_with_the_traceback_in_a_file(
 ) -> None:
     import kaizen_agentic.commands.schedule_schema as command
 
-    def boom(args: object) -> int:
+    def boom(**options: object) -> int:
         raise RuntimeError("boom")
 
     monkeypatch.setattr(command, "run", boom)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from kaizen_agentic import output
 from kaizen_agentic.agents import AgentDefinition, list_definitions, load_definition
 
 
-def _root(args: argparse.Namespace) -> str | None:
+def _root(repo: str | None) -> str:
     from kaizen_agentic.repo import find_root
 
-    return str(find_root(args.repo)) if args.repo is not None else str(find_root("."))
+    return str(find_root(repo)) if repo is not None else str(find_root("."))
 
 
 def _as_dict(d: AgentDefinition) -> dict[str, object]:
@@ -27,9 +26,9 @@ def _as_dict(d: AgentDefinition) -> dict[str, object]:
     }
 
 
-def run_list(args: argparse.Namespace) -> int:
-    definitions = list_definitions(_root(args))
-    if args.json:
+def run_list(*, repo: str | None, as_json: bool) -> int:
+    definitions = list_definitions(_root(repo))
+    if as_json:
         sys.stdout.write(output.to_json({"agents": [_as_dict(d) for d in definitions]}))
         return 0
     rows = [
@@ -45,9 +44,9 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_show(args: argparse.Namespace) -> int:
-    definition = load_definition(args.name, _root(args))
-    if args.json:
+def run_show(*, name: str, repo: str | None, as_json: bool) -> int:
+    definition = load_definition(name, _root(repo))
+    if as_json:
         sys.stdout.write(output.to_json({**_as_dict(definition), "prompt": definition.prompt}))
         return 0
     source = "built in" if definition.source == "builtin" else definition.source

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from kaizen_agentic import output
@@ -12,14 +11,14 @@ from kaizen_agentic.memory import add, memory_path, new_entry, read
 from kaizen_agentic.repo import find_root
 
 
-def run_show(args: argparse.Namespace) -> int:
-    check_name(args.agent)
-    root = str(find_root(args.repo))
-    entries, digest = read(root, args.agent)
-    if args.json:
+def run_show(*, agent: str, repo: str, as_json: bool) -> int:
+    check_name(agent)
+    root = str(find_root(repo))
+    entries, digest = read(root, agent)
+    if as_json:
         doc = {
-            "agent": args.agent,
-            "path": memory_path(root, args.agent),
+            "agent": agent,
+            "path": memory_path(root, agent),
             "digest": digest,
             "entries": [
                 {
@@ -37,35 +36,46 @@ def run_show(args: argparse.Namespace) -> int:
         sys.stdout.write(output.to_json(doc))
         return 0
     if digest is None:
-        sys.stdout.write(f"no memory yet for {args.agent} ({memory_path(root, args.agent)})\n")
+        sys.stdout.write(f"no memory yet for {agent} ({memory_path(root, agent)})\n")
         return 0
     pinned = sum(1 for e in entries if e.pinned)
     sys.stdout.write(
-        f"{memory_path(root, args.agent)}: {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}"
+        f"{memory_path(root, agent)}: {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}"
         f" ({pinned} pinned)\n\n" + "\n".join(e.render() for e in entries)
     )
     return 0
 
 
-def run_add(args: argparse.Namespace) -> int:
-    check_name(args.agent)
-    if (args.text is None) == (args.file is None):
+def run_add(
+    *,
+    agent: str,
+    text: str | None,
+    file: str | None,
+    at: str | None,
+    repo: str,
+    pin: bool,
+    bundle: str | None,
+    commit: str | None,
+) -> int:
+    check_name(agent)
+    if (text is None) == (file is None):
         raise UsageError("give the entry's TEXT or --file FILE (one of them)")
-    if args.file == "-":
-        text = sys.stdin.read()
-    elif args.file is not None:
+    if file == "-":
+        body = sys.stdin.read()
+    elif file is not None:
         try:
-            with open(args.file, encoding="utf-8") as handle:
-                text = handle.read()
+            with open(file, encoding="utf-8") as handle:
+                body = handle.read()
         except OSError as exc:
-            raise KaizenError(f"{args.file}: {exc.strerror}") from None
+            raise KaizenError(f"{file}: {exc.strerror}") from None
     else:
-        text = args.text
+        assert text is not None
+        body = text
     from kaizen_agentic.commands.options import parse_at
 
-    when = parse_at(args.at)
-    root = str(find_root(args.repo))
-    entry = new_entry(text, when=when, pinned=args.pin, bundle=args.bundle, commit=args.commit)
-    path = add(root, args.agent, [entry])
-    sys.stdout.write(f"added a{' pinned' if args.pin else 'n'} entry to {path}\n")
+    when = parse_at(at)
+    root = str(find_root(repo))
+    entry = new_entry(body, when=when, pinned=pin, bundle=bundle, commit=commit)
+    path = add(root, agent, [entry])
+    sys.stdout.write(f"added a{' pinned' if pin else 'n'} entry to {path}\n")
     return 0

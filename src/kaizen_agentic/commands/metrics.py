@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from kaizen_agentic import output
@@ -25,32 +24,42 @@ def _measures(pairs: list[str]) -> dict[str, float]:
     return out
 
 
-def run_record(args: argparse.Namespace) -> int:
-    check_name(args.agent)
+def run_record(
+    *,
+    agent: str,
+    at: str | None,
+    outcome: str,
+    duration: float | None,
+    tokens: int | None,
+    measure: list[str],
+    bundle: str | None,
+    repo: str,
+) -> int:
+    check_name(agent)
     from kaizen_agentic.commands.options import parse_at
 
-    when = parse_at(args.at)
+    when = parse_at(at)
     record = make_record(
         time=when,
-        outcome=args.outcome,
-        duration_s=args.duration,
-        tokens=args.tokens,
-        measures=_measures(args.measure),
-        bundle=args.bundle,
+        outcome=outcome,
+        duration_s=duration,
+        tokens=tokens,
+        measures=_measures(measure),
+        bundle=bundle,
     )
-    path = append(str(find_root(args.repo)), args.agent, record)
+    path = append(str(find_root(repo)), agent, record)
     sys.stdout.write(f"recorded {record.outcome} at {record.time} in {path}\n")
     return 0
 
 
-def run_show(args: argparse.Namespace) -> int:
-    check_name(args.agent)
-    root = str(find_root(args.repo))
-    summary = summarize(root, args.agent, args.last)
-    if args.json:
+def run_show(*, agent: str, repo: str, last: int, as_json: bool) -> int:
+    check_name(agent)
+    root = str(find_root(repo))
+    summary = summarize(root, agent, last)
+    if as_json:
         doc = {
-            "agent": args.agent,
-            "path": metrics_path(root, args.agent),
+            "agent": agent,
+            "path": metrics_path(root, agent),
             "total_runs": summary.total_runs,
             "outcomes": summary.outcomes,
             "success_rate": summary.success_rate,
@@ -63,12 +72,12 @@ def run_show(args: argparse.Namespace) -> int:
         sys.stdout.write(output.to_json(doc))
         return 0
     if not summary.total_runs:
-        sys.stdout.write(f"no runs recorded for {args.agent} ({metrics_path(root, args.agent)})\n")
+        sys.stdout.write(f"no runs recorded for {agent} ({metrics_path(root, agent)})\n")
         return 0
     rate = "" if summary.success_rate is None else f" (success rate {summary.success_rate:.0%})"
     runs = summary.total_runs
     head = (
-        f"{metrics_path(root, args.agent)}: {runs} run{'' if runs == 1 else 's'} recorded; "
+        f"{metrics_path(root, agent)}: {runs} run{'' if runs == 1 else 's'} recorded; "
         f"last {len(summary.window)}: "
         + ", ".join(f"{k} {v}" for k, v in summary.outcomes.items())
         + f"{rate}\n\n"

@@ -2,39 +2,47 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from datetime import datetime, timedelta
 from typing import Any
 
 from kaizen_agentic import output
-from kaizen_agentic.commands.options import parse_time, repo_or_fleet
+from kaizen_agentic.commands.options import Source, parse_time, repo_or_fleet
 from kaizen_agentic.errors import KaizenError, UsageError
 
 DEFAULT_PERIOD = timedelta(days=28)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(
+    *,
+    repo: str | None,
+    source: Source,
+    since: str | None,
+    until: str | None,
+    as_json: bool,
+    html: str | None,
+    openmetrics: str | None,
+) -> int:
     from datetime import UTC
 
     from kaizen_agentic import report
 
-    until = parse_time(args.until, "--until") or datetime.now(UTC)
-    since = parse_time(args.since, "--since") or until - DEFAULT_PERIOD
-    if since >= until:
+    end = parse_time(until, "--until") or datetime.now(UTC)
+    begin = parse_time(since, "--since") or end - DEFAULT_PERIOD
+    if begin >= end:
         raise UsageError("--since must be before --until")
-    found = repo_or_fleet(args, until, doing="report")
-    table = report.build(found, since=since, until=until, agent=args.agent, progress=_progress())
-    if args.html:
+    found = repo_or_fleet(repo, source, end, doing="report")
+    table = report.build(found, since=begin, until=end, agent=source.agent, progress=_progress())
+    if html:
         from kaizen_agentic.atomic import write_atomic
         from kaizen_agentic.report_html import render
 
-        _write(args.html, render(table), write_atomic)
-    if args.openmetrics:
+        _write(html, render(table), write_atomic)
+    if openmetrics:
         from kaizen_agentic.atomic import write_atomic
 
-        _write(args.openmetrics, report.openmetrics(table), write_atomic)
-    if args.json:
+        _write(openmetrics, report.openmetrics(table), write_atomic)
+    if as_json:
         sys.stdout.write(output.to_json(report.as_dict(table)))
     else:
         sys.stdout.write(text(table))

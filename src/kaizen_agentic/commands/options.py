@@ -6,10 +6,10 @@ a source that exists but cannot be used raises ``KaizenError`` (exit 1).
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from kaizen_agentic import output
 from kaizen_agentic.errors import KaizenError, UsageError
@@ -31,28 +31,46 @@ def parse_at(text: str | None) -> datetime:
     return parse_time(text) or datetime.now(UTC)
 
 
-def discover(args: argparse.Namespace, at: datetime, count: int = 1) -> Discovery:
+class Source(NamedTuple):
+    """Where a fleet command finds its repositories, and how it filters them: the options
+    ``--hub``, ``--roster``, ``--scan``, ``--hostname``, ``--domain``, ``--agent``, ``--root``."""
+
+    hub: str | None = None
+    roster: str | None = None
+    scan: str | None = None
+    hostname: str | None = None
+    domain: str | None = None
+    agent: str | None = None
+    root: str | None = None
+
+    @property
+    def given(self) -> bool:
+        """Whether a roster (not only a filter) was named."""
+        return bool(self.hub or self.roster or self.scan)
+
+
+def discover(source: Source, at: datetime, count: int = 1) -> Discovery:
     """The fleet from ``--hub`` (or ``KAIZEN_HUB_URL``), ``--roster`` or ``--scan``."""
     from kaizen_agentic.manifest_cache import default_path
     from kaizen_agentic.roster import discover_kaizen_scheduled_repos
 
-    given = [s for s in (args.hub, args.roster, args.scan) if s]
+    given = [s for s in (source.hub, source.roster, source.scan) if s]
     if len(given) > 1:
         raise UsageError("give one roster: --hub, --roster or --scan")
-    hub = args.hub or (None if given else os.environ.get("KAIZEN_HUB_URL"))
-    if not (hub or args.roster or args.scan):
+    hub = source.hub or (None if given else os.environ.get("KAIZEN_HUB_URL"))
+    if not (hub or source.roster or source.scan):
         raise UsageError(
             "no roster: give --hub URL (or set KAIZEN_HUB_URL), --roster FILE or --scan DIR"
         )
     return discover_kaizen_scheduled_repos(
         hub_url=hub,
         hub_token=os.environ.get("KAIZEN_HUB_TOKEN") if hub else None,
-        roster_file=args.roster,
-        scan_dir=args.scan,
-        hostname=args.hostname,
-        domain=args.domain,
-        agent=args.agent,
-        root=args.root,
+        roster_file=source.roster,
+        scan_dir=source.scan,
+        hostname=source.hostname,
+        domain=source.domain,
+        agent=source.agent,
+        root=source.root,
         at=at,
         count=count,
         jobs=min(os.cpu_count() or 1, 4),
@@ -60,21 +78,21 @@ def discover(args: argparse.Namespace, at: datetime, count: int = 1) -> Discover
     )
 
 
-def repo_or_fleet(args: argparse.Namespace, at: datetime, doing: str) -> Discovery:
+def repo_or_fleet(repo: str | None, source: Source, at: datetime, doing: str) -> Discovery:
     """``--repo PATH`` as a one-repository fleet, or the roster: for commands that take either.
 
     A repository that cannot take part (no manifest, an invalid one) is an error here, with
     its problems, since there is nothing else to ``doing``."""
-    if args.repo is None:
-        return discover(args, at)
-    if args.hub or args.roster or args.scan:
+    if repo is None:
+        return discover(source, at)
+    if source.given:
         raise UsageError("give --repo or a roster (--hub, --roster, --scan), not both")
     from kaizen_agentic.repo import find_root
     from kaizen_agentic.roster import local_record, repo_state, this_host
 
-    root = find_root(args.repo)
+    root = find_root(repo)
     host = this_host()
-    state = repo_state(local_record(str(root), host), hostname=host, at=at, agent=args.agent)
+    state = repo_state(local_record(str(root), host), hostname=host, at=at, agent=source.agent)
     if state.state in ("invalid", "absent", "missing-checkout"):
         for problem in state.problems:
             sys.stderr.write(f"{problem}\n")

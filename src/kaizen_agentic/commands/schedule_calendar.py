@@ -3,33 +3,42 @@ runs."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from datetime import timedelta
 
 from kaizen_agentic import output
-from kaizen_agentic.commands.options import parse_at, repo_or_fleet
+from kaizen_agentic.commands.options import Source, parse_at, repo_or_fleet
 from kaizen_agentic.errors import UsageError
 from kaizen_agentic.timetable import DAYS, Timetable, advice, as_dict, build
 
 
-def run(args: argparse.Namespace) -> int:
+def run(
+    *,
+    repo: str | None,
+    source: Source,
+    start: str | None,
+    days: int,
+    timezone: str | None,
+    threshold: int | None,
+    html: str | None,
+    as_json: bool,
+) -> int:
     from kaizen_agentic.schedule import check_timezone
 
-    start = parse_at(args.start)
-    zone = args.tz or "UTC"
+    begin = parse_at(start)
+    zone = timezone or "UTC"
     problem = check_timezone(zone)
     if problem:
         raise UsageError(f"--tz: {problem}")
-    found = repo_or_fleet(args, start, doing="show")
-    table = build(found, start=start, days=args.days, zone=zone, threshold=args.threshold)
-    if args.html:
+    found = repo_or_fleet(repo, source, begin, doing="show")
+    table = build(found, start=begin, days=days, zone=zone, threshold=threshold)
+    if html:
         from kaizen_agentic.atomic import write_atomic
         from kaizen_agentic.calendar_html import render
 
-        write_atomic(args.html, render(table).encode("utf-8"))
-        sys.stderr.write(f"wrote {args.html}\n")
-    if args.json:
+        write_atomic(html, render(table).encode("utf-8"))
+        sys.stderr.write(f"wrote {html}\n")
+    if as_json:
         sys.stdout.write(output.to_json(as_dict(table)))
     else:
         sys.stdout.write(text(table))

@@ -2,42 +2,51 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
 from kaizen_agentic import output
 from kaizen_agentic.commands.options import parse_at
-from kaizen_agentic.errors import KaizenError
+from kaizen_agentic.errors import KaizenError, UsageError
 from kaizen_agentic.events import deliver
 
 
-def run(args: argparse.Namespace) -> int:
+def run(
+    *,
+    result: str | None,
+    bundle: str | None,
+    at: str | None,
+    as_json: bool,
+    outbox: str | None,
+    sink: str | None,
+) -> int:
     from kaizen_agentic.events import DeliveryError
     from kaizen_agentic.result import complete, parse_result
     from kaizen_agentic.yamlsafe import read_capped
 
-    if args.result == "-":
+    if bundle is None or result is None:  # the command line requires both
+        raise UsageError("name the BUNDLE and its --result")
+    if result == "-":
         data, name = sys.stdin.buffer.read(1024 * 1024 + 1), "<stdin>"
     else:
         try:
-            data, name = read_capped(args.result, 1024 * 1024), args.result
+            data, name = read_capped(result, 1024 * 1024), result
         except FileNotFoundError:
-            raise KaizenError(f"{args.result}: no such file") from None
+            raise KaizenError(f"{result}: no such file") from None
         except (OSError, ValueError) as exc:
-            raise KaizenError(f"{args.result}: {exc}") from None
-    result = parse_result(data, name)
-    done = complete(args.bundle, result, at=parse_at(args.at), host=os.uname().nodename)
+            raise KaizenError(f"{result}: {exc}") from None
+    parsed = parse_result(data, name)
+    done = complete(bundle, parsed, at=parse_at(at), host=os.uname().nodename)
     if done.status == "already-completed":
-        message = f"already completed: {args.bundle} (nothing changed)\n"
-        sys.stdout.write(output.to_json({"status": done.status}) if args.json else message)
+        message = f"already completed: {bundle} (nothing changed)\n"
+        sys.stdout.write(output.to_json({"status": done.status}) if as_json else message)
         return 0
     assert done.event is not None
     try:
-        deliver(done.event, args.outbox, args.sink)
+        deliver(done.event, outbox, sink)
     except DeliveryError as exc:
         raise KaizenError(f"result recorded, but {exc}") from None
-    if args.json:
+    if as_json:
         sys.stdout.write(output.to_json(done.event))
     else:
         learned = done.event["data"]["learnings_added"]

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from typing import Any
 
 from kaizen_agentic import output
-from kaizen_agentic.commands.options import discover, parse_at
+from kaizen_agentic.commands.options import Source, discover, parse_at
 from kaizen_agentic.roster import STATES, Discovery
 
 
@@ -42,9 +41,9 @@ def as_dict(found: Discovery) -> dict[str, Any]:
     }
 
 
-def run(args: argparse.Namespace) -> int:
-    found = discover(args, parse_at(args.at), args.count)
-    if args.json:
+def run(*, source: Source, at: str | None, count: int, as_json: bool) -> int:
+    found = discover(source, parse_at(at), count)
+    if as_json:
         sys.stdout.write(output.to_json(as_dict(found)))
         return 0
     sys.stdout.write(text(found))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 
@@ -20,36 +19,36 @@ from kaizen_agentic.schedule import (
 )
 
 
-def run(args: argparse.Namespace) -> int:
-    agents = [a.strip() for a in args.agents.split(",") if a.strip()]
-    if not agents:
+def run(*, agents: str, timezone: str, repo: str, force: bool, slug: str | None) -> int:
+    names = [a.strip() for a in agents.split(",") if a.strip()]
+    if not names:
         raise UsageError("--agents needs at least one agent name")
-    for name in agents:
+    for name in names:
         if not re.fullmatch(AGENT_NAME_PATTERN, name):
             raise UsageError(f'"{name}" is not a valid agent name (a-z, 0-9, ".", "_", "-")')
-    if len(set(agents)) != len(agents):
+    if len(set(names)) != len(names):
         raise UsageError("--agents lists an agent twice")
-    zone_problem = check_timezone(args.timezone)
+    zone_problem = check_timezone(timezone)
     if zone_problem:
         raise UsageError(f"--timezone: {zone_problem}")
-    root = find_root(args.repo)
+    root = find_root(repo)
     if not root.is_dir():
         raise KaizenError(f"{root} is not a directory")
     target = manifest_path(root)
-    if target.exists() and not args.force:
+    if target.exists() and not force:
         raise KaizenError(f"{target} already exists; use --force to overwrite it")
-    slug = args.slug or detect_slug(root)
-    if not re.fullmatch(SLUG_PATTERN, slug):
-        how = "--slug" if args.slug else f"the detected slug {slug!r}"
+    chosen = slug or detect_slug(root)
+    if not re.fullmatch(SLUG_PATTERN, chosen):
+        how = "--slug" if slug else f"the detected slug {chosen!r}"
         raise UsageError(
             f"{how} is not a repository slug like owner/name; give one with --slug OWNER/NAME"
         )
     target.parent.mkdir(parents=True, exist_ok=True)
-    text = scaffold(agents, repo=slug, timezone=args.timezone)
+    text = scaffold(names, repo=chosen, timezone=timezone)
     write_atomic(target, text.encode())
     write_atomic(target.parent / "schedule.schema.json", output.to_json(json_schema()).encode())
     sys.stdout.write(
-        f"wrote {target} (repo: {slug})\n"
+        f"wrote {target} (repo: {chosen})\n"
         f"wrote {target.parent / 'schedule.schema.json'} (for editors' YAML validation)\n"
         "next: edit it, then run `kaizen-agentic schedule validate` and "
         "`kaizen-agentic schedule list`\n"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -14,11 +13,11 @@ from kaizen_agentic.repo import find_root
 from kaizen_agentic.schedule import Manifest, load_repo_manifest, manifest_path, missing
 
 
-def run(args: argparse.Namespace) -> int:
+def run(*, at: str | None, repo: str, count: int, as_json: bool) -> int:
     from kaizen_agentic.commands.options import parse_at
 
-    at = parse_at(args.at)
-    root = find_root(args.repo)
+    when = parse_at(at)
+    root = find_root(repo)
     path = manifest_path(root)
     if not path.exists():
         raise KaizenError(missing(str(root)))
@@ -28,8 +27,8 @@ def run(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             sys.stderr.write(f"{problem}\n")
         raise KaizenError(f"{path} is not valid; nothing to list") from None
-    doc = listing(manifest, slug=manifest.repo, root=str(root), at=at, count=args.count)
-    if args.json:
+    doc = listing(manifest, slug=manifest.repo, root=str(root), at=when, count=count)
+    if as_json:
         sys.stdout.write(output.to_json(doc))
     else:
         sys.stdout.write(_text(doc))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from datetime import UTC, datetime
@@ -10,7 +9,7 @@ from typing import Any
 
 from kaizen_agentic import output
 from kaizen_agentic.bundle import default_out_dir
-from kaizen_agentic.commands.options import parse_at
+from kaizen_agentic.commands.options import Source, parse_at
 from kaizen_agentic.errors import KaizenError, UsageError
 from kaizen_agentic.events import deliver
 
@@ -58,42 +57,65 @@ def _not_due(root: str, agent: str, at: datetime, window: str, as_json: bool) ->
     return 0
 
 
-def run(args: argparse.Namespace) -> int:
+def run(
+    *,
+    agent: str | None,
+    repo: str,
+    at: str | None,
+    out: str | None,
+    force: bool,
+    strict_secrets: bool,
+    if_due: str | None,
+    as_json: bool,
+    outbox: str | None,
+    sink: str | None,
+    due: bool,
+    tick: str | None,
+    window: str | None,
+    jobs: int | None,
+    source: Source,
+) -> int:
     from kaizen_agentic.events import DeliveryError
     from kaizen_agentic.prepare import prepare
     from kaizen_agentic.repo import find_root
 
-    if args.due:
+    if due:
         from kaizen_agentic.commands.schedule_prepare_due import run_due
 
-        return run_due(args)
-    if args.agent is None:
+        return run_due(
+            agent=agent, at=at, out=out, force=force, strict_secrets=strict_secrets,
+            if_due=if_due, as_json=as_json, outbox=outbox, sink=sink, tick=tick,
+            window=window, jobs=jobs, source=source,
+        )  # fmt: skip
+    if agent is None:
         raise UsageError("name the AGENT to prepare, or use --due with a roster")
-    for option in ("hub", "roster", "scan", "window", "tick"):
-        if getattr(args, option, None):
+    given = {"hub": source.hub, "roster": source.roster, "scan": source.scan, "window": window,
+             "tick": tick}  # fmt: skip
+    for option, value in given.items():
+        if value:
             raise UsageError(f"--{option} goes with --due")
-    at = parse_at(args.at)
-    root = find_root(args.repo)
-    if args.if_due:
-        slot = _due_slot(str(root), args.agent, at, args.if_due)
+    when = parse_at(at)
+    root = find_root(repo)
+    if if_due:
+        slot = _due_slot(str(root), agent, when, if_due)
         if slot is None:
-            return _not_due(str(root), args.agent, at, args.if_due, args.json)
-        at = slot
+            return _not_due(str(root), agent, when, if_due, as_json)
+        when = slot
     result = prepare(
         str(root),
-        args.agent,
-        at=at,
-        out_dir=args.out or default_out_dir(),
+        agent,
+        at=when,
+        out_dir=out or default_out_dir(),
         host=os.uname().nodename,
-        force=args.force,
-        strict_secrets=args.strict_secrets,
+        force=force,
+        strict_secrets=strict_secrets,
     )
     try:
-        deliver(result.event, args.outbox, args.sink)
+        deliver(result.event, outbox, sink)
     except DeliveryError as exc:
-        _report(result, args.json)
+        _report(result, as_json)
         raise KaizenError(f"bundle prepared at {result.path}, but {exc}") from None
-    _report(result, args.json)
+    _report(result, as_json)
     return 0
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from datetime import timedelta
@@ -10,45 +9,59 @@ from typing import Any
 
 from kaizen_agentic import output
 from kaizen_agentic.bundle import default_out_dir
-from kaizen_agentic.commands.options import discover, parse_at
+from kaizen_agentic.commands.options import Source, discover, parse_at
 from kaizen_agentic.errors import UsageError
 from kaizen_agentic.fleet import Outcome, due_jobs, parse_duration, prepare_due, tick_floor
 
 
-def run_due(args: argparse.Namespace) -> int:
-    if args.agent is not None and args.agent_filter is None:
-        args.agent_filter = args.agent
-    if args.at is None and args.tick is None:
+def run_due(
+    *,
+    agent: str | None,
+    at: str | None,
+    out: str | None,
+    force: bool,
+    strict_secrets: bool,
+    if_due: str | None,
+    as_json: bool,
+    outbox: str | None,
+    sink: str | None,
+    tick: str | None,
+    window: str | None,
+    jobs: int | None,
+    source: Source,
+) -> int:
+    if agent is not None and source.agent is None:
+        source = source._replace(agent=agent)  # `--due coach` filters like `--agent coach`
+    if at is None and tick is None:
         raise UsageError(
             "--due needs --at (the tick time, so a re-run prepares the same slots) or --tick"
         )
-    if args.force:
+    if force:
         raise UsageError("--force does not go with --due")
-    if args.if_due:
+    if if_due:
         raise UsageError("--if-due goes with one AGENT; --due prepares only what is due already")
-    tick = parse_duration(args.tick) if args.tick else None
-    at = parse_at(args.at)
-    if tick is not None:
-        at = tick_floor(at, tick)
-    window = parse_duration(args.window) if args.window else (tick or timedelta(hours=1))
-    args.agent = args.agent_filter
-    found = discover(args, at)
-    jobs, not_due = due_jobs(found, at, window)
-    workers = args.jobs or min(os.cpu_count() or 1, 8)
+    grid = parse_duration(tick) if tick else None
+    when = parse_at(at)
+    if grid is not None:
+        when = tick_floor(when, grid)
+    span = parse_duration(window) if window else (grid or timedelta(hours=1))
+    found = discover(source, when)
+    due_list, not_due = due_jobs(found, when, span)
+    workers = jobs or min(os.cpu_count() or 1, 8)
     results = prepare_due(
-        jobs,
-        at=at,
-        out_dir=args.out or default_out_dir(),
+        due_list,
+        at=when,
+        out_dir=out or default_out_dir(),
         host=os.uname().nodename,
         workers=workers,
         progress=_progress(),
-        strict_secrets=args.strict_secrets,
+        strict_secrets=strict_secrets,
     )
-    delivery = _deliver(results, args.outbox, args.sink)
-    doc = _document(found, at, window, results, not_due, delivery)
-    if tick is not None:
-        doc["tick_seconds"] = int(tick.total_seconds())
-    sys.stdout.write(output.to_json(doc) if args.json else _text(doc))
+    delivery = _deliver(results, outbox, sink)
+    doc = _document(found, when, span, results, not_due, delivery)
+    if grid is not None:
+        doc["tick_seconds"] = int(grid.total_seconds())
+    sys.stdout.write(output.to_json(doc) if as_json else _text(doc))
     failed = [r for r in results if r.status == "failed"]
     return 1 if failed or delivery else 0
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from datetime import UTC, datetime
@@ -11,18 +10,17 @@ from kaizen_agentic import output
 from kaizen_agentic.errors import KaizenError, UsageError
 
 
-def run(args: argparse.Namespace) -> int:
+def run(*, hub_url: str | None, repo: str, slug: str | None, disable: bool) -> int:
     from kaizen_agentic import hub
     from kaizen_agentic.repo import detect_slug, find_root
     from kaizen_agentic.schedule import load_repo_manifest, manifest_path
     from kaizen_agentic.transport import shown
 
-    url = args.hub or os.environ.get("KAIZEN_HUB_URL")
+    url = hub_url or os.environ.get("KAIZEN_HUB_URL")
     if not url:
         raise UsageError("no hub: give --hub URL or set KAIZEN_HUB_URL")
-    root = find_root(args.repo)
-    slug = args.slug
-    if not args.disable:
+    root = find_root(repo)
+    if not disable:
         path = manifest_path(root)
         if not path.exists():
             raise KaizenError(
@@ -38,14 +36,14 @@ def run(args: argparse.Namespace) -> int:
     slug = slug or detect_slug(root)
     now = datetime.now(UTC)
     fields = {
-        "kaizen_schedule_enabled": not args.disable,
+        "kaizen_schedule_enabled": not disable,
         "kaizen_schedule_updated_at": output.rfc3339(now),
     }
     client = hub.Client(url, os.environ.get("KAIZEN_HUB_TOKEN"))
     hub.patch_repo(client, slug, fields)
-    state = "disabled" if args.disable else "enabled"
+    state = "disabled" if disable else "enabled"
     sys.stdout.write(
-        f"{slug}: kaizen_schedule_enabled={str(not args.disable).lower()} "
+        f"{slug}: kaizen_schedule_enabled={str(not disable).lower()} "
         f"({state}) on {shown(url)}\n"
         "note: the flag is advisory; the repository's .kaizen/schedule.yml decides\n"
     )

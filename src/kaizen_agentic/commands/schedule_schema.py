@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from kaizen_agentic import output
@@ -10,11 +9,11 @@ from kaizen_agentic.atomic import write_atomic
 from kaizen_agentic.schedule import json_schema
 
 
-def run(args: argparse.Namespace) -> int:
+def run(*, out_file: str | None) -> int:
     text = output.to_json(json_schema())
-    if args.output:
-        write_atomic(args.output, text.encode())
-        sys.stderr.write(f"wrote {args.output}\n")
+    if out_file:
+        write_atomic(out_file, text.encode())
+        sys.stderr.write(f"wrote {out_file}\n")
     else:
         sys.stdout.write(text)
     return 0

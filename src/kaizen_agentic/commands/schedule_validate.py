@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from typing import NamedTuple
@@ -24,23 +23,23 @@ class FileResult(NamedTuple):
         return not self.problems
 
 
-def run(args: argparse.Namespace) -> int:
-    files: list[str] = list(args.files)
+def run(*, files: list[str], repo: str | None, output_format: str | None) -> int:
+    files = list(files)
     results: list[FileResult] = []
     if not files:
         from kaizen_agentic.repo import find_root
         from kaizen_agentic.schedule import manifest_path
 
-        root = find_root(args.repo or ".")
+        root = find_root(repo or ".")
         path = _shown(str(manifest_path(root)))
         if os.path.lexists(path):
             files = [path]
         else:
             results = [FileResult(path, 0, [Problem(path, 0, 0, "", _why_missing(root, path))])]
     results += [check(path) for path in files]
-    if args.format == "json":
+    if output_format == "json":
         _report_json(results)
-    elif args.format == "github":
+    elif output_format == "github":
         _report_github(results)
     else:
         _report_text(results)
