@@ -13,8 +13,8 @@ import pytest
 
 from kaizen_agentic import cadence as cad
 from kaizen_agentic.calendar_html import render
+from kaizen_agentic.discovery import discover_kaizen_scheduled_repos
 from kaizen_agentic.main import main
-from kaizen_agentic.roster import discover_kaizen_scheduled_repos
 from kaizen_agentic.schedule import parse_manifest
 from kaizen_agentic.timetable import build
 from tests.conftest import usage_error, with_repo

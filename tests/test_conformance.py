@@ -16,9 +16,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kaizen_agentic.discovery import discover_kaizen_scheduled_repos
 from kaizen_agentic.errors import InvalidFileError
 from kaizen_agentic.main import main
-from kaizen_agentic.roster import discover_kaizen_scheduled_repos
 from kaizen_agentic.schedule import json_schema, parse_manifest
 from kaizen_agentic.timetable import build
 from kaizen_agentic.yamlsafe import load, to_python

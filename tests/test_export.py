@@ -177,7 +177,7 @@ def test_a_schedule_in_the_dst_hours_gets_notes_and_one_off_calendars() -> None:
 def test_cli_export_temporal(
     capsys: pytest.CaptureFixture[str], make_repo: Callable[..., Path]
 ) -> None:
-    from kaizen_agentic.integrations.temporal import schedule_from_export
+    from kaizen_agentic.integrations.temporal_schedules import schedule_from_export
 
     repo = make_repo(manifest=(ROOT / "examples" / "fleet" / "web-frontend.yml").read_text())
     assert (

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from kaizen_agentic import cadence as cad
 from kaizen_agentic.agents import AGENT_NAME_PATTERN
+from kaizen_agentic.discovery import discover_kaizen_scheduled_repos
 from kaizen_agentic.export import Target
 from kaizen_agentic.export_cron import (
     Deploy,
@@ -30,7 +31,6 @@ from kaizen_agentic.export_cron import (
     k8s_tick,
 )
 from kaizen_agentic.main import main
-from kaizen_agentic.roster import discover_kaizen_scheduled_repos
 from kaizen_agentic.schedule import SLUG_PATTERN, load_manifest
 from kaizen_agentic.timetable import build
 from tests.conftest import commit_all, usage_error

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kaizen_agentic import manifest_cache
-from kaizen_agentic.roster import discover_kaizen_scheduled_repos
+from kaizen_agentic.discovery import discover_kaizen_scheduled_repos
 from kaizen_agentic.schedule import MEMO, load_manifest
 
 ROOT = Path(__file__).resolve().parent.parent

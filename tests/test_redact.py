@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from kaizen_agentic.errors import InvalidFileError
 from kaizen_agentic.redact import Finding, Ruleset, default_ruleset, entropy, load_ruleset, redact
-from kaizen_agentic.redact_rules import can_cross_lines, default_rules, parse_rules
+from kaizen_agentic.redact_rules import can_cross_lines
+from kaizen_agentic.rule_files import default_rules, parse_rules
 from tests.secrets_corpus import CASES, ORDINARY, fill, near_misses
 
 PLACEMENTS = [
@@ -502,9 +503,9 @@ def test_a_ruleset_without_keywords_runs_everywhere() -> None:
 def test_the_compiled_rules_are_the_toml_rules_and_a_stale_file_is_ignored(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from kaizen_agentic import redact_rules
+    from kaizen_agentic import rule_files
 
-    data = Path(redact_rules.RULES_FILE).read_bytes()
+    data = Path(rule_files.RULES_FILE).read_bytes()
     parsed = parse_rules(data, "secrets.toml", check=True)
     loaded = default_rules()
     assert [
@@ -512,12 +513,12 @@ def test_the_compiled_rules_are_the_toml_rules_and_a_stale_file_is_ignored(
     ] == [(r.id, r.source, r.group, r.keywords, r.entropy, r.multiline) for r in parsed.rules]
     stale = tmp_path / "secrets.compiled.json"
     stale.write_text('{"sha256": "0", "rules": [], "allowlists": [], "disabled": []}')
-    monkeypatch.setattr(redact_rules, "COMPILED_FILE", str(stale))
-    redact_rules.default_rules.cache_clear()
+    monkeypatch.setattr(rule_files, "COMPILED_FILE", str(stale))
+    rule_files.default_rules.cache_clear()
     try:
-        assert len(redact_rules.default_rules().rules) == len(parsed.rules)  # read from the TOML
+        assert len(rule_files.default_rules().rules) == len(parsed.rules)  # read from the TOML
     finally:
-        redact_rules.default_rules.cache_clear()
+        rule_files.default_rules.cache_clear()
 
 
 # How configuration and code name a provider's credential: "<provider>Token", "<provider>_token",

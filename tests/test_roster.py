@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from kaizen_agentic import discover_kaizen_scheduled_repos
+from kaizen_agentic.discovery import repo_state
 from kaizen_agentic.errors import KaizenError
-from kaizen_agentic.roster import Record, canonical_path, load_roster_file, repo_state, scan
+from kaizen_agentic.roster import Record, canonical_path, load_roster_file, scan
 from tests.conftest import commit_all, with_repo
 from tests.loopback import Reply, serve
 

@@ -13,14 +13,14 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "discover_kaizen_scheduled_repos"]
 
 if TYPE_CHECKING:
-    from kaizen_agentic.roster import discover_kaizen_scheduled_repos
+    from kaizen_agentic.discovery import discover_kaizen_scheduled_repos
 
 
 def __getattr__(name: str) -> Any:
     # The resolver is the orchestrator's entry point; importing it lazily keeps
     # `import kaizen_agentic` (and every CLI start) cheap.
     if name == "discover_kaizen_scheduled_repos":
-        from kaizen_agentic.roster import discover_kaizen_scheduled_repos
+        from kaizen_agentic.discovery import discover_kaizen_scheduled_repos
 
         return discover_kaizen_scheduled_repos
     raise AttributeError(f"module 'kaizen_agentic' has no attribute {name!r}")

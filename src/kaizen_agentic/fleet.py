@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, NamedTuple
 
+from kaizen_agentic.discovery import Discovery
 from kaizen_agentic.errors import KaizenError, UsageError
-from kaizen_agentic.roster import Discovery
 
 _DURATION: Final = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 

@@ -15,15 +15,58 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from kaizen_agentic import output, redact_rules
+from kaizen_agentic import output, rule_files
 from kaizen_agentic.schedule import MANIFEST_SPEC, json_schema
-from kaizen_agentic.spec import markdown_tables
+from kaizen_agentic.spec import Const, Int, List, Map, Spec, Str, Value
 
 PACKAGE = Path(__file__).parent
 SCHEMA_FILE = PACKAGE / "schemas" / "schedule.v1.schema.json"
 RESULT_SCHEMA_FILE = PACKAGE / "schemas" / "result.v1.schema.json"
 BEGIN = "<!-- BEGIN GENERATED: field tables (make schema) -->"
 END = "<!-- END GENERATED -->"
+
+
+def markdown_tables(root: Map) -> str:
+    """The field reference for ``root`` and every mapping below it, as Markdown tables."""
+    lines: list[str] = []
+    pending: list[tuple[str, Map]] = [("", root)]
+    while pending:
+        path, spec = pending.pop(0)
+        lines += [f"### `{path or '(top level)'}`", ""]
+        lines += ["| key | type | required / default | meaning |", "| --- | --- | --- | --- |"]
+        for fld in spec.fields:
+            child = f"{path}.{fld.name}" if path else fld.name
+            inner = fld.spec
+            if isinstance(inner, List):
+                inner = inner.item
+                child += "[]"
+            if isinstance(inner, Map):
+                pending.append((child, inner))
+            default = "required" if fld.required else (fld.default_doc or _literal(fld.default))
+            doc = fld.doc.replace("|", "\\|")
+            lines.append(f"| `{fld.name}` | {_type_name(fld.spec)} | {default} | {doc} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _literal(value: Value) -> str:
+    if value is None:
+        return "optional"
+    if isinstance(value, bool):
+        return f"`{'true' if value else 'false'}`"
+    return f"`{value}`"
+
+
+def _type_name(spec: Spec) -> str:
+    if isinstance(spec, List):
+        return f"list of {_type_name(spec.item)}"
+    if isinstance(spec, Str) and spec.enum:
+        return " \\| ".join(f"`{e}`" for e in spec.enum)
+    if isinstance(spec, Const):
+        return f"`{spec.value}`"
+    if isinstance(spec, Int) and spec.minimum is not None and spec.maximum is not None:
+        return f"integer {spec.minimum}..{spec.maximum}"
+    return spec.title
 
 
 def cli_reference() -> str:
@@ -62,7 +105,7 @@ def cli_reference() -> str:
 def rules_reference() -> str:
     """docs/reference/redaction-rules.md: every rule of ``rules/secrets.toml``, so the page
     cannot drift from what runs."""
-    from kaizen_agentic.redact_rules import default_rules
+    from kaizen_agentic.rule_files import default_rules
 
     found = default_rules()
 
@@ -95,10 +138,10 @@ def compiled_rules() -> str:
     """rules/secrets.compiled.json: the package's rules, parsed and every pattern compiled."""
     import hashlib
 
-    data = Path(redact_rules.RULES_FILE).read_bytes()
-    checked = redact_rules.parse_rules(data, "kaizen_agentic/rules/secrets.toml", check=True)
+    data = Path(rule_files.RULES_FILE).read_bytes()
+    checked = rule_files.parse_rules(data, "kaizen_agentic/rules/secrets.toml", check=True)
     digest = hashlib.sha256(data).hexdigest()
-    return output.to_json(redact_rules.to_compiled(checked, digest))
+    return output.to_json(rule_files.to_compiled(checked, digest))
 
 
 def expected(docs_root: Path) -> dict[Path, str]:
@@ -116,7 +159,7 @@ def expected(docs_root: Path) -> dict[Path, str]:
         doc: f"{head}{BEGIN}\n\n{tables}\n{END}{tail}",
         docs_root / "reference" / "cli.md": cli_reference(),
         docs_root / "reference" / "redaction-rules.md": rules_reference(),
-        Path(redact_rules.COMPILED_FILE): compiled_rules(),
+        Path(rule_files.COMPILED_FILE): compiled_rules(),
     }
 
 

@@ -25,7 +25,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any, Final, NamedTuple
 
-from kaizen_agentic.redact_rules import Allowlist, Rule, RuleFile, default_rules
+from kaizen_agentic.redact_rules import Allowlist, Rule, RuleFile
+from kaizen_agentic.rule_files import default_rules
 
 MARKER: Final = b"[REDACTED:"
 _BEFORE: Final = 512  # how far before a keyword hit a match may start
@@ -406,7 +407,7 @@ def default_ruleset() -> Ruleset:
 def load_ruleset(root: str | None, extra: Iterable[str] = ()) -> Ruleset:
     """The package's rules plus a checkout's ``.gitleaks.toml`` and ``.kaizen/redact.toml``
     (when ``root`` is given) and any ``extra`` rule files; raises ``InvalidFileError``."""
-    from kaizen_agentic.redact_rules import parse_rules, repository_rule_files
+    from kaizen_agentic.rule_files import parse_rules, repository_rule_files
 
     paths = [*(repository_rule_files(root) if root else []), *extra]
     if not paths:

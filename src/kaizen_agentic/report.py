@@ -20,7 +20,7 @@ from statistics import median
 from typing import Any, Final, NamedTuple
 
 from kaizen_agentic import metrics
-from kaizen_agentic.roster import Discovery, RepoState
+from kaizen_agentic.discovery import Discovery, RepoState
 from kaizen_agentic.schedule import AgentEntry
 
 # Records are appended in time order, but a slow run may land after a quicker later one:

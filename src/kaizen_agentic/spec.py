@@ -6,7 +6,8 @@ specs. From that one declaration this module
 * validates a located YAML node tree (``yamlsafe``), collecting *every* problem with its line,
   column and key path, with a did-you-mean for unknown keys and enum values;
 * returns plain Python values with defaults filled in;
-* generates the published JSON Schema (draft 2020-12) and the Markdown field reference.
+* generates the published JSON Schema (draft 2020-12); ``generate.markdown_tables`` writes the
+  Markdown field reference from the same declaration.
 
 Checks that JSON Schema cannot express (an IANA zone exists, a cron expression can fire) are
 ``check`` callables on ``Str``; they run after the structural checks pass.
@@ -460,46 +461,3 @@ class List(Spec):
         if self.max_items is not None:
             out["maxItems"] = self.max_items
         return out
-
-
-def markdown_tables(root: Map) -> str:
-    """The field reference for ``root`` and every mapping below it, as Markdown tables."""
-    lines: list[str] = []
-    pending: list[tuple[str, Map]] = [("", root)]
-    while pending:
-        path, spec = pending.pop(0)
-        lines += [f"### `{path or '(top level)'}`", ""]
-        lines += ["| key | type | required / default | meaning |", "| --- | --- | --- | --- |"]
-        for fld in spec.fields:
-            child = f"{path}.{fld.name}" if path else fld.name
-            inner = fld.spec
-            if isinstance(inner, List):
-                inner = inner.item
-                child += "[]"
-            if isinstance(inner, Map):
-                pending.append((child, inner))
-            default = "required" if fld.required else (fld.default_doc or _literal(fld.default))
-            doc = fld.doc.replace("|", "\\|")
-            lines.append(f"| `{fld.name}` | {_type_name(fld.spec)} | {default} | {doc} |")
-        lines.append("")
-    return "\n".join(lines)
-
-
-def _literal(value: Value) -> str:
-    if value is None:
-        return "optional"
-    if isinstance(value, bool):
-        return f"`{'true' if value else 'false'}`"
-    return f"`{value}`"
-
-
-def _type_name(spec: Spec) -> str:
-    if isinstance(spec, List):
-        return f"list of {_type_name(spec.item)}"
-    if isinstance(spec, Str) and spec.enum:
-        return " \\| ".join(f"`{e}`" for e in spec.enum)
-    if isinstance(spec, Const):
-        return f"`{spec.value}`"
-    if isinstance(spec, Int) and spec.minimum is not None and spec.maximum is not None:
-        return f"integer {spec.minimum}..{spec.maximum}"
-    return spec.title

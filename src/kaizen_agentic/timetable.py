@@ -15,7 +15,7 @@ from typing import Any, Final, NamedTuple
 from zoneinfo import ZoneInfo
 
 from kaizen_agentic import cadence as cad
-from kaizen_agentic.roster import Discovery, RepoState
+from kaizen_agentic.discovery import Discovery, RepoState
 
 DAYS: Final = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 

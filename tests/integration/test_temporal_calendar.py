@@ -85,7 +85,7 @@ async def server_times(
     from temporalio.api.workflowservice.v1 import ListScheduleMatchingTimesRequest
     from temporalio.client import Client, ScheduleState
 
-    from kaizen_agentic.integrations.temporal import schedule_from_export
+    from kaizen_agentic.integrations.temporal_schedules import schedule_from_export
 
     client = await Client.connect(address)
     schedule = schedule_from_export(item)

@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 from tests.conftest import commit_all
 
+from kaizen_agentic.discovery import discover_kaizen_scheduled_repos
 from kaizen_agentic.main import main
-from kaizen_agentic.roster import discover_kaizen_scheduled_repos
 from kaizen_agentic.timetable import build
 
 pytest.importorskip("temporalio")
@@ -162,7 +162,8 @@ async def backfill_and_wait(
         ScheduleState,
     )
 
-    from kaizen_agentic.integrations.temporal import FleetTickOutput, schedule_from_export
+    from kaizen_agentic.integrations.temporal import FleetTickOutput
+    from kaizen_agentic.integrations.temporal_schedules import schedule_from_export
 
     client = await Client.connect(address)
     schedule = schedule_from_export(item)
