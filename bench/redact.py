@@ -169,15 +169,9 @@ def main() -> int:
         "| --- | ---: |",
         *hostile,
     ]
-    table = "\n".join(lines) + "\n"
-    print(table)
-    text = DOC.read_text(encoding="utf-8")
-    if BEGIN not in text:
-        text += f"\n## Redaction against gitleaks\n\n{BEGIN}\n{END}\n"
-    head, _, rest = text.partition(BEGIN)
-    _, _, tail = rest.partition(END)
-    DOC.write_text(f"{head}{BEGIN}\n{table}{END}{tail}", encoding="utf-8")
-    print(f"wrote {DOC}")
+    from sections import replace_section
+
+    replace_section(DOC, BEGIN, END, "\n".join(lines) + "\n", "Redaction against gitleaks")
     return 0
 
 

@@ -687,12 +687,9 @@ def main() -> int:
     fleet_rate = float(fleet[0][1].split()[0].replace(",", ""))
     goals = targets(cold, prepares, discovery, redaction, fleet_rate)
     table = render(cold, rates, prepares, discovery, fleet, goals)
-    print(table)
-    text = DOC.read_text(encoding="utf-8")
-    head, _, rest = text.partition(BEGIN)
-    _, _, tail = rest.partition(END)
-    DOC.write_text(f"{head}{BEGIN}\n{table}{END}{tail}", encoding="utf-8")
-    print(f"wrote {DOC}")
+    from sections import replace_section
+
+    replace_section(DOC, BEGIN, END, table)
     return 0
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from kaizen_agentic import __version__
-from tests.test_schedule_cli import GOOD, run
+from tests.commands.test_schedule import GOOD, run
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -217,6 +217,16 @@ BAD_INVOCATIONS = [
         "cannot write nodir/s.json: no such folder nodir",
     ),
     (["schedule", "prepare", "coach", "--out", "/proc/kaizen-bundles"], 1, None),
+    (["redact"], 2, "the following arguments are required: FILE"),
+    (
+        ["redact", "--check", "--in-place", "a.md"],
+        2,
+        "argument --in-place: not allowed with argument --check",
+    ),
+    (["redact", "--check", "-", "-"], 2, "- (standard input) can be read only once"),
+    (["redact", "--repo", "nowhere", "a.md"], 2, "--repo nowhere: not a folder"),
+    (["redact", "missing.md"], 1, "missing.md: No such file or directory"),
+    (["redact", "--rules", "missing.toml", "-"], 1, "missing.toml: No such file or directory"),
 ]
 
 

@@ -1,6 +1,6 @@
 """The schedule command line as a user meets it: init, validate, list, schema and prepare (the
 design notes' fifteen behaviours, and more). The general front door (version, usage errors, exit
-codes, colour) is in test_main.py."""
+codes, colour) is in tests/test_main.py."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from kaizen_agentic.main import main
 from tests.conftest import commit_all, usage_error
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 GOOD = """\
 version: 1
