@@ -1,14 +1,17 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of one."""
+"""Files written atomically (a reader sees the old file or the new one, never half of one),
+appended one whole line at a time, and read with a size cap."""
 
 from __future__ import annotations
 
 import os
-import tempfile
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from kaizen_agentic.errors import KaizenError
+
+MAX_READ = 1024 * 1024  # the default cap of read_capped: a manifest, a roster entry, a result
 
 
 def write_atomic(path: str | Path, data: bytes, mode: int = 0o644) -> None:
@@ -23,6 +26,8 @@ def write_atomic(path: str | Path, data: bytes, mode: int = 0o644) -> None:
         raise KaizenError(f"cannot write {path}: it is a folder")
     if not folder.is_dir():
         raise KaizenError(f"cannot write {path}: no such folder {folder}")
+    import tempfile  # only writers pay for it: readers of capped files import this module
+
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -70,3 +75,45 @@ def locked_dir(folder: str | Path) -> Iterator[None]:
         yield
     finally:
         os.close(dir_fd)  # closing releases the lock
+
+
+def read_capped(path: str, limit: int = MAX_READ) -> bytes:
+    """Read a regular file, refusing FIFOs, devices and anything larger than ``limit`` bytes.
+
+    Raises ``OSError`` for files that cannot be opened and ``ValueError`` (with a message fit for
+    users) for files that are not regular or are too large.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise ValueError("is a directory")
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a regular file")
+        if info.st_size > limit:
+            raise ValueError(
+                f"file is {human_size(info.st_size)}; the limit is {human_size(limit)}"
+            )
+        chunks = []
+        remaining = limit + 1
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, 1 << 16))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        data = b"".join(chunks)
+        if len(data) > limit:  # grew while we read it
+            raise ValueError(f"file is larger than the limit of {human_size(limit)}")
+        return data
+    finally:
+        os.close(fd)
+
+
+def human_size(n: int) -> str:
+    """``n`` bytes as people read them: bytes, KiB or MiB."""
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.1f} MiB"
+    if n >= 1024:
+        return f"{n / 1024:.1f} KiB"
+    return f"{n} bytes"

@@ -129,23 +129,28 @@ def _own(record: bytes) -> bool:
     return path.startswith(_OWN_PATHS)
 
 
+def inside(root: str, path: str) -> bool:
+    """Whether ``path`` resolves (symlinks followed) to ``root`` or below it."""
+    real_root = os.path.realpath(root)
+    return os.path.commonpath([real_root, os.path.realpath(path)]) == real_root
+
+
 def check_inside(root: str, path: str) -> None:
     """Refuse ``path`` when it resolves (symlinks followed) outside ``root``."""
-    real_root = os.path.realpath(root)
-    real = os.path.realpath(path)
-    if os.path.commonpath([real_root, real]) != real_root:
+    if not inside(root, path):
+        real = os.path.realpath(path)
         raise KaizenError(f"{path} points outside the repository ({real}); refusing to read it")
 
 
 def read_inside(root: str, relative: str, limit: int) -> bytes | None:
     """Bytes of ``root/relative`` when it is a regular file that stays inside ``root``."""
-    from kaizen_agentic import yamlsafe
+    from kaizen_agentic import atomic
 
     path = os.path.join(root, relative)
     if not os.path.lexists(path):
         return None
     check_inside(root, path)
     try:
-        return yamlsafe.read_capped(path, limit)
+        return atomic.read_capped(path, limit)
     except ValueError as exc:
         raise KaizenError(f"{path}: {exc}") from None

@@ -90,10 +90,10 @@ def _records(items: Iterable[Any], where: str) -> tuple[list[Record], list[Probl
 def load_roster_file(path: str) -> Roster:
     """Records from a YAML or JSON roster: a list, or ``{"repos": [...]}`` (or items/results/
     data). Raises ``KaizenError`` when the file itself cannot be read."""
-    from kaizen_agentic import yamlsafe
+    from kaizen_agentic import atomic
 
     try:
-        data = yamlsafe.read_capped(path, MAX_ROSTER_BYTES)
+        data = atomic.read_capped(path, MAX_ROSTER_BYTES)
     except FileNotFoundError:
         raise KaizenError(f"roster {path}: no such file") from None
     except (OSError, ValueError) as exc:
@@ -189,9 +189,9 @@ def canonical_path(path: str, root: str | None) -> tuple[str | None, str]:
         return None, f"host path {path!r} contains '..'"
     clean = os.path.normpath(path)
     if root is not None:
-        real_root = os.path.realpath(root)
-        real = os.path.realpath(clean)
-        if os.path.commonpath([real_root, real]) != real_root:
+        from kaizen_agentic.repo import inside
+
+        if not inside(root, clean):
             return None, f"host path {clean} is outside --root {root}"
     return clean, ""
 

@@ -349,10 +349,10 @@ def load_manifest(path: str | os.PathLike[str]) -> Manifest:
 
 def read_manifest_bytes(path: str) -> bytes:
     """A manifest's bytes, or ``InvalidFileError`` saying why they cannot be read."""
-    from kaizen_agentic import yamlsafe
+    from kaizen_agentic import atomic
 
     try:
-        return yamlsafe.read_capped(path)
+        return atomic.read_capped(path)
     except FileNotFoundError:
         raise InvalidFileError(path, [Problem(path, 0, 0, "", "no such file")]) from None
     except IsADirectoryError:

@@ -15,14 +15,13 @@ Problems are collected, not raised: one pass reports everything the file gets wr
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 from collections.abc import Iterator
 from typing import Any, Final, NamedTuple
 
 import yaml
 
+from kaizen_agentic.atomic import human_size as _size
 from kaizen_agentic.errors import Problem
 
 MAX_BYTES: Final = 1024 * 1024
@@ -127,45 +126,6 @@ def resolve_plain(text: str) -> ScalarValue:
         if _NAN.match(text):
             return float("nan")
     return text
-
-
-def read_capped(path: str, limit: int = MAX_BYTES) -> bytes:
-    """Read a regular file, refusing FIFOs, devices and anything larger than ``limit`` bytes.
-
-    Raises ``OSError`` for files that cannot be opened and ``ValueError`` (with a message fit for
-    users) for files that are not regular or are too large.
-    """
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise ValueError("is a directory")
-        if not stat.S_ISREG(info.st_mode):
-            raise ValueError("not a regular file")
-        if info.st_size > limit:
-            raise ValueError(f"file is {_size(info.st_size)}; the limit is {_size(limit)}")
-        chunks = []
-        remaining = limit + 1
-        while remaining > 0:
-            chunk = os.read(fd, min(remaining, 1 << 16))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            remaining -= len(chunk)
-        data = b"".join(chunks)
-        if len(data) > limit:  # grew while we read it
-            raise ValueError(f"file is larger than the limit of {_size(limit)}")
-        return data
-    finally:
-        os.close(fd)
-
-
-def _size(n: int) -> str:
-    if n >= 1024 * 1024:
-        return f"{n / (1024 * 1024):.1f} MiB"
-    if n >= 1024:
-        return f"{n / 1024:.1f} KiB"
-    return f"{n} bytes"
 
 
 _BOMS: Final = (

@@ -20,9 +20,9 @@ def run(
     outbox: str | None,
     sink: str | None,
 ) -> int:
+    from kaizen_agentic.atomic import read_capped
     from kaizen_agentic.events import DeliveryError
     from kaizen_agentic.result import complete, parse_result
-    from kaizen_agentic.yamlsafe import read_capped
 
     if bundle is None or result is None:  # the command line requires both
         raise UsageError("name the BUNDLE and its --result")

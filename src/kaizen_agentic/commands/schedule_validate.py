@@ -86,14 +86,14 @@ def _undefined_raw(path: str) -> list[Problem]:
     validate: the names that can be read are checked all the same."""
     import re
 
-    from kaizen_agentic import yamlsafe
+    from kaizen_agentic import atomic, yamlsafe
     from kaizen_agentic.agents import AGENT_NAME_PATTERN, undefined
 
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.basename(folder) != ".kaizen":
         return []
     try:
-        text, _ = yamlsafe.decode(yamlsafe.read_capped(path), path)
+        text, _ = yamlsafe.decode(atomic.read_capped(path), path)
     except (OSError, ValueError):
         return []
     root, _ = yamlsafe.load(text, path) if text is not None else (None, [])
