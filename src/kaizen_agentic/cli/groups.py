@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kaizen_agentic import commands
-from kaizen_agentic.cli import add_repo, add_source, command, whole_number
+from kaizen_agentic.cli.common import add_repo, add_source, command, whole_number
 
 
 def add(sub: Any) -> None:

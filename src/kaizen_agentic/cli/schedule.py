@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from kaizen_agentic import commands
-from kaizen_agentic.cli import (
+from kaizen_agentic.cli.common import (
     Formatter,
     add_delivery,
     add_repo,
