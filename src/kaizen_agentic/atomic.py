@@ -7,9 +7,12 @@ import os
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kaizen_agentic.errors import KaizenError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 MAX_READ = 1024 * 1024  # the default cap of read_capped: a manifest, a roster entry, a result
 
@@ -20,6 +23,8 @@ def write_atomic(path: str | Path, data: bytes, mode: int = 0o644) -> None:
     The file and its folder are fsynced, so after a crash the path holds either the old bytes or
     the new ones.
     """
+    from pathlib import Path  # lazily: readers (validate) import this module too
+
     target = Path(path)
     folder = target.parent
     if target.is_dir():
