@@ -590,7 +590,13 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
         ["Password=;Server=db"],
     ),
     "mysql-cli-password": (["mysql -u root -p«{A:12}» app < dump.sql"], ["mysql -u root -p app"]),
-    "curl-user-password": (["curl -u deploy:«{A:16}» https://api.acme.dev/v1", "curl --user 'ops:«{A:14}»' -X POST https://x"], ["curl -u deploy https://api.acme.dev", "curl -u $USER:$PASSWORD https://x"]),
+    "curl-user-password": (
+        [
+            "curl -u deploy:«{A:16}» https://api.acme.dev/v1",
+            "curl --user 'ops:«{A:14}»' -X POST https://x",
+        ],
+        ["curl -u deploy https://api.acme.dev", "curl -u $USER:$PASSWORD https://x"],
+    ),
     "netrc-password": (
         ["machine api.heroku.com login ops@acme.dev password «{A:20}»"],
         ["machine learning models"],
