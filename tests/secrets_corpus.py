@@ -648,6 +648,25 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
             'auth: "op://vault/item/password"',
         ],
     ),
+    "generic-password": (
+        [
+            'password = "«cackle!»"',
+            "DB_PASS=«hunter2»",
+            '<add name="db" pwd="«Tr0ub4»" />',
+            "mysql_password: «s3cr3t!»",
+        ],
+        [
+            'password = "password"',
+            "password: ${PASSWORD}",
+            "password = getpass()",
+            "pwd = input()",
+            "password = self.password",
+            "password: letmein",
+            "pass = 123456",
+            'password = ""',
+            "passing = yes-sir",
+        ],
+    ),
     "generic-yaml-block": (
         ["service:\n  api_token: |\n    «{A:32}»\n", "deploy_key: >-\n  «{A:40}»"],
         ["description: |\n  The token is rotated weekly.", "password: |\n  ${DB_PASSWORD}"],
