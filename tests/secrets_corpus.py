@@ -667,6 +667,25 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
             "passing = yes-sir",
         ],
     ),
+    "generic-secret-quoted": (
+        [
+            'password = "«m{{h}o)p${e]nob(ody[finds>-_$#thisone}»"',
+            'api_key: "«Ab(12)[cd]{ef}{A:12}»"',
+        ],
+        [
+            'token = f"{token}"',
+            'error_token = "Token expired, please login again"',
+            'url = "https://${HOST}/x"',
+        ],
+    ),
+    "generic-secret-single-quoted": (
+        ["client_secret = '«x(9){A:10}[z]»'", "$dbPassword = '«P@ss[w0rd]{A:6}»';"],
+        [
+            "secret_key = '{{ vault_secret }}'",
+            "api_key = '<your key>'",
+            "password = '$(cat /run/pw)'",
+        ],
+    ),
     "generic-yaml-block": (
         ["service:\n  api_token: |\n    «{A:32}»\n", "deploy_key: >-\n  «{A:40}»"],
         ["description: |\n  The token is rotated weekly.", "password: |\n  ${DB_PASSWORD}"],

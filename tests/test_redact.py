@@ -227,6 +227,9 @@ REFERENCES = [
     ("a token file", "token_file: creds/t0k3n.txt"),
     ("an environment variable's name", "api_key_env: OPENAI_API_KEY_2"),
     ("tokenizer", "tokenizer: bert-base-uncased"),
+    ("an f-string", 'token = f"{token}"'),
+    ("a message", 'error_token = "Token expired, please login again"'),
+    ("an interpolated URL", 'auth_url = "https://${AUTH_HOST}/oauth2/token"'),
 ]
 
 

@@ -31,6 +31,7 @@ from kaizen_agentic.rule_files import default_rules
 MARKER: Final = b"[REDACTED:"
 _BEFORE: Final = 512  # how far before a keyword hit a match may start
 _MERGE: Final = 4096  # windows closer than this are scanned as one
+_RETRIES: Final = 64  # times per rule and text a rejected match is searched again from inside
 _MULTILINE: Final = 1 << 16  # how far after a hit a rule that spans lines is run at first
 
 
@@ -187,24 +188,36 @@ class Ruleset:
         """(start, end, rule index) of every secret in UTF-8 ``data``, overlaps resolved."""
         found: list[tuple[int, int, int]] = []
         markers = _markers(data)
+        size = len(data)
         for index, spans in self._windows(data).items():
             rule = self.rules[index]
-            pattern = rule.pattern
+            retries = _RETRIES  # per rule and text: keeps the worst case linear
             for start, end in spans:
-                matches = list(pattern.finditer(data, start, end))
-                if (
-                    rule.multiline
-                    and matches
-                    and end < len(data)
-                    and matches[-1].end() > data.rfind(b"\n", 0, end - 1)
-                ):  # a match that reaches the window's last line may go on: scan to the end
-                    matches[-1:] = pattern.finditer(data, matches[-1].start(), len(data))
-                for match in matches:
-                    if markers and _overlaps(markers, match.span()):
-                        continue  # a match that touches a marker: redacted before
-                    span = self._secret(rule, data, match)
+                position = start
+                while position < end:
+                    match = rule.pattern.search(data, position, end)
+                    if match is None:
+                        break
+                    if (
+                        rule.multiline
+                        and end < size
+                        and match.end() > data.rfind(b"\n", 0, end - 1)
+                    ):  # a match that reaches the window's last line may go on
+                        end = size
+                        match = rule.pattern.search(data, match.start(), end)
+                        assert match is not None
+                    span = None
+                    if not (markers and _overlaps(markers, match.span())):
+                        span = self._secret(rule, data, match)
                     if span is not None:
                         found.append((span[0], span[1], index))
+                    position = max(match.end(), position + 1)
+                    if span is None and retries:
+                        # A match that is no secret (a reference, a placeholder) may hide one that
+                        # starts inside it: `KEY='$name = 'value''`. Look again from there.
+                        retries -= 1
+                        inner = match.start(rule.group) if rule.group else match.start()
+                        position = max(inner, match.start()) + 1
         return _resolve(found, self.rules)
 
     def _secret(self, rule: Rule, data: bytes, match: Any) -> tuple[int, int] | None:

@@ -8,6 +8,7 @@ import random
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -26,6 +27,11 @@ PLACEMENTS = (
     "remote URL",
     "exception text",
 )
+
+
+# Rules for values only quotes delimit (any character but the quote): unquoted, in a URL, such a
+# value is percent-encoded.
+QUOTED_ONLY = {"generic-secret-quoted", "generic-secret-single-quoted"}
 
 
 def manifest(focus: str, instructions: str) -> str:
@@ -57,7 +63,11 @@ def test_a_secret_in_every_placement_never_reaches_the_bundle(
     made = {place: text for place, (text, _) in samples.items()}
     in_url = made["remote URL"]
     if any(c.isspace() for c in in_url):  # a header or a PEM block cannot sit in a URL as is
-        in_url = "token=" + samples["remote URL"][1][0]
+        secret = samples["remote URL"][1][0]
+        if rule in QUOTED_ONLY:  # brackets and braces: a URL has them percent-encoded
+            secret = quote(secret, safe="")
+            samples["remote URL"] = (secret, [secret])
+        in_url = "token=" + secret
     origin = f"https://deploy:hunter2hunter2@git.example.com/acme/secrets.git?{in_url}"
     repo = make_repo(
         manifest=manifest(made["focus"], f"Use {made['instructions']} here."), origin=origin
