@@ -568,3 +568,12 @@ def test_a_credential_named_for_its_provider_is_found_in_every_syntax(form: str)
             value = make(rng)
             text = form.format(i=provider, I=provider.upper(), s=value)
             assert value not in redact(text).text, (shape, text)
+
+
+def test_a_reference_cannot_hide_the_secret_after_it() -> None:
+    """`KEY='$name = '...''`: the first candidate value (`$name = `) is a reference; the search
+    goes on from inside it and finds the real one."""
+    text = "export KEY='$dbPassword = 'P@ss[w0rd]ja12x1';'"
+    assert (
+        redact(text).text == "export KEY='$dbPassword = '[REDACTED:generic-secret-single-quoted]';'"
+    )
