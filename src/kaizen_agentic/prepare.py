@@ -147,10 +147,11 @@ def gather(ctx: Context, window: int, ruleset: Any = None) -> Gathered:
     head, metric_items = prompt.metrics_parts(summary, start=len(memory_items))
     memory_file = memory.MEMORY_DIR + f"/{ctx.agent}.md"
     metrics_file = metrics.METRICS_DIR + f"/{ctx.agent}.jsonl"
-    places = {  # unique per item
-        id(item): f"the memory entry {entry.when} from line {entry.line}"
-        for item, entry in zip(memory_items, entries, strict=True)
-    }
+    places: dict[int, str] = {}  # unique per item
+    origins: dict[str, tuple[str, int]] = {}  # where a memory entry's lines are in its file
+    for item, entry in zip(memory_items, entries, strict=True):
+        places[id(item)] = f"the memory entry {entry.when} from line {entry.line}"
+        origins[places[id(item)]] = (memory_file, entry.line)
     places.update(
         {
             id(item): f"{metrics_file}, recent run {number} ({item.label})"
@@ -170,10 +171,6 @@ def gather(ctx: Context, window: int, ruleset: Any = None) -> Gathered:
     for item in memory_items + metric_items:
         texts[places[id(item)]] = item.text
         texts[places[id(item)] + " (its label)"] = item.label
-    origins = {
-        places[id(item)]: (memory_file, entry.line)
-        for item, entry in zip(memory_items, entries, strict=True)
-    }
     # the boundary: nothing below reads `texts`
     clean, counts, leaks = rules.redact_all(texts, origins)
 

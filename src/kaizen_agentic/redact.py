@@ -23,6 +23,7 @@ import math
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from functools import cache
 from typing import Any, Final, NamedTuple
 
 from kaizen_agentic.redact_rules import Allowlist, Rule, RuleFile
@@ -68,7 +69,7 @@ class _Windows:
             self.line_end = data.find(b"\n", last)
             if self.line_end < 0:
                 self.line_end = size
-        line_end = self.line_end if last >= first else _line_end(data, last)
+        line_end = self.line_end
         start = first - _BEFORE if first > _BEFORE else 0
         for index in self.rules_of[word]:
             if index in self.multiline:  # may run over many lines: bounded, to a line end
@@ -252,19 +253,11 @@ class Ruleset:
 
     def redact_bytes(self, data: bytes) -> tuple[bytes, dict[str, int]]:
         """UTF-8 ``data`` with every secret replaced; bytes that are not UTF-8 pass through."""
-        spans = self.scan(data)
+        spans = [(start, end, self.rules[index].id) for start, end, index in self.scan(data)]
         counts: dict[str, int] = {}
-        if not spans:
-            return data, counts
-        pieces: list[bytes] = []
-        cursor = 0
-        for start, end, index in spans:
-            rule_id = self.rules[index].id
-            pieces += (data[cursor:start], b"[REDACTED:" + rule_id.encode() + b"]")
-            cursor = end
+        for _, _, rule_id in spans:
             counts[rule_id] = counts.get(rule_id, 0) + 1
-        pieces.append(data[cursor:])
-        return b"".join(pieces), counts
+        return (splice(data, spans) if spans else data), counts
 
     def redact(self, text: str, counts: dict[str, int] | None = None) -> Redacted:
         """``text`` with every secret replaced by ``[REDACTED:<rule>]``; counts are accumulated
@@ -292,21 +285,28 @@ class Ruleset:
             found = self.findings(text) if text else []
             file, first = (origins or {}).get(place, (None, 1))
             leaks += (Leak(f.rule, place, first + f.line - 1, f.column, file) for f in found)
-            clean[place] = _replace(text, found) if found else text
+            if found:
+                data = splice(text.encode("utf-8", "surrogatepass"), found)
+                text = data.decode("utf-8", "surrogatepass")
+            clean[place] = text
             for finding in found:
                 counts[finding.rule] = counts.get(finding.rule, 0) + 1
         return clean, dict(sorted(counts.items())), leaks
 
 
-def _replace(text: str, found: list[Finding]) -> str:
-    data = text.encode("utf-8", "surrogatepass")
+def splice(data: bytes, spans: Iterable[tuple[int, int, str] | Finding]) -> bytes:
+    """``data`` with each secret, given in order as (start, end, rule id) or as the ``Finding``
+    of ``Ruleset.findings``, replaced by its marker ``[REDACTED:<rule>]``."""
     pieces: list[bytes] = []
     cursor = 0
-    for finding in found:
-        pieces += (data[cursor : finding.start], b"[REDACTED:" + finding.rule.encode() + b"]")
-        cursor = finding.end
+    for span in spans:
+        start, end, rule_id = (
+            (span.start, span.end, span.rule) if isinstance(span, Finding) else span
+        )
+        pieces += (data[cursor:start], b"[REDACTED:" + rule_id.encode() + b"]")
+        cursor = end
     pieces.append(data[cursor:])
-    return b"".join(pieces).decode("utf-8", "surrogatepass")
+    return b"".join(pieces)
 
 
 def entropy(data: bytes) -> float:
@@ -407,14 +407,10 @@ def _line_starts(data: bytes) -> list[int]:
     return starts
 
 
-_DEFAULT: list[Ruleset] = []
-
-
+@cache
 def default_ruleset() -> Ruleset:
     """The package's own rules, compiled once per process."""
-    if not _DEFAULT:
-        _DEFAULT.append(Ruleset([default_rules()]))
-    return _DEFAULT[0]
+    return Ruleset([default_rules()])
 
 
 def load_ruleset(root: str | None, extra: Iterable[str] = ()) -> Ruleset:

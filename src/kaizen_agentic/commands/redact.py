@@ -65,8 +65,9 @@ def _one(ruleset: Any, name: str, locate: bool, in_place: bool) -> dict[str, Any
             report["redactions"][f.rule] = report["redactions"].get(f.rule, 0) + 1
         if in_place and findings:
             from kaizen_agentic.atomic import write_atomic
+            from kaizen_agentic.redact import splice
 
-            redacted, _ = ruleset.redact_bytes(data)
+            redacted = splice(data, findings)  # the findings already located: no second scan
             write_atomic(name, redacted, os.stat(name).st_mode & 0o7777)
         return report
     redacted, report["redactions"] = ruleset.redact_bytes(data)
