@@ -88,7 +88,7 @@ def wall(argv: list[str], runs: int = 5) -> float:
 
 def in_process(text: str, runs: int = 5) -> float:
     sys.path.insert(0, str(ROOT / "src"))
-    from kaizen_agentic.redact import redact
+    from kaizen_agentic.redact.engine import redact
 
     redact("warm up: load and compile the rules")
     best = float("inf")
@@ -115,7 +115,7 @@ HOSTILE = {
 
 
 def main() -> int:
-    from kaizen_agentic.redact import default_ruleset
+    from kaizen_agentic.redact.engine import default_ruleset
 
     rules = len(default_ruleset().rules)
     binary = gitleaks()

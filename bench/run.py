@@ -321,7 +321,7 @@ TICK = """
 import sys, time
 from datetime import datetime, UTC, timedelta
 from kaizen_agentic import discover_kaizen_scheduled_repos
-from kaizen_agentic.fleet import due_jobs
+from kaizen_agentic.fleet.due import due_jobs
 start = time.perf_counter()
 at = datetime(2027, 3, 29, 12, tzinfo=UTC)  # nothing in the fleet is due in (11:45, 12:00]
 found = discover_kaizen_scheduled_repos(roster_file=sys.argv[1], jobs=int(sys.argv[2]), at=at,
@@ -530,7 +530,7 @@ def _timed_once(func: object, arg: object) -> float:
 
 def redaction_rate() -> str:
     sys.path.insert(0, str(ROOT / "src"))
-    from kaizen_agentic.redact import redact
+    from kaizen_agentic.redact.engine import redact
 
     line = (
         "The retry loop in payments/retry.py backs off three times; token budget is fine. "
@@ -547,8 +547,8 @@ def throughput() -> list[tuple[str, str]]:
     sys.path.insert(0, str(ROOT / "src"))
     from datetime import timedelta
 
-    from kaizen_agentic.cadence import compile_cadence, next_runs
-    from kaizen_agentic.schedule import parse_manifest
+    from kaizen_agentic.manifest.cadence import compile_cadence, next_runs
+    from kaizen_agentic.manifest.schedule import parse_manifest
 
     data = (ROOT / "examples" / "schedule.yml").read_bytes()
     n = 2000

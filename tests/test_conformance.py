@@ -16,12 +16,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kaizen_agentic.discovery import discover_kaizen_scheduled_repos
 from kaizen_agentic.errors import InvalidFileError
+from kaizen_agentic.fleet.discovery import discover_kaizen_scheduled_repos
 from kaizen_agentic.main import main
-from kaizen_agentic.schedule import json_schema, parse_manifest
-from kaizen_agentic.timetable import build
-from kaizen_agentic.yamlsafe import load, to_python
+from kaizen_agentic.manifest.schedule import json_schema, parse_manifest
+from kaizen_agentic.manifest.yamlsafe import load, to_python
+from kaizen_agentic.views.timetable import build
 from tests.conftest import commit_all
 
 HOST = "runner-1"
@@ -400,7 +400,7 @@ def test_validate_without_a_manifest_gives_the_init_hint(
 
 
 def test_a_bad_json_result_block_is_a_json_error(tmp_path: Path) -> None:
-    from kaizen_agentic.result import parse_result
+    from kaizen_agentic.bundle.result import parse_result
 
     answer = 'Done.\n\n```kaizen-result\n{"outcome": "success",}\n```\n'
     with pytest.raises(InvalidFileError) as info:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from kaizen_agentic.main import main
-from kaizen_agentic.schedule import load_manifest
+from kaizen_agentic.manifest.schedule import load_manifest
 from tests.conftest import commit_all
 from tests.loopback import Reply, serve
 

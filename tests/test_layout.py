@@ -1,10 +1,15 @@
-"""The house rules of the source tree: no import circle (lazy imports included), modules of one
-concept (none much over 450 lines), and commands that never see argparse."""
+"""The house rules of the source tree: wings that stand on each other in one order, no import
+circle (lazy imports included), modules of one concept (none much over 450 lines), a package
+whose import loads no wing, and commands that never see argparse."""
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "kaizen_agentic"
 MODULES = {
@@ -54,3 +59,74 @@ def test_commands_never_see_argparse() -> None:
     for path in (SRC / "commands").glob("*.py"):
         if path.name != "__init__.py":
             assert "argparse" not in path.read_text(), path.name
+
+
+# The floors, lowest first (ADR-006). A module may import its own wing and any wing on a lower
+# floor; wings on one floor know nothing of each other. The top floor holds what assembles the
+# whole: the package's lazy public face, the entry points and the generator of derived files.
+FLOORS: tuple[tuple[str, ...], ...] = (
+    ("errors", "output", "atomic", "transport", "repo", "names"),  # the ground floor
+    ("redact",),
+    ("manifest",),
+    ("agents", "export"),
+    ("bundle",),
+    ("fleet",),
+    ("views", "integrations"),
+    ("commands",),
+    ("cli",),
+    ("kaizen_agentic", "__main__", "main", "generate"),
+)
+GROUND = FLOORS[0]
+
+
+def wing(module: str) -> str:
+    """The wing of a module: its first part below the package (the ground floor is one wing)."""
+    parts = module.split(".")
+    if len(parts) == 1:
+        return "kaizen_agentic"
+    return "ground" if parts[1] in GROUND else parts[1]
+
+
+def floor(module: str) -> int:
+    name = module.split(".")[1] if "." in module else "kaizen_agentic"
+    return next(i for i, names in enumerate(FLOORS) if name in names)
+
+
+def test_every_module_has_a_floor() -> None:
+    assert [
+        name
+        for name in MODULES
+        if not any((name.split(".")[1] if "." in name else name) in names for names in FLOORS)
+    ] == []
+
+
+def test_wings_import_only_downwards() -> None:
+    wrong = sorted(
+        f"{name} -> {other}"
+        for name, path in MODULES.items()
+        for other in imports(path)
+        if wing(other) != wing(name)
+        and (floor(other) > floor(name) or (floor(other) == floor(name) and floor(name) > 0))
+        and floor(name) != len(FLOORS) - 1
+    )
+    assert wrong == []
+
+
+def test_the_package_floor_is_small() -> None:
+    top = sorted(p.name for p in SRC.glob("*.py"))
+    assert len(top) <= 11, top  # the ground floor, the top floor and the package's face
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("import kaizen_agentic", ["kaizen_agentic"]),
+        ("from kaizen_agentic import __version__", ["kaizen_agentic"]),
+    ],
+)
+def test_importing_the_package_loads_no_wing(code: str, expected: list[str]) -> None:
+    shown = "import sys; print(sorted(m for m in sys.modules if m.startswith('kaizen_agentic')))"
+    done = subprocess.run(
+        [sys.executable, "-c", f"{code}; {shown}"], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == repr(expected)

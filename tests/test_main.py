@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from kaizen_agentic import __version__
-from tests.commands.test_schedule import GOOD, run
+from tests.test_schedule_cli import GOOD, run
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,7 +5,7 @@
 * the field tables in ``docs/reference/schedule-schema.md``, between the GENERATED markers;
 * ``docs/reference/cli.md``, every command's ``--help``;
 * ``docs/reference/redaction-rules.md``, the package's redaction rules and allowlists;
-* ``src/kaizen_agentic/rules/secrets.compiled.json``, those rules checked, for a fast start.
+* ``src/kaizen_agentic/redact/secrets.compiled.json``, those rules checked, for a fast start.
 
 The test suite calls ``stale()`` and fails when a committed file differs from what this writes.
 """
@@ -15,9 +15,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from kaizen_agentic import output, rule_files
-from kaizen_agentic.schedule import MANIFEST_SPEC, json_schema
-from kaizen_agentic.spec import Const, Int, List, Map, Spec, Str, Value
+from kaizen_agentic import output
+from kaizen_agentic.manifest.schedule import MANIFEST_SPEC, json_schema
+from kaizen_agentic.manifest.spec import Const, Int, List, Map, Spec, Str, Value
+from kaizen_agentic.redact import rule_files
 
 PACKAGE = Path(__file__).parent
 SCHEMA_FILE = PACKAGE / "schemas" / "schedule.v1.schema.json"
@@ -103,9 +104,9 @@ def cli_reference() -> str:
 
 
 def rules_reference() -> str:
-    """docs/reference/redaction-rules.md: every rule of ``rules/secrets.toml``, so the page
+    """docs/reference/redaction-rules.md: every rule of ``redact/secrets.toml``, so the page
     cannot drift from what runs."""
-    from kaizen_agentic.rule_files import default_rules
+    from kaizen_agentic.redact.rule_files import default_rules
 
     found = default_rules()
 
@@ -115,7 +116,7 @@ def rules_reference() -> str:
     lines = [
         "# Redaction rules",
         "",
-        "Generated from `src/kaizen_agentic/rules/secrets.toml` by `make schema`; a test fails",
+        "Generated from `src/kaizen_agentic/redact/secrets.toml` by `make schema`; a test fails",
         f"when it is stale. {len(found.rules)} rules; each secret becomes `[REDACTED:<id>]`.",
         "How to add or disable rules: [redact.md](redact.md).",
         "",
@@ -135,11 +136,11 @@ def rules_reference() -> str:
 
 
 def compiled_rules() -> str:
-    """rules/secrets.compiled.json: the package's rules, parsed and every pattern compiled."""
+    """redact/secrets.compiled.json: the package's rules, parsed and every pattern compiled."""
     import hashlib
 
     data = Path(rule_files.RULES_FILE).read_bytes()
-    checked = rule_files.parse_rules(data, "kaizen_agentic/rules/secrets.toml", check=True)
+    checked = rule_files.parse_rules(data, "kaizen_agentic/redact/secrets.toml", check=True)
     digest = hashlib.sha256(data).hexdigest()
     return output.to_json(rule_files.to_compiled(checked, digest))
 
@@ -151,7 +152,7 @@ def expected(docs_root: Path) -> dict[Path, str]:
     head, _, rest = current.partition(BEGIN)
     _, _, tail = rest.partition(END)
     tables = markdown_tables(MANIFEST_SPEC)
-    from kaizen_agentic import result
+    from kaizen_agentic.bundle import result
 
     return {
         SCHEMA_FILE: output.to_json(json_schema()),

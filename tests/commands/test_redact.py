@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from kaizen_agentic.bundle.prepare import prepare
 from kaizen_agentic.main import main
-from kaizen_agentic.prepare import prepare
 from tests.conftest import commit_all, git, usage_error
-from tests.secrets_corpus import CASES, sample
+from tests.redact.secrets_corpus import CASES, sample
 
 TOKEN = "ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5"
 NOTE = f'hello\ntoken = "{TOKEN}"\npassword: ${{DB_PASSWORD}}\n'

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from kaizen_agentic.bundle import verify
+from kaizen_agentic.bundle.store import verify
 from tests.conftest import commit_all
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,7 +143,7 @@ def test_eight_processes_appending_metrics_lose_nothing(repo: Path) -> None:
     script = (
         "import sys\n"
         "from datetime import datetime, UTC, timedelta\n"
-        "from kaizen_agentic.metrics import append, make_record\n"
+        "from kaizen_agentic.bundle.metrics import append, make_record\n"
         "w = int(sys.argv[2])\n"
         f"for i in range({per_writer}):\n"
         "    r = make_record(time=datetime(2027, 1, 1, tzinfo=UTC) + timedelta(minutes=i),\n"

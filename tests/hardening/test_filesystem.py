@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from kaizen_agentic.bundle.prepare import prepare
 from kaizen_agentic.errors import KaizenError
 from kaizen_agentic.main import main
-from kaizen_agentic.prepare import prepare
 from tests.conftest import commit_all
 
 AT = datetime(2027, 3, 29, 12, tzinfo=UTC)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from kaizen_agentic.errors import InvalidFileError, KaizenError
+from kaizen_agentic.fleet.roster import load_roster_file
 from kaizen_agentic.main import main
-from kaizen_agentic.roster import load_roster_file
-from kaizen_agentic.schedule import parse_manifest
+from kaizen_agentic.manifest.schedule import parse_manifest
 
 OK = "version: 1\nagents:\n  - agent: coach\n    schedule: {interval: daily}\n"
 

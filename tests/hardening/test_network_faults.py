@@ -11,9 +11,9 @@ from contextlib import contextmanager, suppress
 
 import pytest
 
-from kaizen_agentic import events
-from kaizen_agentic.events import DeliveryError
-from kaizen_agentic.hub import Client, HubError, Limits, fetch_repos
+from kaizen_agentic.bundle import events
+from kaizen_agentic.bundle.events import DeliveryError
+from kaizen_agentic.fleet.hub import Client, HubError, Limits, fetch_repos
 from kaizen_agentic.main import main
 from tests.loopback import Reply, Seen, serve
 

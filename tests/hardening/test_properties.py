@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kaizen_agentic.errors import InvalidFileError
-from kaizen_agentic.roster import parse_record
-from kaizen_agentic.schedule import Manifest, parse_manifest
+from kaizen_agentic.fleet.roster import parse_record
+from kaizen_agentic.manifest.schedule import Manifest, parse_manifest
 
 YAMLISH = st.text(
     alphabet=st.sampled_from(

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests import test_redact
 from tests.hardening import (
     test_crash_and_concurrency,
     test_filesystem,
     test_hostile_inputs,
     test_secrets,
 )
-from tests.secrets_corpus import CASES, NOT_SECRETS
+from tests.redact import test_redact
+from tests.redact.secrets_corpus import CASES, NOT_SECRETS
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "reliability.md").read_text()
 

@@ -12,10 +12,10 @@ from urllib.parse import quote
 
 import pytest
 
+from kaizen_agentic.bundle.prepare import prepare
 from kaizen_agentic.main import main
-from kaizen_agentic.prepare import prepare
 from tests.conftest import commit_all
-from tests.secrets_corpus import CASES, NOT_SECRETS, sample
+from tests.redact.secrets_corpus import CASES, NOT_SECRETS, sample
 
 AT = datetime(2027, 3, 29, 12, tzinfo=UTC)
 PLACEMENTS = (

@@ -1,6 +1,6 @@
 """Per-agent calendar exports on a real Temporal server: its ``ListScheduleMatchingTimes`` equals
 ``schedule list``, or every differing date is named in the item's notes; and our model of the
-server (``kaizen_agentic.temporal_calendar``) predicts the server exactly."""
+server (``kaizen_agentic.export.temporal_calendar``) predicts the server exactly."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from kaizen_agentic import cadence as cad
-from kaizen_agentic.export import Target, horizon_end, transitions
-from kaizen_agentic.export_temporal import temporal
-from kaizen_agentic.schedule import load_manifest
-from kaizen_agentic.temporal_calendar import matching_times
+from kaizen_agentic.export.common import Target, horizon_end, transitions
+from kaizen_agentic.export.temporal import temporal
+from kaizen_agentic.export.temporal_calendar import matching_times
+from kaizen_agentic.manifest import cadence as cad
+from kaizen_agentic.manifest.schedule import load_manifest
 
 pytest.importorskip("temporalio")
 

@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 from tests.conftest import commit_all
 
-from kaizen_agentic.discovery import discover_kaizen_scheduled_repos
+from kaizen_agentic.fleet.discovery import discover_kaizen_scheduled_repos
 from kaizen_agentic.main import main
-from kaizen_agentic.timetable import build
+from kaizen_agentic.views.timetable import build
 
 pytest.importorskip("temporalio")
 
@@ -125,7 +125,7 @@ def workers(temporal_server: str, tmp_path: Path) -> Iterator[dict[str, Worker]]
 
 def bundles(out: Path) -> list[tuple[str, str, str, str]]:
     """(host, slug, agent, slot in UTC) of every bundle folder on disk, checked whole."""
-    from kaizen_agentic.bundle import verify
+    from kaizen_agentic.bundle.store import verify
 
     found = []
     for manifest in sorted(out.glob("*/*/*/*/manifest.json")):

@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import os
 from functools import lru_cache
-from typing import Final, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from kaizen_agentic.errors import InvalidFileError, KaizenError, Problem
-from kaizen_agentic.spec import Field, Int, List, Map, Str, check_document
+from kaizen_agentic.manifest.spec import Field, Int, List, Map, Str, check_document
+from kaizen_agentic.names import AGENT_NAME_PATTERN
 
-# An agent's name: a file name in .kaizen/agents/ and a manifest value, so no separators.
-AGENT_NAME_PATTERN: Final = r"[a-z0-9][a-z0-9._-]{0,63}"
+if TYPE_CHECKING:
+    from kaizen_agentic.manifest.schedule import Manifest
 
 BUILTIN_DIR: Final = os.path.dirname(__file__)
 REPO_AGENTS_DIR: Final = os.path.join(".kaizen", "agents")
@@ -77,7 +78,7 @@ def check_name(name: str) -> None:
 
 def parse_definition(data: bytes, path: str, source: str) -> AgentDefinition:
     """Parse an agent file. Raises ``InvalidFileError`` with every located problem."""
-    from kaizen_agentic import yamlsafe
+    from kaizen_agentic.manifest import yamlsafe
 
     text = yamlsafe.decode_strict(data, path)
     if not text.startswith("---\n"):
@@ -184,3 +185,18 @@ def undefined(agents: list[tuple[str, int, int, int]], repo_root: str, path: str
         for name, index, line, col in agents
         if name not in known
     ]
+
+
+def load_repo_manifest(root: str) -> Manifest:
+    """Load ``root``'s manifest and check that every enabled agent it names has a definition.
+
+    Raises ``InvalidFileError`` with every problem found."""
+    from kaizen_agentic.manifest.schedule import MANIFEST_PATH, load_manifest
+
+    path = os.path.join(root, MANIFEST_PATH)
+    manifest = load_manifest(path)
+    entries = [(e.agent, i, e.line, e.col) for i, e in enumerate(manifest.agents) if e.enabled]
+    problems = undefined(entries, root, path)
+    if problems:
+        raise InvalidFileError(path, problems)
+    return manifest

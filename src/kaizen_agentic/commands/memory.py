@@ -6,8 +6,8 @@ import sys
 
 from kaizen_agentic import output
 from kaizen_agentic.agents import check_name
+from kaizen_agentic.bundle.memory import add, memory_path, new_entry, read
 from kaizen_agentic.errors import KaizenError, UsageError
-from kaizen_agentic.memory import add, memory_path, new_entry, read
 from kaizen_agentic.repo import find_root
 
 

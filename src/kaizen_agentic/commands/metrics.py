@@ -6,8 +6,8 @@ import sys
 
 from kaizen_agentic import output
 from kaizen_agentic.agents import check_name
+from kaizen_agentic.bundle.metrics import append, make_record, metrics_path, summarize
 from kaizen_agentic.errors import UsageError
-from kaizen_agentic.metrics import append, make_record, metrics_path, summarize
 from kaizen_agentic.repo import find_root
 
 

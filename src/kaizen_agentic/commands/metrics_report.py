@@ -25,7 +25,7 @@ def run(
 ) -> int:
     from datetime import UTC
 
-    from kaizen_agentic import report
+    from kaizen_agentic.views import report
 
     end = parse_time(until, "--until") or datetime.now(UTC)
     begin = parse_time(since, "--since") or end - DEFAULT_PERIOD
@@ -35,7 +35,7 @@ def run(
     table = report.build(found, since=begin, until=end, agent=source.agent, progress=_progress())
     if html:
         from kaizen_agentic.atomic import write_atomic
-        from kaizen_agentic.report_html import render
+        from kaizen_agentic.views.report_html import render
 
         _write(html, render(table), write_atomic)
     if openmetrics:
@@ -83,7 +83,7 @@ def _cut(text: str, width: int) -> str:
 
 def text(table: Any) -> str:
     """A compact table that fits 100 columns, worst first; then totals and who is not in."""
-    from kaizen_agentic import report
+    from kaizen_agentic.views import report
 
     colour = output.use_colour()
     ranked = {(a.slug, a.agent): (score, why) for a, score, why in report.attention(table)}

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 from kaizen_agentic import output
-from kaizen_agentic.discovery import Discovery
 from kaizen_agentic.errors import KaizenError, UsageError
+from kaizen_agentic.fleet.discovery import Discovery
 
 
 def parse_time(text: str | None, flag: str = "--at") -> datetime | None:
@@ -51,8 +51,8 @@ class Source(NamedTuple):
 
 def discover(source: Source, at: datetime, count: int = 1) -> Discovery:
     """The fleet from ``--hub`` (or ``KAIZEN_HUB_URL``), ``--roster`` or ``--scan``."""
-    from kaizen_agentic.discovery import discover_kaizen_scheduled_repos
-    from kaizen_agentic.manifest_cache import default_path
+    from kaizen_agentic.fleet.discovery import discover_kaizen_scheduled_repos
+    from kaizen_agentic.manifest.cache import default_path
 
     given = [s for s in (source.hub, source.roster, source.scan) if s]
     if len(given) > 1:
@@ -87,9 +87,9 @@ def repo_or_fleet(repo: str | None, source: Source, at: datetime, doing: str) ->
         return discover(source, at)
     if source.given:
         raise UsageError("give --repo or a roster (--hub, --roster, --scan), not both")
-    from kaizen_agentic.discovery import repo_state
+    from kaizen_agentic.fleet.discovery import repo_state
+    from kaizen_agentic.fleet.roster import local_record, this_host
     from kaizen_agentic.repo import find_root
-    from kaizen_agentic.roster import local_record, this_host
 
     root = find_root(repo)
     host = this_host()

@@ -23,7 +23,7 @@ def run(
     rules: list[str] | None = None,
 ) -> int:
     """Redact, check or rewrite ``files``; 0 clean, 1 secrets found (check, in place)."""
-    from kaizen_agentic.redact import load_ruleset
+    from kaizen_agentic.redact.engine import load_ruleset
 
     if files.count(STDIN) > 1:
         raise UsageError("- (standard input) can be read only once")
@@ -65,7 +65,7 @@ def _one(ruleset: Any, name: str, locate: bool, in_place: bool) -> dict[str, Any
             report["redactions"][f.rule] = report["redactions"].get(f.rule, 0) + 1
         if in_place and findings:
             from kaizen_agentic.atomic import write_atomic
-            from kaizen_agentic.redact import splice
+            from kaizen_agentic.redact.engine import splice
 
             redacted = splice(data, findings)  # the findings already located: no second scan
             write_atomic(name, redacted, os.stat(name).st_mode & 0o7777)

@@ -9,7 +9,7 @@ from datetime import timedelta
 from kaizen_agentic import output
 from kaizen_agentic.commands.options import Source, parse_at, repo_or_fleet
 from kaizen_agentic.errors import UsageError
-from kaizen_agentic.timetable import DAYS, Timetable, advice, as_dict, build
+from kaizen_agentic.views.timetable import DAYS, Timetable, advice, as_dict, build
 
 
 def run(
@@ -23,7 +23,7 @@ def run(
     html: str | None,
     as_json: bool,
 ) -> int:
-    from kaizen_agentic.schedule import check_timezone
+    from kaizen_agentic.manifest.schedule import check_timezone
 
     begin = parse_at(start)
     zone = timezone or "UTC"
@@ -34,7 +34,7 @@ def run(
     table = build(found, start=begin, days=days, zone=zone, threshold=threshold)
     if html:
         from kaizen_agentic.atomic import write_atomic
-        from kaizen_agentic.calendar_html import render
+        from kaizen_agentic.views.calendar_html import render
 
         write_atomic(html, render(table).encode("utf-8"))
         sys.stderr.write(f"wrote {html}\n")

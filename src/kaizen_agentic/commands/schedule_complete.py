@@ -6,9 +6,9 @@ import os
 import sys
 
 from kaizen_agentic import output
+from kaizen_agentic.bundle.events import deliver
 from kaizen_agentic.commands.options import parse_at
 from kaizen_agentic.errors import KaizenError, UsageError
-from kaizen_agentic.events import deliver
 
 
 def run(
@@ -21,8 +21,8 @@ def run(
     sink: str | None,
 ) -> int:
     from kaizen_agentic.atomic import read_capped
-    from kaizen_agentic.events import DeliveryError
-    from kaizen_agentic.result import complete, parse_result
+    from kaizen_agentic.bundle.events import DeliveryError
+    from kaizen_agentic.bundle.result import complete, parse_result
 
     if bundle is None or result is None:  # the command line requires both
         raise UsageError("name the BUNDLE and its --result")

@@ -7,7 +7,7 @@ from typing import Any
 
 from kaizen_agentic import output
 from kaizen_agentic.commands.options import Source, discover, parse_at
-from kaizen_agentic.discovery import STATES, Discovery
+from kaizen_agentic.fleet.discovery import STATES, Discovery
 
 
 def as_dict(found: Discovery) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 from kaizen_agentic import output
 from kaizen_agentic.commands.options import Source, parse_at
 from kaizen_agentic.errors import KaizenError, UsageError
-from kaizen_agentic.export import Target
+from kaizen_agentic.export.common import Target
 
 
 class Options(NamedTuple):
@@ -36,9 +36,9 @@ def targets(opts: Options, at: datetime) -> list[tuple[Target, datetime | None]]
     if opts.repo is not None:
         if opts.source.hub or opts.source.roster or opts.source.scan:
             raise UsageError("give --repo or a roster (--hub, --roster, --scan), not both")
+        from kaizen_agentic.agents import load_repo_manifest
+        from kaizen_agentic.fleet.roster import this_host
         from kaizen_agentic.repo import find_root
-        from kaizen_agentic.roster import this_host
-        from kaizen_agentic.schedule import load_repo_manifest
 
         root = find_root(opts.repo)
         manifest = load_repo_manifest(str(root))
@@ -94,8 +94,8 @@ def run(
 
 
 def _temporal(opts: Options, at: datetime) -> int:
-    from kaizen_agentic.export_temporal import temporal, temporal_tick
-    from kaizen_agentic.fleet import parse_duration
+    from kaizen_agentic.export.temporal import temporal, temporal_tick
+    from kaizen_agentic.fleet.due import parse_duration
 
     if opts.tick:
         tick = parse_duration(opts.tick)
@@ -143,7 +143,7 @@ def _shared_roster(opts: Options) -> tuple[str | None, str | None]:
 def _deploy(opts: Options) -> Any:
     import shutil
 
-    from kaizen_agentic.export_cron import Deploy
+    from kaizen_agentic.export.cron import Deploy
 
     if not opts.bundle_dir:
         raise UsageError(
@@ -172,7 +172,7 @@ def _deploy(opts: Options) -> Any:
 
 
 def _pod(opts: Options) -> Any:
-    from kaizen_agentic.export_cron import Pod
+    from kaizen_agentic.export.cron import Pod
 
     image = opts.image or os.environ.get("KAIZEN_IMAGE")
     if not image:
@@ -192,7 +192,7 @@ def _dump(docs: list[dict[str, Any]]) -> str:
 
 
 def _cron_agents(opts: Options, at: datetime, deploy: Any) -> str:
-    from kaizen_agentic.export_cron import crontab_line, k8s_cronjob
+    from kaizen_agentic.export.cron import crontab_line, k8s_cronjob
 
     chosen = [target for target, _ in targets(opts, at)]  # --if-due waits out a pause
     if not chosen:
@@ -205,8 +205,8 @@ def _cron_agents(opts: Options, at: datetime, deploy: Any) -> str:
 
 def _cron_ticks(opts: Options, deploy: Any) -> str:
     """Per runner host: one tick CronJob or crontab line."""
-    from kaizen_agentic.export_cron import crontab_tick, k8s_tick
-    from kaizen_agentic.fleet import parse_duration
+    from kaizen_agentic.export.cron import crontab_tick, k8s_tick
+    from kaizen_agentic.fleet.due import parse_duration
 
     tick = parse_duration(opts.tick or "")
     window = parse_duration(opts.window) if opts.window else max(tick, timedelta(hours=1))
@@ -224,7 +224,7 @@ def _cron_ticks(opts: Options, deploy: Any) -> str:
 
 def _hosts(opts: Options, deploy: Any) -> dict[str, list[str]]:
     """Runner hosts named in the roster (or --hostname alone), with their checkout paths."""
-    from kaizen_agentic import roster
+    from kaizen_agentic.fleet import roster
 
     if deploy.roster_file:
         found = roster.load_roster_file(deploy.roster_file)

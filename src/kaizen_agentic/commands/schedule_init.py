@@ -6,17 +6,16 @@ import re
 import sys
 
 from kaizen_agentic import output
-from kaizen_agentic.agents import AGENT_NAME_PATTERN
 from kaizen_agentic.atomic import write_atomic
 from kaizen_agentic.errors import KaizenError, UsageError
-from kaizen_agentic.repo import detect_slug, find_root
-from kaizen_agentic.schedule import (
-    SLUG_PATTERN,
+from kaizen_agentic.manifest.schedule import (
     check_timezone,
     json_schema,
     manifest_path,
     scaffold,
 )
+from kaizen_agentic.names import AGENT_NAME_PATTERN, SLUG_PATTERN
+from kaizen_agentic.repo import detect_slug, find_root
 
 
 def run(*, agents: str, timezone: str, repo: str, force: bool, slug: str | None) -> int:

@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kaizen_agentic import output
-from kaizen_agentic.cadence import describe
+from kaizen_agentic.agents import load_repo_manifest
 from kaizen_agentic.errors import InvalidFileError, KaizenError
+from kaizen_agentic.manifest.cadence import describe
+from kaizen_agentic.manifest.schedule import Manifest, manifest_path, missing
 from kaizen_agentic.repo import find_root
-from kaizen_agentic.schedule import Manifest, load_repo_manifest, manifest_path, missing
 
 
 def run(*, at: str | None, repo: str, count: int, as_json: bool) -> int:

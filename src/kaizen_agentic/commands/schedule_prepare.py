@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kaizen_agentic import output
-from kaizen_agentic.bundle import default_out_dir
+from kaizen_agentic.bundle.events import deliver
+from kaizen_agentic.bundle.store import default_out_dir
 from kaizen_agentic.commands.options import Source, parse_at
 from kaizen_agentic.errors import KaizenError, UsageError
-from kaizen_agentic.events import deliver
 
 
 def _due_slot(root: str, agent: str, at: datetime, window_text: str) -> datetime | None:
@@ -20,8 +20,8 @@ def _due_slot(root: str, agent: str, at: datetime, window_text: str) -> datetime
     What a per-agent cron entry runs: the engine's calendar may start it on a day that is not
     the agent's (cron has no "last day of the month"), during a pause, or twice in a repeated
     hour; the cadence engine decides."""
-    from kaizen_agentic.fleet import parse_duration
-    from kaizen_agentic.schedule import load_repo_manifest
+    from kaizen_agentic.agents import load_repo_manifest
+    from kaizen_agentic.fleet.due import parse_duration
 
     window = parse_duration(window_text)
     manifest = load_repo_manifest(root)
@@ -34,7 +34,7 @@ def _due_slot(root: str, agent: str, at: datetime, window_text: str) -> datetime
 
 
 def _not_due(root: str, agent: str, at: datetime, window: str, as_json: bool) -> int:
-    from kaizen_agentic.schedule import load_repo_manifest
+    from kaizen_agentic.agents import load_repo_manifest
 
     manifest = load_repo_manifest(root)
     entry = manifest.get(agent)
@@ -75,8 +75,8 @@ def run(
     jobs: int | None,
     source: Source,
 ) -> int:
-    from kaizen_agentic.events import DeliveryError
-    from kaizen_agentic.prepare import prepare
+    from kaizen_agentic.bundle.events import DeliveryError
+    from kaizen_agentic.bundle.prepare import prepare
     from kaizen_agentic.repo import find_root
 
     if due:

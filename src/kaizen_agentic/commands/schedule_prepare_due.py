@@ -8,10 +8,10 @@ from datetime import timedelta
 from typing import Any
 
 from kaizen_agentic import output
-from kaizen_agentic.bundle import default_out_dir
+from kaizen_agentic.bundle.store import default_out_dir
 from kaizen_agentic.commands.options import Source, discover, parse_at
 from kaizen_agentic.errors import UsageError
-from kaizen_agentic.fleet import Outcome, due_jobs, parse_duration, prepare_due, tick_floor
+from kaizen_agentic.fleet.due import Outcome, due_jobs, parse_duration, prepare_due, tick_floor
 
 
 def run_due(
@@ -83,7 +83,7 @@ def _progress() -> Any:
 
 def _deliver(results: list[Outcome], outbox: str | None, sink: str | None) -> list[str]:
     """Emit events for new bundles only: a re-run emits nothing twice. Returns failures."""
-    from kaizen_agentic import events
+    from kaizen_agentic.bundle import events
 
     failures = []
     for result in results:

@@ -11,9 +11,10 @@ from kaizen_agentic.errors import KaizenError, UsageError
 
 
 def run(*, hub_url: str | None, repo: str, slug: str | None, disable: bool) -> int:
-    from kaizen_agentic import hub
+    from kaizen_agentic.agents import load_repo_manifest
+    from kaizen_agentic.fleet import hub
+    from kaizen_agentic.manifest.schedule import manifest_path
     from kaizen_agentic.repo import detect_slug, find_root
-    from kaizen_agentic.schedule import load_repo_manifest, manifest_path
     from kaizen_agentic.transport import shown
 
     url = hub_url or os.environ.get("KAIZEN_HUB_URL")

@@ -6,7 +6,7 @@ import sys
 
 from kaizen_agentic import output
 from kaizen_agentic.atomic import write_atomic
-from kaizen_agentic.schedule import json_schema
+from kaizen_agentic.manifest.schedule import json_schema
 
 
 def run(*, out_file: str | None) -> int:

@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from kaizen_agentic import output
 from kaizen_agentic.errors import InvalidFileError, Problem
-from kaizen_agentic.schedule import load_manifest
+from kaizen_agentic.manifest.schedule import load_manifest
 
 MAX_SHOWN = 100  # problems listed per file in text; the count covers them all
 
@@ -27,8 +27,8 @@ def run(*, files: list[str], repo: str | None, output_format: str | None) -> int
     files = list(files)
     results: list[FileResult] = []
     if not files:
+        from kaizen_agentic.manifest.schedule import manifest_path
         from kaizen_agentic.repo import find_root
-        from kaizen_agentic.schedule import manifest_path
 
         root = find_root(repo or ".")
         path = _shown(str(manifest_path(root)))
@@ -47,7 +47,7 @@ def run(*, files: list[str], repo: str | None, output_format: str | None) -> int
 
 
 def _why_missing(root: object, path: str) -> str:
-    from kaizen_agentic.schedule import missing
+    from kaizen_agentic.manifest.schedule import missing
 
     return missing(str(root)).removeprefix(f"{os.path.join(str(root), '.kaizen/schedule.yml')} ")
 
@@ -57,7 +57,7 @@ def check(path: str) -> FileResult:
 
     A manifest named ``.kaizen/schedule.yaml`` is checked too, with one more problem: nothing
     else reads that name, so the repository would not take part."""
-    from kaizen_agentic.schedule import RENAME_HINT
+    from kaizen_agentic.manifest.schedule import RENAME_HINT
 
     misnamed = []
     if path.replace(os.sep, "/").endswith(".kaizen/schedule.yaml"):
@@ -86,8 +86,10 @@ def _undefined_raw(path: str) -> list[Problem]:
     validate: the names that can be read are checked all the same."""
     import re
 
-    from kaizen_agentic import atomic, yamlsafe
-    from kaizen_agentic.agents import AGENT_NAME_PATTERN, undefined
+    from kaizen_agentic import atomic
+    from kaizen_agentic.agents import undefined
+    from kaizen_agentic.manifest import yamlsafe
+    from kaizen_agentic.names import AGENT_NAME_PATTERN
 
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.basename(folder) != ".kaizen":

@@ -43,7 +43,7 @@ except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
 
 with workflow.unsafe.imports_passed_through():
     from kaizen_agentic.errors import KaizenError
-    from kaizen_agentic.export_temporal import FLEET_TICK, PREPARE_AGENT, TASK_QUEUE
+    from kaizen_agentic.export.temporal import FLEET_TICK, PREPARE_AGENT, TASK_QUEUE
 
 _SCHEDULED: Final = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 
@@ -200,7 +200,7 @@ class HostActivities:
         """Every host name the roster's records check out on, sorted."""
         import os
 
-        from kaizen_agentic import roster
+        from kaizen_agentic.fleet import roster
 
         try:
             if params.hub_url:
@@ -220,8 +220,8 @@ class HostActivities:
         """Resolve the roster on this host and list every (repo, agent, slot) due at ``at``."""
         import os
 
-        from kaizen_agentic.discovery import discover_kaizen_scheduled_repos
-        from kaizen_agentic.fleet import due_jobs
+        from kaizen_agentic.fleet.discovery import discover_kaizen_scheduled_repos
+        from kaizen_agentic.fleet.due import due_jobs
 
         at = datetime.fromisoformat(params.at)
         host = params.hostname or self.hostname
@@ -252,8 +252,8 @@ class HostActivities:
         """Prepare one bundle; idempotent for the slot, so Temporal's retries are safe."""
         import os
 
-        from kaizen_agentic.bundle import PROMPT, default_out_dir
-        from kaizen_agentic.prepare import prepare as prepare_bundle
+        from kaizen_agentic.bundle.prepare import prepare as prepare_bundle
+        from kaizen_agentic.bundle.store import PROMPT, default_out_dir
 
         try:
             done = prepare_bundle(

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from kaizen_agentic.export_temporal import FLEET_TICK
+from kaizen_agentic.export.temporal import FLEET_TICK
 from kaizen_agentic.integrations.temporal import FleetTickInput, PrepareAgentInput
 
 

@@ -1,0 +1,153 @@
+"""Fleet runs: prepare a bundle for every enrolled (repo, agent) whose slot is due.
+
+``prepare_due`` is what an orchestrator's timer calls: at ``at``, every enrolled agent whose
+latest slot falls in ``(at - window, at]`` gets its bundle, in parallel processes, in one start
+of the tool. It is idempotent: a second call for the same ``at`` finds every bundle in place,
+prepares nothing and reports them as existing. One repo failing does not stop the others.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, NamedTuple
+
+from kaizen_agentic.errors import KaizenError, UsageError
+from kaizen_agentic.fleet.discovery import Discovery
+
+_DURATION: Final = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+
+
+def tick_floor(moment: datetime, tick: timedelta) -> datetime:
+    """The tick ``moment`` belongs to: ``moment`` floored to the grid of ``tick`` counted from
+    the Unix epoch (UTC). A cron-like engine that starts late still names its own tick."""
+    step = int(tick.total_seconds())
+    if step <= 0:
+        raise UsageError("the tick must be at least one second")
+    seconds = int(moment.timestamp() // 1)
+    return datetime.fromtimestamp(seconds - seconds % step, UTC)
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90m``, ``1h``, ``2h30m``, ``1d``, ``45s``. Raises ``KaizenError``."""
+    match = _DURATION.fullmatch(text.strip())
+    if not text.strip() or match is None or not any(match.groups()):
+        raise UsageError(f"{text!r} is not a duration like 90m, 1h, 2h30m or 1d")
+    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    value = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    if value <= timedelta(0):
+        raise UsageError(f"{text!r}: a duration must be longer than zero")
+    return value
+
+
+class Job(NamedTuple):
+    """One due (repository, agent, slot) to prepare."""
+
+    slug: str
+    path: str
+    agent: str
+    slot: datetime
+
+
+class Outcome(NamedTuple):
+    """What preparing one job gave: its status, bundle and event, or the error."""
+
+    slug: str
+    agent: str
+    slot: str
+    status: str  # "created", "exists", "replaced" or "failed"
+    path: str | None
+    key: str | None
+    digest: str | None
+    error: str | None
+    event: dict[str, Any] | None
+
+
+def due_jobs(discovery: Discovery, at: datetime, window: timedelta) -> tuple[list[Job], int]:
+    """Every (repo, agent, slot) with a slot in the half-open span ``(at - window, at]``, and
+    how many enrolled agents have none.
+
+    This is the tick model's one decision: whatever engine fires the tick, our cadence engine
+    alone says what is due. Consecutive ticks tile time, so each slot is due in exactly one tick
+    when the window equals the tick; a longer window catches up missed ticks, and bundles being
+    idempotent per slot makes the overlap harmless."""
+    jobs: list[Job] = []
+    not_due = 0
+    at = at.astimezone(UTC)  # aware arithmetic in a zone with DST would count wall-clock time
+    start = at - window
+    for repo in discovery.enrolled():
+        manifest = repo.manifest
+        for status in repo.agents:
+            if status.state != "enabled":
+                continue
+            entry = manifest.get(status.agent) if manifest is not None else None
+            slots = entry.runs_between(start, at) if entry is not None else ()
+            if slots and repo.path is not None:
+                jobs.extend(Job(repo.slug, repo.path, status.agent, slot) for slot in slots)
+            else:
+                not_due += 1
+    return jobs, not_due
+
+
+Task = tuple[Job, datetime, str, str, bool, bool]  # job, tick, out dir, host, durable, strict
+
+
+def _run(args: Task) -> Outcome:
+    from kaizen_agentic.bundle.prepare import prepare
+
+    job, _tick, out_dir, host, durable, strict_secrets = args
+    slot = job.slot.isoformat(timespec="seconds")
+    try:
+        done = prepare(
+            job.path,
+            job.agent,
+            at=job.slot,
+            out_dir=out_dir,
+            host=host,
+            durable=durable,
+            strict_secrets=strict_secrets,
+        )
+    except KaizenError as exc:
+        problems = getattr(exc, "problems", ())
+        message = "; ".join(str(p) for p in problems) if problems else str(exc)
+        return Outcome(job.slug, job.agent, slot, "failed", None, None, None, message, None)
+    except Exception as exc:  # one repo's surprise must not stop the fleet
+        message = f"internal error: {type(exc).__name__}: {exc}"
+        return Outcome(job.slug, job.agent, slot, "failed", None, None, None, message, None)
+    return Outcome(
+        job.slug, job.agent, slot, done.status, done.path, done.key, done.digest, None, done.event
+    )
+
+
+def prepare_due(
+    jobs: list[Job],
+    *,
+    at: datetime,
+    out_dir: str,
+    host: str,
+    workers: int = 1,
+    durable: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+    strict_secrets: bool = False,
+) -> list[Outcome]:
+    """Prepare every job; results in job order. ``progress(done, total)`` is called as they
+    finish. ``strict_secrets``: a job whose inputs hold a secret fails instead."""
+    tasks = [(job, at, out_dir, host, durable, strict_secrets) for job in jobs]
+    results: list[Outcome] = []
+    for finished, outcome in enumerate(_map(tasks, workers), start=1):
+        results.append(outcome)
+        if progress is not None:
+            progress(finished, len(tasks))
+    return results
+
+
+def _map(tasks: list[Task], workers: int) -> Iterator[Outcome]:
+    if workers <= 1 or len(tasks) < 8:
+        yield from map(_run, tasks)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunk = max(1, min(32, len(tasks) // (workers * 4)))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(_run, tasks, chunksize=chunk)

@@ -1,0 +1,7 @@
+"""Redaction: no secret a repository holds reaches the model.
+
+``rules`` is the rule model (gitleaks-shaped, RE2 patterns, allowlists); ``rule_files`` reads
+and checks rule files (the package's ``secrets.toml``, compiled at ``make schema`` into
+``secrets.compiled.json``, and a repository's own); ``engine`` runs them (``Ruleset``,
+``redact``). Stands on the ground floor only.
+"""

@@ -1,0 +1,439 @@
+"""Secret redaction: rules as data (``redact_rules``), one keyword pass, RE2 near each hit.
+
+A secret becomes a typed marker, ``[REDACTED:<rule-id>]``; callers get findings (rule, line,
+column) and counts per rule, never the values. A marker matches no rule, so redacting twice
+changes nothing.
+
+How a text is scanned (see docs/performance.md):
+
+1. One Aho-Corasick pass over a lower-cased copy finds every rule keyword (``ahocorasick-rs``),
+   the way gitleaks prefilters; a rule none of whose keywords occur costs nothing.
+2. A rule runs only near its hits: from 512 bytes before a hit to the end of its line (a rule
+   whose regex can cross a line end: to the end of the line 64 KiB on, and on to the end of the
+   text when a match reaches that far). Close windows merge, so a rule reads each byte once.
+3. Patterns are RE2 (``google-re2``): linear time whatever the input, the syntax gitleaks users
+   write.
+4. Findings of all rules are resolved together (overlaps merge; a specific rule names the
+   merged span over a generic one) and the text is rebuilt once.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from functools import cache
+from typing import Any, Final, NamedTuple
+
+from kaizen_agentic.redact.rule_files import default_rules
+from kaizen_agentic.redact.rules import Allowlist, Rule, RuleFile
+
+MARKER: Final = b"[REDACTED:"
+_BEFORE: Final = 512  # how far before a keyword hit a match may start
+_MERGE: Final = 4096  # windows closer than this are scanned as one
+_RETRIES: Final = 64  # times per rule and text a rejected match is searched again from inside
+_MULTILINE: Final = 1 << 16  # how far after a hit a rule that spans lines is run at first
+
+
+_PIECE: Final = 1 << 16  # the keyword pass reads the text in pieces of this size
+_DENSE: Final = _PIECE // 32  # more hits than this in a piece: one window per keyword
+
+
+def _start(hit: tuple[int, int, int]) -> int:
+    return hit[1]
+
+
+class _Windows:
+    """Adds keyword hits to each of their rules' windows, merging as it goes (hits come in
+    order of position)."""
+
+    def __init__(
+        self,
+        data: bytes,
+        windows: dict[int, list[list[int]]],
+        rules_of: tuple[tuple[int, ...], ...],
+        multiline: frozenset[int],
+    ) -> None:
+        self.data = data
+        self.size = len(data)
+        self.windows = windows
+        self.rules_of = rules_of
+        self.multiline = multiline
+        self.line_end = -1  # the end of the line of the last hit: one search per line
+
+    def add(self, word: int, first: int, last: int) -> None:
+        """Hits of keyword ``word`` from ``first`` to ``last`` (the same for a single hit)."""
+        data, size = self.data, self.size
+        if last > self.line_end:
+            self.line_end = data.find(b"\n", last)
+            if self.line_end < 0:
+                self.line_end = size
+        line_end = self.line_end
+        start = first - _BEFORE if first > _BEFORE else 0
+        for index in self.rules_of[word]:
+            if index in self.multiline:  # may run over many lines: bounded, to a line end
+                end = _line_end(data, min(last + _MULTILINE, size)) + 1
+            else:
+                end = line_end + 1  # the line end takes part in a match
+            spans = self.windows.get(index)
+            if spans is None:
+                self.windows[index] = [[start, end]]
+            elif start <= spans[-1][1] + _MERGE:
+                if end > spans[-1][1]:
+                    spans[-1][1] = end
+            else:
+                spans.append([start, end])
+
+
+class Finding(NamedTuple):
+    """One secret found: which rule, where (1-based line and column, in characters). Never the
+    value; ``start``/``end`` are UTF-8 byte offsets of the secret in the scanned text."""
+
+    rule: str
+    line: int
+    column: int
+    start: int
+    end: int
+
+
+class Leak(NamedTuple):
+    """A secret found in one of several texts: the rule, the text's place, and where in it
+    (in the file the text came from, when ``file`` is known)."""
+
+    rule: str
+    place: str  # what the text is, e.g. "instructions in .kaizen/schedule.yml"
+    line: int
+    column: int
+    file: str | None = None  # set when line and column are the file's
+
+    def __str__(self) -> str:
+        if self.file:
+            return f"{self.rule} at {self.file}:{self.line}:{self.column} ({self.place})"
+        return f"{self.rule} in {self.place}, line {self.line}, column {self.column}"
+
+
+class Redacted(NamedTuple):
+    """Redacted text and how many secrets each rule removed."""
+
+    text: str
+    counts: dict[str, int]  # rule id -> how many secrets it removed
+
+
+class Ruleset:
+    """Compiled rules and allowlists, with the keyword automaton that selects them."""
+
+    def __init__(self, files: Sequence[RuleFile]) -> None:
+        by_id: dict[str, Rule] = {}
+        disabled: set[str] = set()
+        self.allowlists: tuple[Allowlist, ...] = ()
+        for rule_file in files:
+            for rule in rule_file.rules:
+                by_id.pop(rule.id, None)  # a redefined id takes the later place and pattern
+                by_id[rule.id] = rule
+            disabled |= rule_file.disabled
+            self.allowlists += tuple(rule_file.allowlists)
+        self.rules: tuple[Rule, ...] = tuple(r for r in by_id.values() if r.id not in disabled)
+        self.sources: tuple[str, ...] = tuple(f.path for f in files)
+        self._always = tuple(i for i, rule in enumerate(self.rules) if not rule.keywords)
+        words: dict[bytes, list[int]] = {}
+        for index, rule in enumerate(self.rules):
+            for word in rule.keywords:
+                words.setdefault(word, []).append(index)
+        self._words = tuple(words)
+        self._rules_of = tuple(tuple(words[word]) for word in self._words)
+        self._multiline = frozenset(i for i, rule in enumerate(self.rules) if rule.multiline)
+        self._automaton: Any = None
+        self._overlap = 0
+
+    @property
+    def ids(self) -> frozenset[str]:
+        return frozenset(rule.id for rule in self.rules)
+
+    def _windows(self, data: bytes) -> dict[int, list[list[int]]]:
+        """Per rule index, the merged byte ranges to run it on: near its keyword hits.
+
+        The keyword pass runs over 64 KiB pieces, so memory stays bounded; a piece dense with
+        hits (text that repeats a keyword) gives each keyword one window from its first hit to
+        its last, so the time stays linear too."""
+        windows: dict[int, list[list[int]]] = {index: [[0, len(data)]] for index in self._always}
+        if not self._words:
+            return windows
+        if self._automaton is None:
+            import ahocorasick_rs
+
+            self._automaton = ahocorasick_rs.BytesAhoCorasick(
+                list(self._words), implementation=ahocorasick_rs.Implementation.DFA
+            )
+            self._overlap = max(len(word) for word in self._words) - 1
+        lowered = data.lower()
+        size = len(data)
+        adder = _Windows(data, windows, self._rules_of, self._multiline)
+        for base in range(0, size, _PIECE):
+            piece = lowered[base : base + _PIECE + self._overlap]
+            limit = min(_PIECE, size - base)  # hits starting later belong to the next piece
+            hits = self._automaton.find_matches_as_indexes(piece, overlapping=True)
+            if len(hits) > _DENSE:  # (a hit past the limit is found again: no harm)
+                last = {word: start for word, start, _ in hits}
+                first = {word: start for word, start, _ in reversed(hits)}
+                for word in sorted(first, key=first.__getitem__):
+                    adder.add(word, base + first[word], base + last[word])
+            else:
+                hits.sort(key=_start)
+                for word, start, _ in hits:
+                    if start < limit:
+                        adder.add(word, base + start, base + start)
+        return windows
+
+    def scan(self, data: bytes) -> list[tuple[int, int, int]]:
+        """(start, end, rule index) of every secret in UTF-8 ``data``, overlaps resolved."""
+        found: list[tuple[int, int, int]] = []
+        markers = _markers(data)
+        size = len(data)
+        for index, spans in self._windows(data).items():
+            rule = self.rules[index]
+            retries = _RETRIES  # per rule and text: keeps the worst case linear
+            for start, end in spans:
+                position = start
+                while position < end:
+                    match = rule.pattern.search(data, position, end)
+                    if match is None:
+                        break
+                    if (
+                        rule.multiline
+                        and end < size
+                        and match.end() > data.rfind(b"\n", 0, end - 1)
+                    ):  # a match that reaches the window's last line may go on
+                        end = size
+                        match = rule.pattern.search(data, match.start(), end)
+                        assert match is not None
+                    span = None
+                    if not (markers and _overlaps(markers, match.span())):
+                        span = self._secret(rule, data, match)
+                    if span is not None:
+                        found.append((span[0], span[1], index))
+                    position = max(match.end(), position + 1)
+                    if span is None and retries:
+                        # A match that is no secret (a reference, a placeholder) may hide one that
+                        # starts inside it: `KEY='$name = 'value''`. Look again from there.
+                        retries -= 1
+                        inner = match.start(rule.group) if rule.group else match.start()
+                        position = max(inner, match.start()) + 1
+        return _resolve(found, self.rules)
+
+    def _secret(self, rule: Rule, data: bytes, match: Any) -> tuple[int, int] | None:
+        start, end = match.span(rule.group)
+        if start < 0 or start == end:
+            return None
+        secret = data[start:end]
+        if rule.entropy is not None and entropy(secret) <= rule.entropy:
+            return None
+        for allow in rule.allowlists:
+            if _allowed(allow, secret, data, match):
+                return None
+        for allow in self.allowlists:
+            if (not allow.rules or rule.id in allow.rules) and _allowed(allow, secret, data, match):
+                return None
+        return start, end
+
+    def findings(self, text: str | bytes) -> list[Finding]:
+        """Every secret in ``text`` (a str, or UTF-8 bytes), located; never the values."""
+        data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+        spans = self.scan(data)
+        if not spans:
+            return []
+        lines = _line_starts(data)
+        out = []
+        for start, end, index in spans:
+            line = bisect_right(lines, start)
+            first = lines[line - 1]
+            column = len(data[first:start].decode("utf-8", "replace")) + 1
+            out.append(Finding(self.rules[index].id, line, column, start, end))
+        return out
+
+    def redact_bytes(self, data: bytes) -> tuple[bytes, dict[str, int]]:
+        """UTF-8 ``data`` with every secret replaced; bytes that are not UTF-8 pass through."""
+        spans = [(start, end, self.rules[index].id) for start, end, index in self.scan(data)]
+        counts: dict[str, int] = {}
+        for _, _, rule_id in spans:
+            counts[rule_id] = counts.get(rule_id, 0) + 1
+        return (splice(data, spans) if spans else data), counts
+
+    def redact(self, text: str, counts: dict[str, int] | None = None) -> Redacted:
+        """``text`` with every secret replaced by ``[REDACTED:<rule>]``; counts are accumulated
+        into ``counts`` when given."""
+        tally: dict[str, int] = {} if counts is None else counts
+        data, found = self.redact_bytes(text.encode("utf-8", "surrogatepass"))
+        if not found:
+            return Redacted(text, tally)
+        for rule_id, n in found.items():
+            tally[rule_id] = tally.get(rule_id, 0) + n
+        return Redacted(data.decode("utf-8", "surrogatepass"), tally)
+
+    def redact_all(
+        self, texts: dict[str, str], origins: dict[str, tuple[str, int]] | None = None
+    ) -> tuple[dict[str, str], dict[str, int], list[Leak]]:
+        """Every text redacted, keyed by its place: (texts, counts per rule, leaks located).
+        ``origins``: for a text copied from a file, the file and the line it starts on.
+
+        The one boundary a bundle's inputs cross: ``prepare`` builds a bundle only from what
+        this returns."""
+        counts: dict[str, int] = {}
+        leaks: list[Leak] = []
+        clean: dict[str, str] = {}
+        for place, text in texts.items():
+            found = self.findings(text) if text else []
+            file, first = (origins or {}).get(place, (None, 1))
+            leaks += (Leak(f.rule, place, first + f.line - 1, f.column, file) for f in found)
+            if found:
+                data = splice(text.encode("utf-8", "surrogatepass"), found)
+                text = data.decode("utf-8", "surrogatepass")
+            clean[place] = text
+            for finding in found:
+                counts[finding.rule] = counts.get(finding.rule, 0) + 1
+        return clean, dict(sorted(counts.items())), leaks
+
+
+def splice(data: bytes, spans: Iterable[tuple[int, int, str] | Finding]) -> bytes:
+    """``data`` with each secret, given in order as (start, end, rule id) or as the ``Finding``
+    of ``Ruleset.findings``, replaced by its marker ``[REDACTED:<rule>]``."""
+    pieces: list[bytes] = []
+    cursor = 0
+    for span in spans:
+        start, end, rule_id = (
+            (span.start, span.end, span.rule) if isinstance(span, Finding) else span
+        )
+        pieces += (data[cursor:start], b"[REDACTED:" + rule_id.encode() + b"]")
+        cursor = end
+    pieces.append(data[cursor:])
+    return b"".join(pieces)
+
+
+def entropy(data: bytes) -> float:
+    """Shannon entropy in bits per byte, as gitleaks computes it for ``entropy`` gates."""
+    size = len(data)
+    return -sum(n / size * math.log2(n / size) for n in Counter(data).values()) if size else 0.0
+
+
+def _allowed(allow: Allowlist, secret: bytes, data: bytes, match: Any) -> bool:
+    if allow.unusable:
+        return False
+    checks: list[bool] = []
+    if allow.regexes:
+        if allow.target == "match":
+            target = match.group(0)
+        elif allow.target == "line":
+            start, end = match.span()
+            target = data[data.rfind(b"\n", 0, start) + 1 : _line_end(data, end)]
+        else:
+            target = secret
+        checks.append(any(regex.search(target) for regex in allow.regexes))
+    if allow.stopwords:
+        lowered = secret.lower()
+        checks.append(any(word in lowered for word in allow.stopwords))
+    if not checks:
+        return False
+    return all(checks) if allow.all_of else any(checks)
+
+
+def _markers(data: bytes) -> list[int]:
+    """Start and end offsets, flattened, of the markers already in ``data``: what is inside one
+    was redacted before and is never matched again (redacting twice changes nothing)."""
+    bounds: list[int] = []
+    start = data.find(MARKER)
+    while start >= 0:
+        end = data.find(b"]", start + len(MARKER))
+        end = len(data) if end < 0 else end + 1
+        bounds += (start, end)
+        start = data.find(MARKER, end)
+    return bounds
+
+
+def _overlaps(bounds: list[int], span: tuple[int, int]) -> bool:
+    i = bisect_right(bounds, span[0])
+    return i % 2 == 1 or (i < len(bounds) and bounds[i] < span[1])
+
+
+def _line_end(data: bytes, position: int) -> int:
+    end = data.find(b"\n", position)
+    return len(data) if end < 0 else end
+
+
+Span = tuple[int, int, int]  # start, end, rule index
+
+
+def _resolve(found: list[Span], rules: Sequence[Rule]) -> list[Span]:
+    """A generic match that overlaps a specific one is dropped (the specific rule knows where
+    its token ends); other overlapping secrets become one span, named by the rule that matched
+    more, then by the one that comes first in the rule files."""
+    if len(found) < 2:
+        return found
+    found.sort()
+    specific = [(start, end) for start, end, index in found if not rules[index].generic]
+    if specific and len(specific) < len(found):  # a generic match that overlaps a specific
+        bounds = [edge for span in _merged(specific) for edge in span]  # one is dropped
+        found = [f for f in found if not rules[f[2]].generic or not _overlaps(bounds, (f[0], f[1]))]
+    out: list[tuple[int, int, int]] = []
+    best: tuple[bool, int, int] = (False, 0, 0)  # the rank of the rule naming out[-1]
+    for start, end, index in found:
+        rank = (rules[index].generic, start - end, index)
+        if out and start < out[-1][1]:
+            last_start, last_end, last_index = out[-1]
+            if rank < best:
+                best, last_index = rank, index
+            out[-1] = (last_start, max(end, last_end), last_index)
+        else:
+            out.append((start, end, index))
+            best = rank
+    return out
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for start, end in spans:  # sorted by start
+        if out and start < out[-1][1]:
+            out[-1] = (out[-1][0], max(end, out[-1][1]))
+        else:
+            out.append((start, end))
+    return out
+
+
+def _line_starts(data: bytes) -> list[int]:
+    starts = [0]
+    position = data.find(b"\n")
+    while position >= 0:
+        starts.append(position + 1)
+        position = data.find(b"\n", position + 1)
+    return starts
+
+
+@cache
+def default_ruleset() -> Ruleset:
+    """The package's own rules, compiled once per process."""
+    return Ruleset([default_rules()])
+
+
+def load_ruleset(root: str | None, extra: Iterable[str] = ()) -> Ruleset:
+    """The package's rules plus a checkout's ``.gitleaks.toml`` and ``.kaizen/redact.toml``
+    (when ``root`` is given) and any ``extra`` rule files; raises ``InvalidFileError``."""
+    from kaizen_agentic.redact.rule_files import parse_rules, repository_rule_files
+
+    paths = [*(repository_rule_files(root) if root else []), *extra]
+    if not paths:
+        return default_ruleset()
+    files = [default_rules()]
+    for path in paths:
+        with open(path, "rb") as handle:
+            strict = not path.endswith(".gitleaks.toml")
+            files.append(parse_rules(handle.read(), path, strict=strict))
+    return Ruleset(files)
+
+
+def redact(text: str, counts: dict[str, int] | None = None) -> Redacted:
+    """``text`` redacted with the package's own rules; see ``Ruleset.redact``."""
+    return default_ruleset().redact(text, counts)
+
+
+def rule_ids() -> frozenset[str]:
+    """The ids of the package's own rules."""
+    return default_ruleset().ids

@@ -1,0 +1,396 @@
+"""The fleet report: what the agents did, where, and whether it helps.
+
+``build`` reads, for every (repository, agent) of a discovery, the metrics records of a period
+(from the end of each file, so a long history costs only its recent part), the agent's memory
+and its schedule, and answers per agent: runs by outcome, the last run, slots that were due but
+have no record, tokens and durations, memory pressure and each measure's movement; and for the
+fleet: totals per agent, who needs attention first and why, who is not taking part.
+
+A record covers a slot when it names that slot's bundle (its idempotency key); a record that
+names no bundle covers the latest slot at or before its time. Nothing here reads the clock.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from statistics import median
+from typing import Any, Final, NamedTuple
+
+from kaizen_agentic.bundle import metrics
+from kaizen_agentic.fleet.discovery import Discovery, RepoState
+from kaizen_agentic.manifest.schedule import AgentEntry
+
+# Records are appended in time order, but a slow run may land after a quicker later one:
+# reading back from the end stops only this far before the period.
+SLACK: Final = timedelta(days=2)
+
+
+class Measure(NamedTuple):
+    """One recorded measure over the period: first, last, trend and points."""
+
+    name: str
+    first: float
+    last: float
+    direction: str  # rising | falling | flat | n/a (fewer than 4 values)
+    points: tuple[tuple[str, float], ...]  # (time, value), oldest first
+
+
+class AgentReport(NamedTuple):
+    """One (repository, agent) over the period."""
+
+    slug: str
+    agent: str
+    state: str  # enabled | paused | disabled, at the period's end
+    runs: dict[str, int]  # outcome -> count in the period
+    last_run: str | None
+    last_outcome: str | None
+    due: int  # slots in the period
+    missed: tuple[str, ...]  # slots in the period with no record
+    tokens_total: int
+    tokens_median: float | None
+    duration_total: float
+    duration_median: float | None
+    memory_entries: int
+    memory_dropped: int | None  # by the last run's bundle
+    failures_in_row: int
+    ever_ran: bool
+    measures: tuple[Measure, ...]
+    malformed: int
+    weeks: dict[str, dict[str, int]]  # ISO week -> outcome counts and "tokens"
+
+    def attention(self) -> tuple[int, list[str]]:
+        """A score (higher first) and the reasons, for the fleet's attention list."""
+        score, why = 0, []
+        if self.failures_in_row >= 2:
+            score += 3 * self.failures_in_row
+            why.append(f"{self.failures_in_row} failures in a row")
+        if not self.ever_ran and self.due:
+            score += 5
+            why.append("never ran")
+        elif self.missed:
+            score += 2 * len(self.missed)
+            n = len(self.missed)
+            why.append(f"{n} missed slot{'s' if n != 1 else ''}")
+        if self.memory_dropped:
+            score += 1
+            why.append(f"budget: the last bundle left out {self.memory_dropped} memory entries")
+        if self.malformed:
+            score += 1
+            why.append(f"{self.malformed} unreadable metrics lines")
+        return score, why
+
+
+class FleetReport(NamedTuple):
+    """The report over a fleet: every agent, and the repositories not taking part."""
+
+    since: datetime
+    until: datetime
+    source: str
+    agents: tuple[AgentReport, ...]
+    not_taking_part: tuple[RepoState, ...]
+
+
+def read_period(
+    root: str, agent: str, since: datetime, until: datetime
+) -> tuple[list[metrics.RunRecord], int, bool]:
+    """The records in ``(since, until]`` oldest first, unreadable lines met, and whether the file
+    holds any record at all."""
+    fd = metrics._open_inside(root, agent)
+    if fd is None:
+        return [], 0, False
+    found: list[metrics.RunRecord] = []
+    malformed = 0
+    ever = False
+    stop = since - SLACK
+    try:
+        for line in metrics.lines_from_end(fd):
+            record = metrics.parse_line(line)
+            when = _time(record.time) if record is not None else None
+            if record is None or when is None:
+                malformed += 1
+                continue
+            ever = True
+            if when < stop:
+                break
+            if since < when <= until:
+                found.append(record)
+    finally:
+        os.close(fd)
+    found.sort(key=lambda r: _time(r.time) or since)
+    return found, malformed, ever
+
+
+@lru_cache(maxsize=4096)  # one agent's period is read, sorted, matched and binned: parse once
+def _time(text: str) -> datetime | None:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value.astimezone(UTC) if value.tzinfo else None
+
+
+def covered(
+    slug: str, entry: AgentEntry, slots: tuple[datetime, ...], records: Iterable[metrics.RunRecord]
+) -> set[datetime]:
+    """The slots (in UTC) the records account for (see the module's rule)."""
+    from bisect import bisect_right
+
+    from kaizen_agentic.bundle.store import idempotency_key
+
+    utc = [slot.astimezone(UTC) for slot in slots]
+    by_key = {
+        idempotency_key(slug, entry.agent, slot): u for slot, u in zip(slots, utc, strict=True)
+    }
+    out: set[datetime] = set()
+    for record in records:
+        if record.bundle is not None:
+            if record.bundle in by_key:
+                out.add(by_key[record.bundle])
+            continue
+        when = _time(record.time)
+        # The latest slot at or before the record: slots between the period's start and the
+        # record are all in `utc`, so when one of them qualifies it is that latest slot.
+        index = bisect_right(utc, when) - 1 if when is not None else -1
+        if index >= 0:
+            out.add(utc[index])
+    return out
+
+
+def agent_report(
+    root: str, slug: str, entry: AgentEntry, *, since: datetime, until: datetime
+) -> AgentReport:
+    """The report of one agent of the repository at ``root`` for ``(since, until]``."""
+    from kaizen_agentic.bundle import memory
+    from kaizen_agentic.errors import KaizenError
+
+    records, malformed, ever = read_period(root, entry.agent, since, until)
+    slots = entry.runs_between(since, until)
+    done = covered(slug, entry, slots, records)
+    missed = tuple(
+        s.astimezone(UTC).isoformat(timespec="seconds")
+        for s in slots
+        if s.astimezone(UTC) not in done
+    )
+    runs = dict.fromkeys(metrics.OUTCOMES, 0)
+    for record in records:
+        runs[record.outcome] += 1
+    tokens = [r.tokens for r in records if r.tokens is not None]
+    durations = [r.duration_s for r in records if r.duration_s is not None]
+    in_row = 0
+    for record in reversed(records):
+        if record.outcome != "failure":
+            break
+        in_row += 1
+    try:
+        entries, _ = memory.read(root, entry.agent)
+    except KaizenError:
+        entries = []
+    dropped = next(
+        (r.memory_dropped for r in reversed(records) if r.memory_dropped is not None), None
+    )
+    last = records[-1] if records else None
+    return AgentReport(
+        slug,
+        entry.agent,
+        entry.state(until),
+        runs,
+        last.time if last else None,
+        last.outcome if last else None,
+        len(slots),
+        missed,
+        sum(tokens),
+        median(tokens) if tokens else None,
+        sum(durations),
+        median(durations) if durations else None,
+        len(entries),
+        dropped,
+        in_row,
+        ever,
+        _measures(records),
+        malformed,
+        _weeks(records),
+    )
+
+
+def _weeks(records: list[metrics.RunRecord]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for record in records:
+        when = _time(record.time)
+        if when is None:
+            continue
+        year, week, _ = when.isocalendar()
+        row = out.setdefault(
+            f"{year}-W{week:02d}", {**dict.fromkeys(metrics.OUTCOMES, 0), "tokens": 0}
+        )
+        row[record.outcome] += 1
+        row["tokens"] += record.tokens or 0
+    return out
+
+
+def _measures(records: list[metrics.RunRecord]) -> tuple[Measure, ...]:
+    series: dict[str, list[tuple[str, float]]] = {}
+    for record in records:
+        for name, value in record.measures.items():
+            series.setdefault(name, []).append((record.time, value))
+    out = []
+    for name, points in sorted(series.items()):
+        values = [v for _, v in points]
+        direction = metrics._trend(name, values).direction
+        out.append(Measure(name, values[0], values[-1], direction, tuple(points)))
+    return tuple(out)
+
+
+def build(
+    found: Discovery,
+    *,
+    since: datetime,
+    until: datetime,
+    agent: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> FleetReport:
+    """The report over ``found``'s enrolled and paused repositories for ``(since, until]``."""
+    taking_part = [r for r in found.repos if r.state in ("enrolled", "paused") and r.manifest]
+    reports = []
+    for done, repo in enumerate(taking_part, start=1):
+        assert repo.manifest is not None and repo.path is not None
+        for entry in repo.manifest.agents:
+            if agent is None or entry.agent == agent:
+                reports.append(agent_report(repo.path, repo.slug, entry, since=since, until=until))
+        if progress is not None:
+            progress(done, len(taking_part))
+    others = tuple(r for r in found.repos if r.state not in ("enrolled", "paused"))
+    return FleetReport(since, until, found.source, tuple(reports), others)
+
+
+# --- views --------------------------------------------------------------------------------------
+
+
+def attention(report: FleetReport) -> list[tuple[AgentReport, int, list[str]]]:
+    """Who needs attention first: highest score first, then by repository and agent."""
+    rows = [(a, *a.attention()) for a in report.agents]
+    rows = [r for r in rows if r[1] > 0]
+    rows.sort(key=lambda r: (-r[1], r[0].slug, r[0].agent))
+    return rows
+
+
+def totals(report: FleetReport) -> dict[str, dict[str, Any]]:
+    """Totals per agent over the fleet."""
+    out: dict[str, dict[str, Any]] = {}
+    for a in report.agents:
+        row = out.setdefault(
+            a.agent,
+            {"repos": 0, "runs": dict.fromkeys(metrics.OUTCOMES, 0), "tokens": 0, "missed": 0},
+        )
+        row["repos"] += 1
+        for outcome, n in a.runs.items():
+            row["runs"][outcome] += n
+        row["tokens"] += a.tokens_total
+        row["missed"] += len(a.missed)
+    return dict(sorted(out.items()))
+
+
+def weeks(report: FleetReport) -> list[dict[str, Any]]:
+    """Runs per ISO week by outcome, and tokens per week per agent, oldest week first."""
+    table: dict[str, dict[str, Any]] = {}
+    for a in report.agents:
+        for week, counts in a.weeks.items():
+            row = table.setdefault(week, {"runs": dict.fromkeys(metrics.OUTCOMES, 0), "tokens": {}})
+            for outcome in metrics.OUTCOMES:
+                row["runs"][outcome] += counts[outcome]
+            if counts["tokens"]:
+                row["tokens"][a.agent] = row["tokens"].get(a.agent, 0) + counts["tokens"]
+    return [{"week": k, **v} for k, v in sorted(table.items())]
+
+
+def as_dict(report: FleetReport) -> dict[str, Any]:
+    """Everything, with stable keys: what ``--json`` prints."""
+    from kaizen_agentic import output
+
+    return {
+        "since": output.rfc3339(report.since),
+        "until": output.rfc3339(report.until),
+        "source": report.source,
+        "agents": [
+            {
+                "repo": a.slug,
+                "agent": a.agent,
+                "state": a.state,
+                "runs": a.runs,
+                "last_run": a.last_run,
+                "last_outcome": a.last_outcome,
+                "due_slots": a.due,
+                "missed_slots": list(a.missed),
+                "tokens": {"total": a.tokens_total, "median": a.tokens_median},
+                "duration_s": {"total": a.duration_total, "median": a.duration_median},
+                "memory": {"entries": a.memory_entries, "dropped_by_last_bundle": a.memory_dropped},
+                "failures_in_row": a.failures_in_row,
+                "ever_ran": a.ever_ran,
+                "measures": [
+                    {"name": m.name, "first": m.first, "last": m.last, "trend": m.direction}
+                    for m in a.measures
+                ],
+                "malformed_lines": a.malformed,
+            }
+            for a in report.agents
+        ],
+        "totals": totals(report),
+        "attention": [
+            {"repo": a.slug, "agent": a.agent, "score": score, "reasons": why}
+            for a, score, why in attention(report)
+        ],
+        "weeks": weeks(report),
+        "not_taking_part": [
+            {"repo": r.slug, "state": r.state, "reason": r.reason} for r in report.not_taking_part
+        ],
+    }
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _metric_name(measure: str) -> str:
+    import re
+
+    return "kaizen_measure_" + re.sub(r"[^a-zA-Z0-9_]", "_", measure)
+
+
+def openmetrics(report: FleetReport) -> str:
+    """The Prometheus text format for node_exporter's textfile collector."""
+    families: list[tuple[str, str, str, list[tuple[dict[str, str], float]]]] = []
+
+    def fam(name: str, kind: str, text: str) -> list[tuple[dict[str, str], float]]:
+        samples: list[tuple[dict[str, str], float]] = []
+        families.append((name, kind, text, samples))
+        return samples
+
+    runs = fam("kaizen_runs_total", "counter", "Runs recorded in the report period, by outcome.")
+    missed = fam("kaizen_missed_slots", "gauge", "Slots due in the period with no run recorded.")
+    tokens = fam("kaizen_tokens_total", "counter", "Tokens the runs of the period used.")
+    last = fam("kaizen_last_run_timestamp_seconds", "gauge", "When the last run in the period was.")
+    measures: dict[str, list[tuple[dict[str, str], float]]] = {}
+    for a in report.agents:
+        labels = {"repo": a.slug, "agent": a.agent}
+        for outcome, n in a.runs.items():
+            runs.append(({**labels, "outcome": outcome}, n))
+        missed.append((labels, len(a.missed)))
+        tokens.append((labels, a.tokens_total))
+        when = _time(a.last_run) if a.last_run else None
+        if when is not None:
+            last.append((labels, when.timestamp()))
+        for m in a.measures:
+            name = _metric_name(m.name)
+            if name not in measures:
+                measures[name] = fam(name, "gauge", f"The last recorded value of {m.name}.")
+            measures[name].append((labels, m.last))
+    lines = []
+    for name, kind, text, samples in families:
+        lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
+        for labels, value in samples:
+            shown = ",".join(f'{k}="{_label(v)}"' for k, v in labels.items())
+            number = str(value) if isinstance(value, int) else repr(float(value))
+            lines.append(f"{name}{{{shown}}} {number}")
+    return "\n".join(lines) + "\n"
