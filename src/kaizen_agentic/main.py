@@ -1,5 +1,5 @@
-"""The command line: parses (``kaizen_agentic.cli``), dispatches to the verb table
-(``kaizen_agentic.commands``), maps failures to exit codes.
+"""The command line: parses and dispatches with the table (``kaizen_agentic.cli``), maps
+failures to exit codes.
 
 Exit codes: 0 ok, 1 invalid input or failed work, 2 usage error, 3 unexpected internal error
 (the traceback goes to a log file, never to the user's terminal), 130 interrupted.
@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from kaizen_agentic import __version__
-from kaizen_agentic.cli import PROG, build_parser
+from kaizen_agentic.cli import PROG, build_parser, run
 from kaizen_agentic.errors import KaizenError, UsageError
 
 __all__ = ["PROG", "build_parser", "main"]
@@ -27,8 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version (0) and usage errors (2)
         return exc.code if isinstance(exc.code, int) else 2
     try:
-        code: int = args.func(args)
-        return code
+        return run(args._verb, args)
     except UsageError as exc:
         command = getattr(args, "_parser", parser)
         _json_error(args, exc, 2)
@@ -61,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _json_error(args: argparse.Namespace, exc: KaizenError, code: int) -> None:
     """With ``--json`` (or ``--format json``), a failure is data on stdout too."""
-    if not (getattr(args, "json", False) or getattr(args, "format", None) == "json"):
+    if not (getattr(args, "as_json", False) or getattr(args, "output_format", None) == "json"):
         return
     from kaizen_agentic import output
 

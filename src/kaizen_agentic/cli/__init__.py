@@ -1,8 +1,9 @@
-"""The command line's parsers: every group, command and option, and the help they print.
+"""The command line as one table: every group, verb and option, and the help they print.
 
-``build_parser`` assembles the groups (``cli.schedule`` for the schedule verbs, ``cli.groups``
-for agents, memory, metrics and redact); each command's ``func`` default is its entry in the
-verb table (``kaizen_agentic.commands``). ``main`` parses with it and maps errors to exit codes.
+The rows are data (``cli.schedule`` for the schedule verbs, ``cli.groups`` for agents, memory,
+metrics and redact; their shape is in ``cli.common``). ``build_parser`` builds argparse from
+them, and each verb's parser carries its row (``_verb``), so ``main`` runs the verb's command
+with ``run``: the keywords its options feed, nothing else.
 """
 
 from __future__ import annotations
@@ -10,9 +11,18 @@ from __future__ import annotations
 import argparse
 
 from kaizen_agentic import __version__
-from kaizen_agentic.cli.common import PROG, Formatter, examples
+from kaizen_agentic.cli.common import PROG, Formatter, Group, Verb, add_group, add_verb, examples
+from kaizen_agentic.cli.common import call as run
 
-__all__ = ["PROG", "build_parser"]
+__all__ = ["PROG", "build_parser", "run", "table"]
+
+
+def table() -> tuple[Group | Verb, ...]:
+    """Every group and top-level verb, in the order ``--help`` lists them."""
+    from kaizen_agentic.cli.groups import AGENTS, MEMORY, METRICS, REDACT
+    from kaizen_agentic.cli.schedule import SCHEDULE
+
+    return (SCHEDULE, AGENTS, MEMORY, METRICS, REDACT)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,10 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="group", metavar="COMMAND", required=True)
-    from kaizen_agentic.cli import groups, schedule
-
-    schedule.add(sub)
-    groups.add(sub)
+    for row in table():
+        if isinstance(row, Group):
+            add_group(sub, row)
+        else:
+            add_verb(sub, row)
     _mark_commands(parser)
     return parser
 
