@@ -9,8 +9,8 @@ invalid answer, a bundle that is not intact, a detached HEAD, ...) are non-retry
 held by someone else (``GitBusy``) is retried.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: Temporal resolves the dataclasses' field types
+# by name in their module, which a workflow sandbox that imported only ``temporal`` lacks.
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
