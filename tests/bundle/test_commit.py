@@ -158,6 +158,30 @@ def test_branch_commits_beside_head_without_checking_it_out(checkout: Path, tmp_
     assert git(checkout, "diff", "--name-only", "main", "kz").split() == FILES
 
 
+def test_a_branch_moved_by_someone_else_meanwhile_is_built_on_again(
+    checkout: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kaizen_agentic.bundle import commit
+
+    path = bundle(checkout, tmp_path / "out")
+    before, theirs = status(checkout), []
+    real = commit._commit_tree
+
+    def racing(*args: object) -> str:
+        if not theirs:  # a person's commit lands between our build and our update-ref
+            tree = git(checkout, "rev-parse", "HEAD^{tree}").strip()
+            theirs.append(git(checkout, "commit-tree", tree, "-p", "HEAD", "-m", "p").strip())
+            git(checkout, "update-ref", "refs/heads/main", theirs[0])
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(commit, "_commit_tree", racing)
+    done = finish(path, result("a"), at=DONE, host="h", commit=True)
+    assert done.commit is not None and done.commit.status == "committed"
+    assert git(checkout, "rev-parse", "HEAD^").strip() == theirs[0]
+    assert git(checkout, "show", "--name-only", "--format=", "HEAD").split() == FILES
+    assert status(checkout) == before
+
+
 def detach(root: Path) -> None:
     git(root, "checkout", "-q", "--detach")
 

@@ -223,6 +223,7 @@ def commit_run(
     ref = f"refs/heads/{where.branch}"
     text = message(agent, slot, key, event_id)
     title = subject(agent, slot)
+    busy = GitBusy("")
     with locked_dir(where.common_dir):  # our own writers queue; anyone else is caught below
         for _ in range(_ATTEMPTS):
             tip = _rev(where.top, ref)
@@ -237,12 +238,13 @@ def commit_run(
             sha = _commit_tree(where.top, tree, parent, text, at, host)
             if where.on_head:  # first: a crash after it leaves our files staged, not reverted
                 _out(where.top, "update-index", "-z", "--index-info", stdin=entries)
-            moved = _run(
-                where.top, "update-ref", "-m", f"kaizen-agentic: {title}", ref, sha, tip or ""
-            )
-            if moved.returncode == 0:
-                return Committed("committed", sha, where.branch, title)
-    raise GitBusy(f"branch {where.branch} in {where.top} kept moving while committing; try again")
+            try:  # only if the branch is still where we built on (or, when new, still absent)
+                _out(where.top, "update-ref", "-m", f"kaizen-agentic: {title}", ref, sha, tip or "")
+            except GitBusy as exc:  # it moved, or someone holds its lock: build again
+                busy = exc
+                continue
+            return Committed("committed", sha, where.branch, title)
+    raise GitBusy(f"branch {where.branch} kept moving or stayed locked: {busy}; try again")
 
 
 def _find(top: str, ref: str, event_id: str, slot: str) -> str | None:
