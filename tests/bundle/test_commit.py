@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -215,6 +216,11 @@ def other_worktree(root: Path) -> None:
             "{root}/.kaizen/memory/coach.md is not inside the checkout {root} (it resolves to "
             "{root}/../elsewhere/coach.md); refusing to commit it",
         ),
+        (
+            lambda root: shutil.rmtree(root / ".git"),
+            None,
+            "{root} is not a git checkout; there is nowhere to commit to",
+        ),
         (lambda root: None, "-x", "--branch '-x' is not a valid branch name"),
         (lambda root: None, "a..b", "--branch 'a..b' is not a valid branch name"),
         (
@@ -224,7 +230,7 @@ def other_worktree(root: Path) -> None:
             "tree has checked out",
         ),
     ],
-    ids=["detached", "bare", "outside", "dash", "dots", "elsewhere"],
+    ids=["detached", "bare", "outside", "no-git", "dash", "dots", "elsewhere"],
 )
 def test_refusals_come_before_anything_is_recorded(
     checkout: Path,
