@@ -1,8 +1,8 @@
 """A runner host for the tick model, in a few lines: ``python examples/temporal_worker.py``.
 
 Run one on every host that holds checkouts. It polls the fleet's shared queue (the FleetTick
-workflow, roster reads) and its own ``<queue>@<hostname>`` (discovery and prepares on the
-checkouts this host holds). Needs ``pip install 'kaizen-agentic[temporal]'``.
+workflow, roster reads) and its own ``<queue>@<hostname>`` (discovery, prepares and completes on
+the checkouts this host holds). Needs ``pip install 'kaizen-agentic[temporal]'``.
 """
 
 from __future__ import annotations

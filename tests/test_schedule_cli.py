@@ -63,6 +63,9 @@ def test_init_writes_a_valid_scaffold_and_refuses_to_overwrite(
     text = manifest.read_text()
     assert "repo: acme/payments\n" in text and "timezone: Europe/Berlin\n" in text
     assert (repo / ".kaizen" / "schedule.schema.json").exists()
+    attributes = (repo / ".kaizen" / ".gitattributes").read_text()
+    assert "metrics/*.jsonl merge=union\n" in attributes
+    assert "memory/*.md merge=kaizen-memory\n" in attributes
     assert run(capsys, "schedule", "validate", "--repo", str(repo))[0] == 0
 
     manifest.write_text("# my edits\n")

@@ -140,3 +140,83 @@ def test_cli(capsys: pytest.CaptureFixture[str], make_repo: Callable[..., Path])
     assert main(["memory", "add", "coach", "--repo", str(repo)]) == 2
     err = capsys.readouterr().err
     assert usage_error(err, "memory add", "give the entry's TEXT or --file FILE (one of them)")
+
+
+# --- memory merge: git's merge driver for memory files -------------------------------------------
+
+HEAD = "# Memory: coach\n\n"
+OLD = "## 2027-03-01T09:00:00+01:00\n<!-- kaizen: bundle=kz-0 -->\nFirst.\n"
+A = "## 2027-03-22T09:00:00+01:00\n<!-- kaizen: bundle=kz-a -->\nOn a.\nr1\nr2\nr3\nr4\nEnd a.\n"
+B = "## 2027-03-23T09:00:00+01:00\n<!-- kaizen: bundle=kz-b -->\nOn b.\nr1\nr2\nr3\nr4\nEnd b.\n"
+OLD_EDITED = OLD.replace("First.", "First, edited.")
+
+
+@pytest.mark.parametrize(
+    ("base", "ours", "theirs", "expected", "clean"),
+    [
+        # both added an entry (sharing four lines: git's union would interleave them)
+        (
+            HEAD + OLD,
+            HEAD + OLD + "\n" + A,
+            HEAD + OLD + "\n" + B,
+            HEAD + OLD + "\n" + A + "\n" + B,
+            True,
+        ),
+        # a person edited an old entry, a host added one
+        (HEAD + OLD, HEAD + OLD + "\n" + A, HEAD + OLD_EDITED, HEAD + OLD_EDITED + "\n" + A, True),
+        # a person deleted an old entry, a host added one
+        (
+            HEAD + OLD + "\n" + A,
+            HEAD + OLD + "\n" + A + "\n" + B,
+            HEAD + A,
+            HEAD + A + "\n" + B,
+            True,
+        ),
+        # both created the file (git gives an empty base)
+        ("", HEAD + A, HEAD + B, HEAD + A + "\n" + B, True),
+        # the same entry on both sides is kept once
+        (HEAD + OLD, HEAD + OLD + "\n" + A, HEAD + OLD + "\n" + A, HEAD + OLD + "\n" + A, True),
+    ],
+    ids=["both-added", "edited-and-added", "deleted-and-added", "both-created", "same-entry"],
+)
+def test_merge_keeps_every_new_entry_whole(
+    base: str, ours: str, theirs: str, expected: str, clean: bool
+) -> None:
+    assert memory.merge(base, ours, theirs) == (expected, clean)
+
+
+def test_merge_marks_conflicting_edits_and_still_keeps_new_entries() -> None:
+    ours = HEAD + OLD.replace("First.", "First, ours.") + "\n" + A
+    theirs = HEAD + OLD.replace("First.", "First, theirs.") + "\n" + B
+    text, clean = memory.merge(HEAD + OLD, ours, theirs)
+    assert not clean
+    assert text == (
+        HEAD
+        + "## 2027-03-01T09:00:00+01:00\n<!-- kaizen: bundle=kz-0 -->\n"
+        + "<<<<<<< ours\nFirst, ours.\n=======\nFirst, theirs.\n>>>>>>> theirs\n\n"
+        + A
+        + "\n"
+        + B
+    )
+
+
+def test_merge_driver_command_writes_ours_and_exits_1_on_conflict(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kaizen_agentic.main import main
+
+    files = {}
+    for name, text in (("base", HEAD + OLD), ("ours", HEAD + OLD + "\n" + A), ("theirs", HEAD + B)):
+        files[name] = tmp_path / name
+        files[name].write_text(text)
+    argv = ["memory", "merge", *(str(files[n]) for n in ("base", "ours", "theirs"))]
+    assert main(argv) == 0
+    assert files["ours"].read_text() == HEAD + A + "\n" + B
+    files["ours"].write_text(HEAD + OLD.replace("First.", "Mine.") + "\n" + A)
+    files["theirs"].write_text(HEAD + OLD.replace("First.", "Yours."))
+    assert main(argv) == 1
+    assert capsys.readouterr().err == (
+        f"kaizen-agentic: error: {files['ours']}: conflicting edits to the same entries; "
+        "marked for a person\n"
+    )
+    assert "<<<<<<< ours\nMine.\n=======\nYours.\n>>>>>>> theirs\n" in files["ours"].read_text()

@@ -187,7 +187,9 @@ def test_prepare_and_complete_through_the_cli(
         f"  event    {event['id']}.completed\n"
     )
     assert main(done) == 0
-    assert capsys.readouterr().out == f"already completed: {bundle_dir} (nothing changed)\n"
+    assert capsys.readouterr().out == (  # a second call reports the same event
+        f"already completed: {bundle_dir} (nothing changed)\n  event    {event['id']}.completed\n"
+    )
 
 
 def test_cli_prepare_reports_an_invalid_manifest(

@@ -152,6 +152,10 @@ def calendar_runs(roster: Path, lo: datetime, hi: datetime) -> set[tuple[str, st
     return out
 
 
+# this schedule's ticks only: other tests share the dev server (the loop starts FleetTicks too)
+OURS = 'WorkflowType = "kaizen.FleetTick" AND TemporalScheduledById = "kaizen-e2e-tick"'
+
+
 async def backfill_and_wait(
     address: str, item: dict[str, Any], out: Path, kill: Callable[[], None]
 ) -> list[Any]:
@@ -184,7 +188,7 @@ async def backfill_and_wait(
             if not killed and len(list(out.glob("runner-b/*/*/*/manifest.json"))) >= 2:
                 kill()  # half way through the backfill: SIGKILL one host's worker, restart it
                 killed = True
-            runs = [w async for w in client.list_workflows('WorkflowType = "kaizen.FleetTick"')]
+            runs = [w async for w in client.list_workflows(OURS)]
             done = [w for w in runs if w.status is not None and w.status.name == "COMPLETED"]
             if runs and len(done) == len(runs) and len(runs) == len(last):
                 stable += 1

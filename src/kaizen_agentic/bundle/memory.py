@@ -197,3 +197,74 @@ def new_entry(
     """A memory entry for ``text``, dated ``when``, with its provenance."""
     stamp = when.isoformat(timespec="seconds")
     return MemoryEntry(stamp, when, pinned, "", bundle, commit, text.strip("\n") + "\n", 0)
+
+
+def merge(base: str, ours: str, theirs: str) -> tuple[str, bool]:
+    """A three-way merge of one memory file, by whole entries (git's ``merge.kaizen-memory``).
+
+    The entries each side added at its end are all kept: ours, then those of theirs that ours
+    does not hold. The rest (the preamble, edits and deletions of older entries) merges as git
+    merges lines; a conflict there is marked as git marks it. Returns the text and whether it
+    merged cleanly. (Git's ``union`` would interleave two new entries that share lines.)"""
+    known = {_identity(e) for e in parse(base)}
+    our_head, our_new = _split_new(ours, known)
+    their_head, their_new = _split_new(theirs, known)
+    merged, clean = _merge_lines(our_head, _trimmed(base), their_head)
+    kept = {key for key, _ in our_new}
+    blocks = [block for _, block in our_new]
+    blocks += [block for key, block in their_new if key not in kept]
+    if not blocks:
+        return merged, clean
+    body = "\n".join(block.strip("\n") + "\n" for block in blocks)
+    return (merged + "\n" if merged else "") + body, clean
+
+
+def _identity(entry: MemoryEntry) -> tuple[str, str | None]:
+    """What makes an entry the same entry after an edit: its date and its bundle."""
+    return entry.when, entry.bundle
+
+
+def _trimmed(text: str) -> str:
+    return text.rstrip("\n") + "\n" if text.strip() else ""
+
+
+def _split_new(text: str, known: set[tuple[str, str | None]]) -> tuple[str, list[tuple[str, str]]]:
+    """``text`` up to the entries at its end that ``known`` lacks, and those entries (their
+    canonical form and their lines as written)."""
+    entries = parse(text)
+    first = len(entries)
+    while first > 0 and _identity(entries[first - 1]) not in known:
+        first -= 1
+    lines = text.splitlines(keepends=True)
+    new = []
+    for i in range(first, len(entries)):
+        end = entries[i + 1].line - 1 if i + 1 < len(entries) else len(lines)
+        new.append((entries[i].render(), "".join(lines[entries[i].line - 1 : end])))
+    head = "".join(lines[: entries[first].line - 1]) if first < len(entries) else text
+    return _trimmed(head), new
+
+
+def _merge_lines(ours: str, base: str, theirs: str) -> tuple[str, bool]:
+    """``git merge-file``: a line merge of three texts, conflicts marked."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="kaizen-memory-") as tmp:
+        paths = []
+        for name, text in (("ours", ours), ("base", base), ("theirs", theirs)):
+            paths.append(os.path.join(tmp, name))
+            with open(paths[-1], "w", encoding="utf-8") as handle:
+                handle.write(text)
+        labels = ("-L", "ours", "-L", "base", "-L", "theirs")
+        try:
+            done = subprocess.run(
+                ["git", "merge-file", "-p", *labels, *paths],
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise KaizenError(f"could not run git merge-file: {exc}") from None
+    if done.returncode < 0 or done.returncode > 127:
+        raise KaizenError(f"git merge-file failed: {done.stderr.decode(errors='replace')}")
+    return done.stdout.decode("utf-8"), done.returncode == 0

@@ -70,6 +70,23 @@ MEMORY = Group(
             opt("--commit", metavar="SHA", help="provenance: the commit it refers to"),
             REPO,
         ),
+        verb(
+            "merge",
+            "git's merge driver for memory files (merge.kaizen-memory)",
+            "Merge one memory file three ways, by whole entries: the entries both sides added are\n"
+            "all kept (ours, then theirs); edits and deletions merge as git merges lines. Writes\n"
+            "the result into OURS; exit 0 merged, 1 conflicts (marked as git marks them).\n"
+            "schedule init writes .kaizen/.gitattributes naming it; tell git once per machine.",
+            (
+                "git config --global merge.kaizen-memory.driver "
+                '"kaizen-agentic memory merge %O %A %B"',
+                "kaizen-agentic memory merge base.md ours.md theirs.md",
+            ),
+            "memory:run_merge",
+            opt("base", metavar="BASE", help="the common ancestor's file (git's %%O)"),
+            opt("ours", metavar="OURS", help="our file, overwritten by the result (%%A)"),
+            opt("theirs", metavar="THEIRS", help="their file (%%B)"),
+        ),
     ),
 )
 

@@ -354,15 +354,31 @@ COMPLETE = verb(
     "Close the kaizen loop: append the run's metrics record, add its learnings to the\n"
     "agent's memory (with the bundle as provenance) and emit kaizen.schedule.completed.\n"
     "RESULT is JSON, or the agent's Markdown answer ending in a ```kaizen-result block.\n"
-    "Completing the same bundle again changes nothing.",
+    "Completing the same bundle again changes nothing. --commit makes one commit of the\n"
+    "agent's memory and metrics (subject kaizen(AGENT): memory and metrics for SLOT, trailers\n"
+    "Kaizen-Agent, -Slot, -Key, -Event), once per run; pushing it is the orchestrator's step.\n"
+    "With --commit, --json prints {status, event, commit}.",
     (
         "kaizen-agentic schedule complete BUNDLE_DIR --result answer.md",
         "kaizen-agentic schedule complete BUNDLE_DIR --result - --json < result.json",
+        "kaizen-agentic schedule complete BUNDLE_DIR --result answer.md --commit",
+        "kaizen-agentic schedule complete BUNDLE_DIR --result a.md --commit --branch kaizen/memory",
     ),
     "schedule_complete",
     opt("bundle", metavar="BUNDLE", help="the bundle folder"),
     opt("--result", metavar="FILE", required=True, help="the result (- for stdin)"),
     opt("--at", metavar="RFC3339", help="when the run finished (default: now)"),
+    opt(
+        "--commit",
+        action="store_true",
+        help="commit the agent's memory and metrics files, and nothing else, on HEAD's branch "
+        "(through a temporary index: what is staged stays staged); never pushes",
+    ),
+    opt(
+        "--branch",
+        metavar="NAME",
+        help="with --commit: commit on branch NAME (made from HEAD if new) without checking it out",
+    ),
     *DELIVERY,
 )
 

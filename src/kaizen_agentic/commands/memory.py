@@ -1,4 +1,5 @@
-"""``kaizen-agentic memory show | add AGENT``: what an agent remembers about a repository."""
+"""``kaizen-agentic memory show | add AGENT``: what an agent remembers about a repository; and
+``memory merge``, git's merge driver for memory files."""
 
 from __future__ import annotations
 
@@ -78,4 +79,25 @@ def run_add(
     entry = new_entry(body, when=when, pinned=pin, bundle=bundle, commit=commit)
     path = add(root, agent, [entry])
     sys.stdout.write(f"added a{' pinned' if pin else 'n'} entry to {path}\n")
+    return 0
+
+
+def run_merge(*, base: str, ours: str, theirs: str) -> int:
+    from kaizen_agentic.atomic import read_capped, write_atomic
+    from kaizen_agentic.bundle.memory import MAX_MEMORY_BYTES, merge
+
+    texts = []
+    for path in (base, ours, theirs):
+        try:
+            texts.append(read_capped(path, MAX_MEMORY_BYTES).decode("utf-8-sig"))
+        except FileNotFoundError:
+            raise KaizenError(f"{path}: no such file") from None
+        except UnicodeDecodeError:
+            raise KaizenError(f"{path} is not UTF-8 text") from None
+        except (OSError, ValueError) as exc:
+            raise KaizenError(f"{path}: {exc}") from None
+    merged, clean = merge(*texts)
+    write_atomic(ours, merged.encode("utf-8"))
+    if not clean:
+        raise KaizenError(f"{ours}: conflicting edits to the same entries; marked for a person")
     return 0

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING, Any
 
 from kaizen_agentic import output
 from kaizen_agentic.bundle.events import deliver
 from kaizen_agentic.commands.options import parse_at
 from kaizen_agentic.errors import KaizenError, UsageError
+
+if TYPE_CHECKING:
+    from kaizen_agentic.bundle.commit import Committed
+    from kaizen_agentic.bundle.finish import Finished
 
 
 def run(
@@ -19,45 +24,80 @@ def run(
     as_json: bool,
     outbox: str | None,
     sink: str | None,
+    commit: bool = False,
+    branch: str | None = None,
 ) -> int:
-    from kaizen_agentic.atomic import read_capped
     from kaizen_agentic.bundle.events import DeliveryError
-    from kaizen_agentic.bundle.result import complete, parse_result
+    from kaizen_agentic.bundle.finish import finish
+    from kaizen_agentic.bundle.result import parse_result
 
     if bundle is None or result is None:  # the command line requires both
         raise UsageError("name the BUNDLE and its --result")
-    if result == "-":
-        data, name = sys.stdin.buffer.read(1024 * 1024 + 1), "<stdin>"
-    else:
-        try:
-            data, name = read_capped(result, 1024 * 1024), result
-        except FileNotFoundError:
-            raise KaizenError(f"{result}: no such file") from None
-        except (OSError, ValueError) as exc:
-            raise KaizenError(f"{result}: {exc}") from None
+    if branch is not None and not commit:
+        raise UsageError("--branch names where --commit commits; add --commit")
+    data, name = _read(result)
     parsed = parse_result(data, name)
-    done = complete(bundle, parsed, at=parse_at(at), host=os.uname().nodename)
-    if done.status == "already-completed":
-        message = f"already completed: {bundle} (nothing changed)\n"
-        sys.stdout.write(output.to_json({"status": done.status}) if as_json else message)
-        return 0
-    assert done.event is not None
-    try:
-        deliver(done.event, outbox, sink)
-    except DeliveryError as exc:
-        raise KaizenError(f"result recorded, but {exc}") from None
+    done = finish(
+        bundle, parsed, at=parse_at(at), host=os.uname().nodename, commit=commit, branch=branch
+    )
+    if done.status == "completed":
+        assert done.event is not None
+        try:
+            deliver(done.event, outbox, sink)
+        except DeliveryError as exc:
+            raise KaizenError(f"result recorded, but {exc}") from None
     if as_json:
-        sys.stdout.write(output.to_json(done.event))
+        sys.stdout.write(output.to_json(_as_json(done)))
     else:
-        learned = done.event["data"]["learnings_added"]
-        sys.stdout.write(
-            f"completed: {done.event['data']['outcome']} recorded in {done.metrics_path}\n"
-            + (
-                f"  memory   {learned} entr{'y' if learned == 1 else 'ies'} added to "
-                f"{done.memory_path}\n"
-                if learned
-                else ""
-            )
-            + f"  event    {done.event['id']}\n"
-        )
+        sys.stdout.write(_as_text(done, bundle))
     return 0
+
+
+def _read(result: str) -> tuple[bytes, str]:
+    from kaizen_agentic.atomic import read_capped
+
+    if result == "-":
+        return sys.stdin.buffer.read(1024 * 1024 + 1), "<stdin>"
+    try:
+        return read_capped(result, 1024 * 1024), result
+    except FileNotFoundError:
+        raise KaizenError(f"{result}: no such file") from None
+    except (OSError, ValueError) as exc:
+        raise KaizenError(f"{result}: {exc}") from None
+
+
+def _as_json(done: Finished) -> dict[str, Any]:
+    """The event (as before), or with --commit: the status, the event and the commit."""
+    if done.commit is not None:
+        return {"status": done.status, "event": done.event, "commit": done.commit._asdict()}
+    if done.status == "completed":
+        assert done.event is not None
+        return done.event
+    return {"status": done.status, "event": done.event}
+
+
+def _as_text(done: Finished, bundle: str) -> str:
+    event = done.event
+    if done.status == "completed":
+        assert event is not None
+        learned = event["data"]["learnings_added"]
+        lines = [f"completed: {event['data']['outcome']} recorded in {done.metrics_path}"]
+        if learned:
+            plural = "y" if learned == 1 else "ies"
+            lines.append(f"  memory   {learned} entr{plural} added to {done.memory_path}")
+    else:
+        lines = [f"already completed: {bundle} (nothing changed)"]
+    if event is not None:
+        lines.append(f"  event    {event['id']}")
+    if done.commit is not None:
+        lines.append(f"  commit   {_commit_line(done.commit)}")
+    return "".join(line + "\n" for line in lines)
+
+
+def _commit_line(done: Committed) -> str:
+    if done.status == "unchanged":
+        return f"none: branch {done.branch} already holds these files as they are"
+    assert done.sha is not None
+    if done.status == "already-committed":
+        return f"{done.sha[:12]} on {done.branch} (already committed)"
+    return f"{done.sha[:12]} on {done.branch}: {done.subject}"

@@ -46,10 +46,21 @@ def run(*, agents: str, timezone: str, repo: str, force: bool, slug: str | None)
     text = scaffold(names, repo=chosen, timezone=timezone)
     write_atomic(target, text.encode())
     write_atomic(target.parent / "schedule.schema.json", output.to_json(json_schema()).encode())
+    attributes = target.parent / ".gitattributes"
+    wrote_attributes = force or not attributes.exists()
+    if wrote_attributes:
+        from kaizen_agentic.bundle.commit import GITATTRIBUTES
+
+        write_atomic(attributes, GITATTRIBUTES.encode())
     sys.stdout.write(
         f"wrote {target} (repo: {chosen})\n"
         f"wrote {target.parent / 'schedule.schema.json'} (for editors' YAML validation)\n"
-        "next: edit it, then run `kaizen-agentic schedule validate` and "
+        + (
+            f"wrote {attributes} (how agents' memory and metrics merge)\n"
+            if wrote_attributes
+            else ""
+        )
+        + "next: edit it, then run `kaizen-agentic schedule validate` and "
         "`kaizen-agentic schedule list`\n"
     )
     return 0

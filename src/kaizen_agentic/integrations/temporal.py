@@ -15,7 +15,9 @@ own DST behaviour never matters; bundles are idempotent per slot, so retries, ov
 windows and backfills prepare nothing twice.
 
 The schedules themselves are made from ``schedule export --format temporal`` items by
-``kaizen_agentic.integrations.temporal_schedules.schedule_from_export``.
+``kaizen_agentic.integrations.temporal_schedules.schedule_from_export``. After the agent ran,
+``kaizen.complete`` (``temporal_complete``) records and commits the run on the same host queue;
+``examples/temporal_loop.py`` is the whole loop.
 
 Activities are synchronous (files and git), so the host worker uses a thread pool. Expected
 failures (an invalid manifest, an unreadable roster) raise ``ApplicationError`` with
@@ -44,6 +46,9 @@ except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
 with workflow.unsafe.imports_passed_through():
     from kaizen_agentic.errors import KaizenError
     from kaizen_agentic.export.temporal import FLEET_TICK, PREPARE_AGENT, TASK_QUEUE
+    from kaizen_agentic.integrations.temporal_complete import CompleteActivity, complete
+    from kaizen_agentic.integrations.temporal_complete import CompleteInput as CompleteInput
+    from kaizen_agentic.integrations.temporal_complete import CompleteOutput as CompleteOutput
 
 _SCHEDULED: Final = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 
@@ -186,7 +191,7 @@ def _non_retryable(exc: KaizenError) -> ApplicationError:
     return ApplicationError(detail, type=type(exc).__name__, non_retryable=True)
 
 
-class HostActivities:
+class HostActivities(CompleteActivity):
     """The activities of one runner host; ``hostname`` picks checkouts from ``host_paths``."""
 
     def __init__(self, hostname: str | None = None, out_dir: str | None = None) -> None:
@@ -276,7 +281,7 @@ class HostActivities:
         )
 
     def all(self) -> list[Any]:
-        return [self.roster_hosts, self.discover_due, self.prepare]
+        return [self.roster_hosts, self.discover_due, self.prepare, self.complete]
 
 
 _DEFAULT = HostActivities()
@@ -294,7 +299,7 @@ def prepare(params: PrepareInput) -> PrepareOutput:
     return _DEFAULT.prepare(params)
 
 
-ACTIVITIES = [discover_due, prepare]
+ACTIVITIES = [discover_due, prepare, complete]
 
 
 # --- workflows ------------------------------------------------------------------------------------
@@ -437,7 +442,7 @@ def host_workers(
     threads: int = 4,
 ) -> list[Any]:
     """The two workers of one runner host: the fleet's shared queue (workflows, roster reads)
-    and the host's own ``<queue>@<hostname>`` (discover and prepare on its checkouts)."""
+    and the host's own ``<queue>@<hostname>`` (discover, prepare, complete on its checkouts)."""
     from temporalio.worker import Worker
 
     acts = HostActivities(hostname, out_dir)
@@ -452,7 +457,7 @@ def host_workers(
     own = Worker(
         client,
         task_queue=host_queue(task_queue, acts.hostname),
-        activities=[acts.discover_due, acts.prepare],
+        activities=[acts.discover_due, acts.prepare, acts.complete],
         activity_executor=pool,
     )
     return [shared, own]
