@@ -584,3 +584,102 @@ def test_a_reference_cannot_hide_the_secret_after_it() -> None:
     assert (
         redact(text).text == "export KEY='$dbPassword = '[REDACTED:generic-secret-single-quoted]';'"
     )
+
+
+# Ordinary text that looks like an assignment to a secret's name: each kind was a false marker on
+# framework documentation or the Python standard library (docs/reference/redact.md, "The generic
+# layer").
+NOT_ASSIGNMENTS = [
+    (
+        "Markdown link definition",
+        "[django-oauth-toolkit]: https://github.com/jazzband/django-oauth-toolkit",
+    ),
+    ("Markdown link, key label", "[api-key]: https://docs.example.com/auth/api-keys#create"),
+    (
+        "reST link target",
+        ".. _mod_authnz_ldap: https://httpd.apache.org/docs/current/mod/mod_authnz_ldap.html",
+    ),
+    (
+        "query string in prose",
+        "The request carries key1=value1&key2=value2x&key3=value3 in its query.",
+    ),
+    ("query string in a URL", "http://example.com/path?key=value#fragment"),
+    ("cookie", "Set-Cookie: key:term=value:term"),
+    ("a time zone assigned to key", 'key = "Europe/London"'),
+    ("a sentence in quotes", "mykey = 'from Base'"),
+    ("a sentence, double quotes", 'key = b"Python loves AF_ALG"'),
+    ("a media type", "token = 'application/json; indent=8'"),
+    ("keyword inside a word", "opAssoc = OpAssoc.LEFT_ASSOCIATIVE"),
+    (
+        "keyword inside a word, prose",
+        "The value is passed. The keyboard is rotated. Authority wins.",
+    ),
+    ("reST role after pass", "Never pass :data:`~flask.current_app` as sender to a signal."),
+    (
+        "prose before a role",
+        "If you pass the :option:`--no-color` option when running your command",
+    ),
+    ("nginx proxy_pass", "    proxy_pass http://127.0.0.1:8000/;"),
+    (
+        "openssl flags in a list",
+        "check_call(['openssl','pkey','-aes256','-passout','pass:somepass'])",
+    ),
+    ("a method call", "password = getMasterUserPassword();"),
+    ("a reference in quotes", "env: { PASSWORD: '$PRECOMPILE_PASSWORD' }"),
+    ("an IAM policy ARN", 'policy_arn = "arn:aws:iam::123456789012:policy/DeployKeyAccess2024"'),
+    ("ERB template", 'secret_key_base: "<%= Rails.application.credentials.secret_key_base %>"'),
+    (
+        "HTML ids",
+        '<input type="password" id="id_password1" name="password1" autocomplete="new-password">',
+    ),
+    ("a header name", 'proxy_auth_hdr = "Proxy-Authorization"'),
+    ("a migration name", "('authtoken', '0002_auto_20160226_1747'),"),
+    ("a Django lookup", 'User.objects.filter(password__startswith="bcrypt$$")'),
+    ("a comparison", "via table1.primary_key==table2.primary_key"),
+    ("a bind parameter", "WHERE user_keyword.special_key = :special_key_1"),
+    ("a template piece", 'elem.attrib["{uri}key"] = "{uri}value"'),
+    ("HTML entities", '<tag key="&lt;&amp;&quot;\'&gt;" />'),
+    ("an expression", "keysName = extensionName+'_cfgBindings'"),
+    ("a qualified name", "zi.key = 'ns2:value'"),
+    ("documentation passwords in URLs", "create_engine('postgresql://scott:tiger@localhost/test')"),
+    ("user:pass", 'urlopen("http://user:pass@python.org/")'),
+    ("netrc test data", "machine host.domain.com login log password pass1 account acct"),
+    ("XML element with words", "<key>key inside an array2</key><real>3</real>"),
+    ("a setter with words", '>>> cache.set("my_key", "hello, world!", 30)'),
+    ("a password that says so", "waited = [('password', 'yh^%#rest-of-my-password')]"),
+    ("a non-ASCII word", "password = 'pässwörd'"),
+]
+
+
+@pytest.mark.parametrize(("kind", "text"), NOT_ASSIGNMENTS, ids=[k for k, _ in NOT_ASSIGNMENTS])
+def test_text_that_only_looks_like_an_assignment_is_left_alone(kind: str, text: str) -> None:
+    assert redact(text) == (text, {}), kind
+
+
+# Names are found by their parts: the word at the start, after a separator, or as a camel-case
+# hump, in lower, Capitalized and UPPER case, and after a known prefix in one word (apikey).
+NAMES = [
+    "apikey",
+    "APIKEY",
+    "ApiKey",
+    "api_key",
+    "x-api-key",
+    "self._api_key",
+    "spring.datasource.password",
+    "dbPassword",
+    "DB_PASSWORD",
+    "clientSecret",
+    "authToken",
+    "accesstoken",
+    "SECRETS",
+    "key",
+    "Credentials",
+    "deploy_creds",
+]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_secret_name_is_found_by_its_parts(name: str) -> None:
+    value = "q8Zr4LmN2xV7bT1cWp9K"
+    for text in (f"{name} = '{value}'", f'"{name}":"{value}"', f"{name}: {value}"):
+        assert value not in redact(text).text, text
