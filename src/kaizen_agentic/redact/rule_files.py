@@ -173,7 +173,7 @@ class _Reader:
             self.problem(line, f"{name}.regex", "required: the pattern to find")
             return None
         before = len(self.problems)
-        pattern = self._regex(source, self.where.rule(index, "regex"), f"{name}.regex")
+        pattern = self._regex(source, self.where.rule(index, "regex"), f"{name}.regex", rule=True)
         group = self._group(table, pattern, index)
         keywords = table.get("keywords", [])
         if self._strings(keywords, self.where.rule(index, "keywords"), f"{name}.keywords") and any(
@@ -211,17 +211,21 @@ class _Reader:
             pattern=None if pattern is _UNCOMPILED else pattern,
         )
 
-    def _regex(self, source: Any, line: int, key: str) -> Any:
+    def _regex(self, source: Any, line: int, key: str, rule: bool = False) -> Any:
         if not isinstance(source, str) or not source:
             self.problem(line, key, "must be a non-empty string (RE2 syntax)")
             return None
         if not self.check:
             return _UNCOMPILED
         try:
-            return compile_regex(source)
+            pattern = compile_regex(source)
         except ValueError as exc:
             self.problem(line, key, f"not a valid RE2 pattern: {exc}")
             return None
+        if rule and matches_empty(pattern):  # (an allowlist's may: it only lets through)
+            self.problem(line, key, "matches the empty string: it would match everywhere")
+            return None
+        return pattern
 
     def _group(self, table: dict[str, Any], pattern: Any, index: int) -> int | None:
         group = table.get("secretGroup")
@@ -269,7 +273,8 @@ class _Reader:
             for number, source in enumerate(sources):
                 self._regex(source, line, f"{key}.regexes[{number}]")
         stopwords = table.get("stopwords", [])
-        self._strings(stopwords, line, f"{key}.stopwords")
+        if self._strings(stopwords, line, f"{key}.stopwords") and not all(stopwords):
+            self.problem(line, f"{key}.stopwords", "a stopword cannot be empty")
         targets = table.get("targetRules", [])
         self._strings(targets, line, f"{key}.targetRules")
         if len(self.problems) > before:
@@ -286,26 +291,109 @@ class _Reader:
         )
 
 
+MAX_SIZE: Final = 1024 * 1024  # a rule file larger than this is refused unread
+MAX_DEPTH: Final = 32  # arrays and inline tables nested deeper than this are refused
+MAX_KEY_PARTS: Final = 32  # a dotted key of more parts than this is refused
+
+
 def parse_rules(data: bytes, path: str, strict: bool = True, check: bool = True) -> RuleFile:
     """Read one rule file; raises ``InvalidFileError`` with every problem found.
 
     ``strict``: unknown keys are problems (else ignored, as for a ``.gitleaks.toml``).
-    ``check``: compile every pattern now to report the bad ones (else on first use)."""
+    ``check``: compile every pattern now to report the bad ones (else on first use).
+
+    Bounded whatever the file holds: at most ``MAX_SIZE`` bytes, nesting and dotted keys
+    checked (in linear time) before the TOML parser sees them, since its time grows with the
+    square of a dotted key's parts and deep nesting exhausts its recursion."""
     import tomllib
 
+    if len(data) > MAX_SIZE:
+        limit = MAX_SIZE // 1024
+        message = f"is {len(data)} bytes; a rule file may have at most {limit} KiB"
+        raise InvalidFileError(path, [Problem(path, 0, 0, "", message)])
     try:
         text = data.decode("utf-8")
+        _bounded(path, data)
         parsed = tomllib.loads(text)
     except UnicodeDecodeError as exc:
         problem = Problem(path, 0, 0, "", f"not UTF-8: {exc.reason}")
         raise InvalidFileError(path, [problem]) from None
     except tomllib.TOMLDecodeError as exc:
         raise InvalidFileError(path, [_toml_problem(path, str(exc))]) from None
+    except RecursionError:  # (the bounds above make this unreachable; kept as a located error)
+        problem = Problem(path, 0, 0, "", "not TOML: nested too deeply")
+        raise InvalidFileError(path, [problem]) from None
     reader = _Reader(path, text, strict, check)
     found = reader.read(parsed)
     if reader.problems:
         raise InvalidFileError(path, reader.problems)
     return found
+
+
+# TOML's strings and comments, which may hold any bracket or dot
+_OPAQUE: Final = (
+    rb"""'''(?s:.*?)'''|\"\"\"(?s:(?:[^\\]|\\.)*?)\"\"\"|'[^'\n]*'"""
+    rb"""|"(?:[^"\\\n]|\\.)*"|#[^\n]*"""
+)
+_DOTTED: Final = rb"(?:[A-Za-z0-9_-]+[ \t]*\.[ \t]*){%d,}" % MAX_KEY_PARTS
+
+
+@cache
+def _scanners() -> tuple[Any, Any]:
+    return compile_regex(_OPAQUE.decode()), compile_regex(_DOTTED.decode())
+
+
+def _bounded(path: str, data: bytes) -> None:
+    """Refuse nesting deeper than ``MAX_DEPTH`` and dotted keys of ``MAX_KEY_PARTS`` parts or
+    more, located, before the TOML parser is given them."""
+    opaque, dotted = _scanners()
+    bare = opaque.sub(b"s", data)  # every string a bare word: what is left is structure
+    if too_long := dotted.search(bare):
+        line = bare.count(b"\n", 0, too_long.start()) + 1
+        message = f"a dotted key of more than {MAX_KEY_PARTS} parts"
+        raise InvalidFileError(path, [Problem(path, line, 1, "", f"not accepted: {message}")])
+    depth = 0
+    for index, char in enumerate(bare.translate(None, _NOT_BRACKETS)):
+        if char in b"[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                where = _nth_bracket(bare, index)
+                line = bare.count(b"\n", 0, where) + 1
+                message = f"arrays or tables nested more than {MAX_DEPTH} deep"
+                raise InvalidFileError(
+                    path, [Problem(path, line, 1, "", f"not accepted: {message}")]
+                )
+        else:
+            depth = max(depth - 1, 0)
+
+
+_NOT_BRACKETS: Final = bytes(c for c in range(256) if c not in b"[]{}")
+
+
+def _nth_bracket(data: bytes, n: int) -> int:
+    """The offset of the ``n``-th (0-based) bracket or brace in ``data``."""
+    count = -1
+    for offset, char in enumerate(data):
+        if char in b"[]{}":
+            count += 1
+            if count == n:
+                return offset
+    return len(data)
+
+
+# Texts in which a pattern that can match the empty string does so somewhere: each place
+# between a word and a non-word character, at line starts and ends, and at the ends of a text.
+_EMPTY_PROBES: Final = (b"", b"a", b" ", b"\n", b"a a", b" a ", b"\na\n", b"_-_")
+
+
+def matches_empty(pattern: Any) -> bool:
+    """Whether ``pattern`` can match the empty string (a rule would then match everywhere)."""
+    for probe in _EMPTY_PROBES:
+        for position in range(len(probe) + 1):
+            found = pattern.match(probe, position)
+            if found is not None and found.end() == position:
+                return True
+    return False
 
 
 def _toml_problem(path: str, message: str) -> Problem:
@@ -382,10 +470,29 @@ def from_compiled(compiled: dict[str, Any]) -> RuleFile:
 
 
 def repository_rule_files(root: str) -> list[str]:
-    """The rule files a checkout adds, in the order they apply (later ones win)."""
+    """The rule files a checkout adds, in the order they apply (later ones win): every one
+    that exists, even as a link (``read_rule_file`` refuses one that leads outside)."""
     found = []
     for name in (GITLEAKS_RULES, REPO_RULES):
         candidate = os.path.join(root, name)
-        if os.path.isfile(candidate):
+        if os.path.lexists(candidate):
             found.append(candidate)
     return found
+
+
+def read_rule_file(path: str, root: str | None = None) -> bytes:
+    """A rule file's bytes: a regular file of at most ``MAX_SIZE`` bytes and, for a
+    repository's own (``root`` given), inside the repository; raises ``KaizenError``."""
+    from kaizen_agentic import atomic
+    from kaizen_agentic.errors import KaizenError
+
+    if root is not None:
+        from kaizen_agentic.repo import check_inside
+
+        check_inside(root, path)
+    try:
+        return atomic.read_capped(path, MAX_SIZE)
+    except ValueError as exc:
+        raise KaizenError(f"{path}: {exc}") from None
+    except OSError as exc:
+        raise KaizenError(f"{path}: cannot read it: {exc.strerror or exc}") from None
