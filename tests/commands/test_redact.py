@@ -81,7 +81,7 @@ ENCODINGS = [
     ("UTF-16 with its byte-order mark", "utf-16", WIDE.encode("utf-16")),
     (
         "UTF-16 big-endian with its mark",
-        "utf-16-be",
+        "utf-16",
         codecs.BOM_UTF16_BE + WIDE.encode("utf-16-be"),
     ),
     ("UTF-16 little-endian, no mark", "utf-16-le", WIDE.encode("utf-16-le")),
