@@ -168,3 +168,18 @@ def _class_end(source: str, i: int) -> int:
     while i < len(source) and source[i] != "]":
         i += 2 if source[i] == "\\" else 1
     return i
+
+
+# Texts in which a pattern that can match the empty string does so somewhere: each place
+# between a word and a non-word character, at line starts and ends, and at the ends of a text.
+_EMPTY_PROBES: Final = (b"", b"a", b" ", b"\n", b"a a", b" a ", b"\na\n", b"_-_")
+
+
+def matches_empty(pattern: Any) -> bool:
+    """Whether ``pattern`` can match the empty string (a rule would then match everywhere)."""
+    for probe in _EMPTY_PROBES:
+        for position in range(len(probe) + 1):
+            found = pattern.match(probe, position)
+            if found is not None and found.end() == position:
+                return True
+    return False
