@@ -68,7 +68,7 @@ def fetch(requirement: str, keep: tuple[str, ...]) -> Path:
                 for m in tar.getmembers()
                 if m.isfile()
                 and m.name.endswith(SUFFIXES)
-                and (not keep or m.name.split("/")[1:2] and m.name.split("/")[1] in keep)
+                and (not keep or [*m.name.split("/"), ""][1] in keep)
             ]
             tar.extractall(staging, members, filter="data")
         (top,) = staging.iterdir()
@@ -96,8 +96,8 @@ def stdlib() -> Path:
 def own_docs() -> Path:
     folder = CACHE / "kaizen-agentic-docs"
     shutil.rmtree(folder, ignore_errors=True)  # always today's
-    for path in [*ROOT.glob("docs/**/*.md"), *(ROOT / n for n in ("README.md", "CHANGELOG.md",
-                                                                   "CONTRIBUTING.md"))]:  # fmt: skip
+    names = ("README.md", "CHANGELOG.md", "CONTRIBUTING.md")
+    for path in [*ROOT.glob("docs/**/*.md"), *(ROOT / n for n in names)]:
         target = folder / path.relative_to(ROOT)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
@@ -169,9 +169,10 @@ def size(folder: Path) -> float:
 def near_misses(binary: str) -> tuple[int, int, int]:
     """(near misses, kept by us, kept by gitleaks): each text in a file of its own."""
     sys.path.insert(0, str(ROOT))
-    from kaizen_agentic.redact.engine import redact
     from tests.redact.secrets_corpus import NOT_SECRETS
     from tests.redact.test_redact import NOT_ASSIGNMENTS, REFERENCES
+
+    from kaizen_agentic.redact.engine import redact
 
     texts = [*NOT_SECRETS, *(t for _, t in REFERENCES), *(t for _, t in NOT_ASSIGNMENTS)]
     kept = sum(redact(t).counts == {} for t in texts)
@@ -211,8 +212,7 @@ def main() -> int:
         f"gitleaks {version}, `gitleaks dir` on the same files. A marker over a value reviewed as "
         "a credential (bench/ordinary_reviewed.tsv) is not counted as false.",
         "",
-        "| ordinary text | MiB | our markers | of them false | gitleaks findings "
-        "| of them false |",
+        "| ordinary text | MiB | our markers | of them false | gitleaks findings | of them false |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
         *rows,
         "",

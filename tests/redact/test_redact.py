@@ -739,3 +739,23 @@ def test_random_values_of_every_credential_shape_are_found(shape: str) -> None:
         if value in redact(text).text:
             missed.append(text)
     assert len(missed) <= 4, missed  # 99 %: the rest are values of too low an entropy
+
+
+ROOT = Path(__file__).resolve().parents[2]
+OWN_DOCS = sorted(
+    [
+        *ROOT.glob("docs/**/*.md"),
+        *(ROOT / n for n in ("README.md", "CHANGELOG.md", "CONTRIBUTING.md")),
+    ]
+)
+
+
+def test_this_projects_own_documentation_gets_no_marker() -> None:
+    """The documentation describes secrets, rules and tokens at length and holds none: every
+    marker on it would be a false one (bench/ordinary.py measures other ordinary text)."""
+    assert len(OWN_DOCS) > 20
+    found = {
+        str(path.relative_to(ROOT)): [(f.rule, f.line) for f in RULES.findings(path.read_bytes())]
+        for path in OWN_DOCS
+    }
+    assert {name: where for name, where in found.items() if where} == {}
