@@ -385,7 +385,8 @@ def repository_rule_files(root: str) -> list[str]:
 
 def read_rule_file(path: str, root: str | None = None) -> bytes:
     """A rule file's bytes: a regular file of at most ``MAX_SIZE`` bytes and, for a
-    repository's own (``root`` given), inside the repository; raises ``KaizenError``."""
+    repository's own (``root`` given), inside the repository; raises ``KaizenError`` (or
+    ``OSError`` for a file that cannot be opened)."""
     from kaizen_agentic import atomic
     from kaizen_agentic.errors import KaizenError
     from kaizen_agentic.redact.toml_bounds import MAX_SIZE
@@ -398,5 +399,3 @@ def read_rule_file(path: str, root: str | None = None) -> bytes:
         return atomic.read_capped(path, MAX_SIZE)
     except ValueError as exc:
         raise KaizenError(f"{path}: {exc}") from None
-    except OSError as exc:
-        raise KaizenError(f"{path}: cannot read it: {exc.strerror or exc}") from None
