@@ -666,6 +666,10 @@ NOT_ASSIGNMENTS = [
     ("a file URL", "--import-token fileb://ImportToken.bin"),
     ("a format template", "params.key = 'latest/{0}'.format(version)"),
     ("a private key's header alone", 'if line.startswith("-----BEGIN RSA PRIVATE KEY-----"):'),
+    (
+        "a documentation password of two words",
+        "add_password(realm='PDQ', user='klem', passwd='kadidd!ehopper')",
+    ),
     ("an empty private key", "-----BEGIN PRIVATE KEY-----\nanything\n-----END PRIVATE KEY-----"),
 ]
 
