@@ -763,3 +763,18 @@ def test_this_projects_own_documentation_gets_no_marker() -> None:
         for path in OWN_DOCS
     }
     assert {name: where for name, where in found.items() if where} == {}
+
+
+def test_an_allowlist_searched_as_one_alternation_agrees_with_its_regexes_one_by_one() -> None:
+    texts = [t.encode() for t in near_misses() + ORDINARY] + [
+        b"q8Zr4LmN2xV7bT1cWp9K",
+        b"Europe/London",
+        b"EXAMPLE",
+        b"abc",
+        b"ABC",
+        b"user:pass",
+    ]
+    for allowlist in RULES.allowlists:
+        for text in texts:
+            one = allowlist.pattern.search(text) is not None
+            assert one == any(regex.search(text) for regex in allowlist.regexes), (text, allowlist)
