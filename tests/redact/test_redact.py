@@ -670,6 +670,8 @@ NOT_ASSIGNMENTS = [
         "a documentation password of two words",
         "add_password(realm='PDQ', user='klem', passwd='kadidd!ehopper')",
     ),
+    ("the canonical example password", 'password = "P@ssw0rd"'),
+    ("a keystore's default password", "keystore_password: changeit"),
     ("an empty private key", "-----BEGIN PRIVATE KEY-----\nanything\n-----END PRIVATE KEY-----"),
 ]
 
