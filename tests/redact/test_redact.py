@@ -672,6 +672,10 @@ NOT_ASSIGNMENTS = [
     ),
     ("the canonical example password", 'password = "P@ssw0rd"'),
     ("a keystore's default password", "keystore_password: changeit"),
+    (
+        "a bundle's key in a commit trailer",
+        "Kaizen-Key: kz-c8b49b9d6832db9a893f97c6fd56097c755b3c8d",
+    ),
     ("an empty private key", "-----BEGIN PRIVATE KEY-----\nanything\n-----END PRIVATE KEY-----"),
 ]
 
