@@ -51,6 +51,7 @@ demo: $(RUNTIME)
 bench: $(DEV)
 	$(PY) bench/run.py
 	$(PY) bench/redact.py
+	$(PY) bench/ordinary.py
 
 schema: $(DEV)
 	$(PY) -m kaizen_agentic.generate

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
 import os
@@ -67,14 +68,89 @@ def test_standard_input(
     assert capsys.readouterr().out.startswith("<stdin>:2:10: secret: github-pat\n")
 
 
-def test_bytes_that_are_not_utf8_pass_through_and_binaries_are_skipped(
+def test_bytes_that_are_not_utf8_pass_through(
     files: Path, capsysbinary: pytest.CaptureFixture[bytes]
 ) -> None:
     (files / "latin1.txt").write_bytes(b"caf\xe9 " + TOKEN.encode() + b"\n")
-    (files / "blob.bin").write_bytes(b"\0\x01" + TOKEN.encode())
     assert main(["redact", "latin1.txt"]) == 0
     assert capsysbinary.readouterr().out == b"caf\xe9 [REDACTED:github-pat]\n"
-    assert main(["redact", "--check", "blob.bin"]) == 0
+
+
+WIDE = f"caf\u00e9\ntoken: {TOKEN}\n"
+ENCODINGS = [
+    ("UTF-16 with its byte-order mark", "utf-16", WIDE.encode("utf-16")),
+    (
+        "UTF-16 big-endian with its mark",
+        "utf-16",
+        codecs.BOM_UTF16_BE + WIDE.encode("utf-16-be"),
+    ),
+    ("UTF-16 little-endian, no mark", "utf-16-le", WIDE.encode("utf-16-le")),
+    ("UTF-16 big-endian, no mark", "utf-16-be", WIDE.encode("utf-16-be")),
+    ("UTF-32 with its byte-order mark", "utf-32", WIDE.encode("utf-32")),
+    ("UTF-32 little-endian, no mark", "utf-32-le", WIDE.encode("utf-32-le")),
+    ("UTF-8 with a byte-order mark", "utf-8-sig", WIDE.encode("utf-8-sig")),
+]
+
+
+@pytest.mark.parametrize(("kind", "codec", "data"), ENCODINGS, ids=[k for k, _, _ in ENCODINGS])
+def test_utf16_and_utf32_files_are_read_and_written_back_in_their_encoding(
+    files: Path, capsys: pytest.CaptureFixture[str], kind: str, codec: str, data: bytes
+) -> None:
+    (files / "wide.txt").write_bytes(data)
+    assert main(["redact", "--check", "wide.txt"]) == 1, kind
+    assert capsys.readouterr() == (
+        "wide.txt:2:8: secret: github-pat\n1 secret found in 1 file\n",
+        "",
+    )
+    assert main(["redact", "--in-place", "wide.txt"]) == 1
+    capsys.readouterr()
+    redacted = (files / "wide.txt").read_bytes()
+    assert redacted.decode(codec) == WIDE.replace(TOKEN, "[REDACTED:github-pat]")
+    assert redacted.startswith(data[:2])  # the byte-order mark (or its absence) is kept
+
+
+NOT_TEXT = [
+    (
+        "a NUL byte",
+        b"\0\x01" + TOKEN.encode(),
+        "binary: a NUL byte in its first 8 KiB, and not UTF-16 or UTF-32",
+    ),
+    (
+        "an image",
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + TOKEN.encode(),
+        "binary: a NUL byte in its first 8 KiB, and not UTF-16 or UTF-32",
+    ),
+    (
+        "a broken UTF-16 file",
+        codecs.BOM_UTF16_LE + b"\x00\xd8a\x00",
+        "not valid UTF-16 little-endian after its byte-order mark",
+    ),
+    (
+        "UTF-16 holding control characters",
+        "a\x01b\x02c\x03d".encode("utf-16-le"),
+        "binary: a NUL byte in its first 8 KiB, and not UTF-16 or UTF-32",
+    ),
+]
+
+
+@pytest.mark.parametrize(("kind", "data", "why"), NOT_TEXT, ids=[k for k, _, _ in NOT_TEXT])
+def test_a_file_that_is_not_text_is_skipped_out_loud_and_fails_unless_told(
+    files: Path, capsys: pytest.CaptureFixture[str], kind: str, data: bytes, why: str
+) -> None:
+    (files / "blob.bin").write_bytes(data)
+    note = f"kaizen-agentic: skipped blob.bin: {why}\n"
+    tail = "kaizen-agentic: 1 file skipped (not text): exit 1 unless --skip-binary\n"
+    for mode in (["--check"], ["--in-place"], []):
+        assert main(["redact", *mode, "blob.bin", "b.md"]) == 1, (kind, mode)
+        out, err = capsys.readouterr()
+        assert err == note + tail
+        assert TOKEN not in out
+    assert main(["redact", "--check", "--skip-binary", "blob.bin", "b.md"]) == 0
+    assert capsys.readouterr() == ("no secrets in 1 file\n", note)
+    assert (files / "blob.bin").read_bytes() == data  # never rewritten
+    assert main(["redact", "--check", "--json", "--skip-binary", "blob.bin"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["skipped"] == 1 and document["files"][0]["skipped"] == why
 
 
 def test_in_place_rewrites_atomically_and_keeps_the_mode(

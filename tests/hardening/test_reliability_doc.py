@@ -8,6 +8,7 @@ from tests.hardening import (
     test_crash_and_concurrency,
     test_filesystem,
     test_hostile_inputs,
+    test_redaction_inputs,
     test_secrets,
 )
 from tests.redact import test_redact
@@ -33,6 +34,8 @@ def test_the_table_quotes_the_suite() -> None:
         f"| {formats} x {len(test_secrets.PLACEMENTS)} ({formats * len(test_secrets.PLACEMENTS)}) + "
         f"{samples} x {len(test_redact.PLACEMENTS)} x 3 ({samples * len(test_redact.PLACEMENTS) * 3})",
         f"| {len(NOT_SECRETS)}, as text and inside a bundle |",
+        f"| {len(test_redaction_inputs.LOOK_ALIKES)} + 4 + {len(test_redaction_inputs.PATHOLOGICAL)}"
+        f" + {len(test_redaction_inputs.REFUSED)} + 1 |",
     ]
     for fragment in expected:
         assert fragment in DOC, fragment

@@ -584,3 +584,203 @@ def test_a_reference_cannot_hide_the_secret_after_it() -> None:
     assert (
         redact(text).text == "export KEY='$dbPassword = '[REDACTED:generic-secret-single-quoted]';'"
     )
+
+
+# Ordinary text that looks like an assignment to a secret's name: each kind was a false marker on
+# framework documentation or the Python standard library (docs/reference/redact.md, "The generic
+# layer").
+NOT_ASSIGNMENTS = [
+    (
+        "Markdown link definition",
+        "[django-oauth-toolkit]: https://github.com/jazzband/django-oauth-toolkit",
+    ),
+    ("Markdown link, key label", "[api-key]: https://docs.example.com/auth/api-keys#create"),
+    (
+        "reST link target",
+        ".. _mod_authnz_ldap: https://httpd.apache.org/docs/current/mod/mod_authnz_ldap.html",
+    ),
+    (
+        "query string in prose",
+        "The request carries key1=value1&key2=value2x&key3=value3 in its query.",
+    ),
+    ("query string in a URL", "http://example.com/path?key=value#fragment"),
+    ("cookie", "Set-Cookie: key:term=value:term"),
+    ("a time zone assigned to key", 'key = "Europe/London"'),
+    ("a sentence in quotes", "mykey = 'from Base'"),
+    ("a sentence, double quotes", 'key = b"Python loves AF_ALG"'),
+    ("a media type", "token = 'application/json; indent=8'"),
+    ("keyword inside a word", "opAssoc = OpAssoc.LEFT_ASSOCIATIVE"),
+    (
+        "keyword inside a word, prose",
+        "The value is passed. The keyboard is rotated. Authority wins.",
+    ),
+    ("reST role after pass", "Never pass :data:`~flask.current_app` as sender to a signal."),
+    (
+        "prose before a role",
+        "If you pass the :option:`--no-color` option when running your command",
+    ),
+    ("nginx proxy_pass", "    proxy_pass http://127.0.0.1:8000/;"),
+    (
+        "openssl flags in a list",
+        "check_call(['openssl','pkey','-aes256','-passout','pass:somepass'])",
+    ),
+    ("a method call", "password = getMasterUserPassword();"),
+    ("a reference in quotes", "env: { PASSWORD: '$PRECOMPILE_PASSWORD' }"),
+    ("an IAM policy ARN", 'policy_arn = "arn:aws:iam::123456789012:policy/DeployKeyAccess2024"'),
+    ("ERB template", 'secret_key_base: "<%= Rails.application.credentials.secret_key_base %>"'),
+    (
+        "HTML ids",
+        '<input type="password" id="id_password1" name="password1" autocomplete="new-password">',
+    ),
+    ("a header name", 'proxy_auth_hdr = "Proxy-Authorization"'),
+    ("a migration name", "('authtoken', '0002_auto_20160226_1747'),"),
+    ("a Django lookup", 'User.objects.filter(password__startswith="bcrypt$$")'),
+    ("a comparison", "via table1.primary_key==table2.primary_key"),
+    ("a bind parameter", "WHERE user_keyword.special_key = :special_key_1"),
+    ("a template piece", 'elem.attrib["{uri}key"] = "{uri}value"'),
+    ("HTML entities", '<tag key="&lt;&amp;&quot;\'&gt;" />'),
+    ("an expression", "keysName = extensionName+'_cfgBindings'"),
+    ("a qualified name", "zi.key = 'ns2:value'"),
+    ("documentation passwords in URLs", "create_engine('postgresql://scott:tiger@localhost/test')"),
+    ("user:pass", 'urlopen("http://user:pass@python.org/")'),
+    ("netrc test data", "machine host.domain.com login log password pass1 account acct"),
+    ("XML element with words", "<key>key inside an array2</key><real>3</real>"),
+    ("a setter with words", '>>> cache.set("my_key", "hello, world!", 30)'),
+    ("a password that says so", "waited = [('password', 'yh^%#rest-of-my-password')]"),
+    ("a non-ASCII word", "password = 'pässwörd'"),
+    ("a CloudFormation type", '"AWS::KMS::ReplicaKey": "7c41d09e2b5f8a63",'),
+    ("an idempotency token", '"ClientRequestToken": "6f1c2a9e-3b7d-4e58-9a0c-1d2e3f4a5b6c",'),
+    ("a paging token", "aws logs get-log-events --next-token f/3196120912244748858305587946"),
+    ("a name ending in Id", '"CustomKeyStoreId": "cks-4a7c19e2d85b3f061"'),
+    (
+        "a name ending in a digest",
+        '"key_sha256": "0e00ab449f01a5195a83b4aee0dfbc2ce8d46466a640b92e3"',
+    ),
+    ("a name ending in an algorithm", '"KeyCheckValueAlgorithm": "ANSI_X9_24"'),
+    ("an index key", "primaryKey=Qm9vazpJbnZlbnRvcnkvMjAyNC0wNi0x"),
+    ("a key event", "key_down_event=Zm9vYmFyLWJhei1xdXV4LWV2ZW50LTI"),
+    ("a key vault", "  keyVaultName: kv-payments-prod-7f3a2b"),
+    ("a public token", 'publicToken = "pk_9Cnzj4p4WGeKLs1Pt8QuKUpRKfFLfRYC"'),
+    ("a host name", "dev.credentials.url=auth-lb1.api.example.net:5215"),
+    ("a key=value piece", "docker build --secret type=secret,id=npm_token ."),
+    ("a file URL", "--import-token fileb://ImportToken.bin"),
+    ("a format template", "params.key = 'latest/{0}'.format(version)"),
+    ("a private key's header alone", 'if line.startswith("-----BEGIN RSA PRIVATE KEY-----"):'),
+    (
+        "a documentation password of two words",
+        "add_password(realm='PDQ', user='klem', passwd='kadidd!ehopper')",
+    ),
+    ("the canonical example password", 'password = "P@ssw0rd"'),
+    ("a keystore's default password", "keystore_password: changeit"),
+    (
+        "a bundle's key in a commit trailer",
+        "Kaizen-Key: kz-c8b49b9d6832db9a893f97c6fd56097c755b3c8d",
+    ),
+    ("an empty private key", "-----BEGIN PRIVATE KEY-----\nanything\n-----END PRIVATE KEY-----"),
+]
+
+
+@pytest.mark.parametrize(("kind", "text"), NOT_ASSIGNMENTS, ids=[k for k, _ in NOT_ASSIGNMENTS])
+def test_text_that_only_looks_like_an_assignment_is_left_alone(kind: str, text: str) -> None:
+    assert redact(text) == (text, {}), kind
+
+
+# Names are found by their parts: the word at the start, after a separator, or as a camel-case
+# hump, in lower, Capitalized and UPPER case, and after a known prefix in one word (apikey).
+NAMES = [
+    "apikey",
+    "APIKEY",
+    "ApiKey",
+    "api_key",
+    "x-api-key",
+    "self._api_key",
+    "spring.datasource.password",
+    "dbPassword",
+    "DB_PASSWORD",
+    "clientSecret",
+    "authToken",
+    "accesstoken",
+    "SECRETS",
+    "key",
+    "Credentials",
+    "deploy_creds",
+]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_secret_name_is_found_by_its_parts(name: str) -> None:
+    value = "q8Zr4LmN2xV7bT1cWp9K"
+    for text in (f"{name} = '{value}'", f'"{name}":"{value}"', f"{name}: {value}"):
+        assert value not in redact(text).text, text
+
+
+# Random values of each shape credentials take, under a secret's name in several syntaxes: the
+# allowlists that keep ordinary text intact must not let them through.
+SHAPES = {
+    "letters and digits": (string.ascii_letters + string.digits, 12, 40),
+    "letters only": (string.ascii_letters, 16, 32),
+    "lower case and digits": (string.ascii_lowercase + string.digits, 16, 40),
+    "hex": ("0123456789abcdef", 24, 64),
+    "base64": (string.ascii_letters + string.digits + "+/", 20, 60),
+    "URL-safe base64": (string.ascii_letters + string.digits + "-_", 20, 50),
+}
+SHAPE_FORMS = [
+    'api_key = "{v}"',
+    "API_TOKEN={v}",
+    "clientSecret: '{v}'",
+    '"password": "{v}"',
+    "--token {v}",
+    "<apiKey>{v}</apiKey>",
+    "export DB_PASSWORD={v}",
+    "acmeToken := `{v}`",
+]
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_random_values_of_every_credential_shape_are_found(shape: str) -> None:
+    alphabet, shortest, longest = SHAPES[shape]
+    rng = random.Random(shape)
+    missed = []
+    for n in range(400):
+        value = "".join(rng.choice(alphabet) for _ in range(rng.randint(shortest, longest)))
+        if shape == "base64":
+            value += rng.choice(["", "=", "=="])
+        text = SHAPE_FORMS[n % len(SHAPE_FORMS)].format(v=value)
+        if value in redact(text).text:
+            missed.append(text)
+    assert len(missed) <= 4, missed  # 99 %: the rest are values of too low an entropy
+
+
+ROOT = Path(__file__).resolve().parents[2]
+OWN_DOCS = sorted(
+    [
+        *ROOT.glob("docs/**/*.md"),
+        *(ROOT / n for n in ("README.md", "CHANGELOG.md", "CONTRIBUTING.md")),
+    ]
+)
+
+
+def test_this_projects_own_documentation_gets_no_marker() -> None:
+    """The documentation describes secrets, rules and tokens at length and holds none: every
+    marker on it would be a false one (bench/ordinary.py measures other ordinary text)."""
+    assert len(OWN_DOCS) > 20
+    found = {
+        str(path.relative_to(ROOT)): [(f.rule, f.line) for f in RULES.findings(path.read_bytes())]
+        for path in OWN_DOCS
+    }
+    assert {name: where for name, where in found.items() if where} == {}
+
+
+def test_an_allowlist_searched_as_one_alternation_agrees_with_its_regexes_one_by_one() -> None:
+    texts = [t.encode() for t in near_misses() + ORDINARY] + [
+        b"q8Zr4LmN2xV7bT1cWp9K",
+        b"Europe/London",
+        b"EXAMPLE",
+        b"abc",
+        b"ABC",
+        b"user:pass",
+    ]
+    for allowlist in RULES.allowlists:
+        for text in texts:
+            one = allowlist.pattern.search(text) is not None
+            assert one == any(regex.search(text) for regex in allowlist.regexes), (text, allowlist)

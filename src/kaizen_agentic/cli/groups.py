@@ -202,6 +202,12 @@ REDACT = verb(
     ),
     opt("--json", keyword="as_json", action="store_true", help="print the findings as JSON"),
     opt(
+        "--skip-binary",
+        action="store_true",
+        help="a binary file (a NUL byte in its first 8 KiB, not UTF-16 or UTF-32) is skipped "
+        "with a note, not a failure",
+    ),
+    opt(
         "--repo",
         metavar="PATH",
         default=".",

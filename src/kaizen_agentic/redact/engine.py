@@ -20,6 +20,7 @@ How a text is scanned (see docs/performance.md):
 from __future__ import annotations
 
 import math
+import re
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -143,6 +144,7 @@ class Ruleset:
         self._words = tuple(words)
         self._rules_of = tuple(tuple(words[word]) for word in self._words)
         self._multiline = frozenset(i for i, rule in enumerate(self.rules) if rule.multiline)
+        self._ids = frozenset(rule.id.encode() for rule in self.rules)
         self._automaton: Any = None
         self._overlap = 0
 
@@ -188,7 +190,7 @@ class Ruleset:
     def scan(self, data: bytes) -> list[tuple[int, int, int]]:
         """(start, end, rule index) of every secret in UTF-8 ``data``, overlaps resolved."""
         found: list[tuple[int, int, int]] = []
-        markers = _markers(data)
+        markers = _markers(data, self._ids)
         size = len(data)
         for index, spans in self._windows(data).items():
             rule = self.rules[index]
@@ -207,9 +209,9 @@ class Ruleset:
                         end = size
                         match = rule.pattern.search(data, match.start(), end)
                         assert match is not None
-                    span = None
-                    if not (markers and _overlaps(markers, match.span())):
-                        span = self._secret(rule, data, match)
+                    span = self._secret(rule, data, match)
+                    if span is not None and markers and _overlaps(markers, span):
+                        span = None  # a marker: redacted before
                     if span is not None:
                         found.append((span[0], span[1], index))
                     position = max(match.end(), position + 1)
@@ -327,7 +329,7 @@ def _allowed(allow: Allowlist, secret: bytes, data: bytes, match: Any) -> bool:
             target = data[data.rfind(b"\n", 0, start) + 1 : _line_end(data, end)]
         else:
             target = secret
-        checks.append(any(regex.search(target) for regex in allow.regexes))
+        checks.append(allow.pattern.search(target) is not None)
     if allow.stopwords:
         lowered = secret.lower()
         checks.append(any(word in lowered for word in allow.stopwords))
@@ -336,16 +338,22 @@ def _allowed(allow: Allowlist, secret: bytes, data: bytes, match: Any) -> bool:
     return all(checks) if allow.all_of else any(checks)
 
 
-def _markers(data: bytes) -> list[int]:
+_MARKER: Final = re.compile(rb"\[REDACTED:([A-Za-z0-9][A-Za-z0-9._-]{0,63})\]")
+
+
+def _markers(data: bytes, ids: frozenset[bytes]) -> list[int]:
     """Start and end offsets, flattened, of the markers already in ``data``: what is inside one
-    was redacted before and is never matched again (redacting twice changes nothing)."""
+    was redacted before and is never matched again (redacting twice changes nothing).
+
+    Only a whole marker naming one of the rules is one: text that merely starts like a marker
+    (``[REDACTED:`` with no ``]``, or around something that is not a rule id) is scanned as any
+    other text."""
     bounds: list[int] = []
-    start = data.find(MARKER)
-    while start >= 0:
-        end = data.find(b"]", start + len(MARKER))
-        end = len(data) if end < 0 else end + 1
-        bounds += (start, end)
-        start = data.find(MARKER, end)
+    if MARKER not in data:
+        return bounds
+    for found in _MARKER.finditer(data):
+        if found.group(1) in ids:
+            bounds += found.span()
     return bounds
 
 
@@ -415,17 +423,19 @@ def default_ruleset() -> Ruleset:
 
 def load_ruleset(root: str | None, extra: Iterable[str] = ()) -> Ruleset:
     """The package's rules plus a checkout's ``.gitleaks.toml`` and ``.kaizen/redact.toml``
-    (when ``root`` is given) and any ``extra`` rule files; raises ``InvalidFileError``."""
-    from kaizen_agentic.redact.rule_files import parse_rules, repository_rule_files
+    (when ``root`` is given) and any ``extra`` rule files; raises ``InvalidFileError``, or
+    ``KaizenError`` for a file that cannot be read: a repository's rule file must stay inside
+    the repository, and no rule file may be larger than ``rule_files.MAX_SIZE``."""
+    from kaizen_agentic.redact.rule_files import parse_rules, read_rule_file, repository_rule_files
 
-    paths = [*(repository_rule_files(root) if root else []), *extra]
-    if not paths:
+    found = repository_rule_files(root) if root else []
+    if not found and not extra:
         return default_ruleset()
     files = [default_rules()]
-    for path in paths:
-        with open(path, "rb") as handle:
-            strict = not path.endswith(".gitleaks.toml")
-            files.append(parse_rules(handle.read(), path, strict=strict))
+    for path, data in [*((p, read_rule_file(p, root)) for p in found),
+                       *((p, read_rule_file(p)) for p in extra)]:  # fmt: skip
+        strict = not path.endswith(".gitleaks.toml")
+        files.append(parse_rules(data, path, strict=strict))
     return Ruleset(files)
 
 

@@ -51,6 +51,7 @@ from kaizen_agentic.redact.rules import (
     Rule,
     RuleFile,
     compile_regex,
+    matches_empty,
 )
 
 _UNCOMPILED: Final = object()
@@ -173,7 +174,7 @@ class _Reader:
             self.problem(line, f"{name}.regex", "required: the pattern to find")
             return None
         before = len(self.problems)
-        pattern = self._regex(source, self.where.rule(index, "regex"), f"{name}.regex")
+        pattern = self._regex(source, self.where.rule(index, "regex"), f"{name}.regex", rule=True)
         group = self._group(table, pattern, index)
         keywords = table.get("keywords", [])
         if self._strings(keywords, self.where.rule(index, "keywords"), f"{name}.keywords") and any(
@@ -211,17 +212,21 @@ class _Reader:
             pattern=None if pattern is _UNCOMPILED else pattern,
         )
 
-    def _regex(self, source: Any, line: int, key: str) -> Any:
+    def _regex(self, source: Any, line: int, key: str, rule: bool = False) -> Any:
         if not isinstance(source, str) or not source:
             self.problem(line, key, "must be a non-empty string (RE2 syntax)")
             return None
         if not self.check:
             return _UNCOMPILED
         try:
-            return compile_regex(source)
+            pattern = compile_regex(source)
         except ValueError as exc:
             self.problem(line, key, f"not a valid RE2 pattern: {exc}")
             return None
+        if rule and matches_empty(pattern):  # (an allowlist's may: it only lets through)
+            self.problem(line, key, "matches the empty string: it would match everywhere")
+            return None
+        return pattern
 
     def _group(self, table: dict[str, Any], pattern: Any, index: int) -> int | None:
         group = table.get("secretGroup")
@@ -269,7 +274,8 @@ class _Reader:
             for number, source in enumerate(sources):
                 self._regex(source, line, f"{key}.regexes[{number}]")
         stopwords = table.get("stopwords", [])
-        self._strings(stopwords, line, f"{key}.stopwords")
+        if self._strings(stopwords, line, f"{key}.stopwords") and not all(stopwords):
+            self.problem(line, f"{key}.stopwords", "a stopword cannot be empty")
         targets = table.get("targetRules", [])
         self._strings(targets, line, f"{key}.targetRules")
         if len(self.problems) > before:
@@ -291,29 +297,14 @@ def parse_rules(data: bytes, path: str, strict: bool = True, check: bool = True)
 
     ``strict``: unknown keys are problems (else ignored, as for a ``.gitleaks.toml``).
     ``check``: compile every pattern now to report the bad ones (else on first use)."""
-    import tomllib
+    from kaizen_agentic.redact.toml_bounds import load_toml
 
-    try:
-        text = data.decode("utf-8")
-        parsed = tomllib.loads(text)
-    except UnicodeDecodeError as exc:
-        problem = Problem(path, 0, 0, "", f"not UTF-8: {exc.reason}")
-        raise InvalidFileError(path, [problem]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidFileError(path, [_toml_problem(path, str(exc))]) from None
+    text, parsed = load_toml(data, path)
     reader = _Reader(path, text, strict, check)
     found = reader.read(parsed)
     if reader.problems:
         raise InvalidFileError(path, reader.problems)
     return found
-
-
-def _toml_problem(path: str, message: str) -> Problem:
-    where = re.search(r"\(at line (\d+), column (\d+)\)", message)
-    if where:
-        message = message[: where.start()].strip()
-        return Problem(path, int(where.group(1)), int(where.group(2)), "", f"not TOML: {message}")
-    return Problem(path, 0, 0, "", f"not TOML: {message}")
 
 
 RULES_FILE: Final = os.path.join(os.path.dirname(__file__), "secrets.toml")
@@ -382,10 +373,29 @@ def from_compiled(compiled: dict[str, Any]) -> RuleFile:
 
 
 def repository_rule_files(root: str) -> list[str]:
-    """The rule files a checkout adds, in the order they apply (later ones win)."""
+    """The rule files a checkout adds, in the order they apply (later ones win): every one
+    that exists, even as a link (``read_rule_file`` refuses one that leads outside)."""
     found = []
     for name in (GITLEAKS_RULES, REPO_RULES):
         candidate = os.path.join(root, name)
-        if os.path.isfile(candidate):
+        if os.path.lexists(candidate):
             found.append(candidate)
     return found
+
+
+def read_rule_file(path: str, root: str | None = None) -> bytes:
+    """A rule file's bytes: a regular file of at most ``MAX_SIZE`` bytes and, for a
+    repository's own (``root`` given), inside the repository; raises ``KaizenError`` (or
+    ``OSError`` for a file that cannot be opened)."""
+    from kaizen_agentic import atomic
+    from kaizen_agentic.errors import KaizenError
+    from kaizen_agentic.redact.toml_bounds import MAX_SIZE
+
+    if root is not None:
+        from kaizen_agentic.repo import check_inside
+
+        check_inside(root, path)
+    try:
+        return atomic.read_capped(path, MAX_SIZE)
+    except ValueError as exc:
+        raise KaizenError(f"{path}: {exc}") from None

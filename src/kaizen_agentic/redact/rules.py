@@ -33,8 +33,8 @@ EXTEND_KEYS: Final = frozenset({"path", "url", "useDefault", "disabledRules"})
 class Allowlist:
     """Findings this list matches are not secrets."""
 
-    __slots__ = ("_compiled", "all_of", "description", "rules", "sources", "stopwords", "target",
-                 "unusable")  # fmt: skip
+    __slots__ = ("_combined", "_compiled", "all_of", "description", "rules", "sources",
+                 "stopwords", "target", "unusable")  # fmt: skip
 
     def __init__(
         self,
@@ -54,12 +54,21 @@ class Allowlist:
         self.unusable = unusable  # AND over a criterion we cannot check (paths, commits)
         self.rules = rules  # global lists: only these rules (empty: all)
         self._compiled: tuple[Any, ...] | None = None
+        self._combined: Any = None
 
     @property
     def regexes(self) -> tuple[Any, ...]:
         if self._compiled is None:
             self._compiled = tuple(compile_regex(source) for source in self.sources)
         return self._compiled
+
+    @property
+    def pattern(self) -> Any:
+        """The regexes as one alternation (a flag set inside one stays inside it): one search
+        per finding instead of one per regex."""
+        if self._combined is None:
+            self._combined = compile_regex("|".join(f"(?:{source})" for source in self.sources))
+        return self._combined
 
 
 class Rule:
@@ -168,3 +177,18 @@ def _class_end(source: str, i: int) -> int:
     while i < len(source) and source[i] != "]":
         i += 2 if source[i] == "\\" else 1
     return i
+
+
+# Texts in which a pattern that can match the empty string does so somewhere: each place
+# between a word and a non-word character, at line starts and ends, and at the ends of a text.
+_EMPTY_PROBES: Final = (b"", b"a", b" ", b"\n", b"a a", b" a ", b"\na\n", b"_-_")
+
+
+def matches_empty(pattern: Any) -> bool:
+    """Whether ``pattern`` can match the empty string (a rule would then match everywhere)."""
+    for probe in _EMPTY_PROBES:
+        for position in range(len(probe) + 1):
+            found = pattern.match(probe, position)
+            if found is not None and found.end() == position:
+                return True
+    return False
