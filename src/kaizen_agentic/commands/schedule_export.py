@@ -270,7 +270,7 @@ def _hosts(opts: Options, deploy: Any) -> dict[str, list[str]]:
             paths = hosts.setdefault(host, [])
             path, why = roster.canonical_path(raw, deploy.root)
             if path is None:
-                sys.stderr.write(f"note: {record.slug} on {host}: {why}; not exported\n")
+                sys.stderr.write(f"note: {record.slug} on {host}: {why}; the tick will skip it\n")
             elif opts.format != "k8s-cronjob" or _mountable(record.slug, host, path):
                 paths.append(path)
     if not hosts:
