@@ -144,12 +144,19 @@ def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not a number")
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 parses as infinity
+        raise ValueError(f"{text} is not a finite number")
+    return value
+
+
 def parse_line(line: bytes) -> RunRecord | None:
     """A record from one line, or None when the line is not a readable record: not strict
-    JSON (``NaN`` and ``Infinity`` are not numbers), a time or a measure name with a control
+    JSON (``NaN``, ``Infinity`` and ``1e999`` are not numbers), a time or a measure name with a control
     character, a measure name outside ``names.MEASURE_NAME_PATTERN``."""
     try:
-        raw = json.loads(line, parse_constant=_no_constant)
+        raw = json.loads(line, parse_constant=_no_constant, parse_float=_finite)
     except ValueError:
         return None
     if not isinstance(raw, dict) or not isinstance(raw.get("time"), str):
