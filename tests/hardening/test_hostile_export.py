@@ -95,44 +95,45 @@ def test_a_newline_in_a_roster_host_name_injects_no_job(
     assert [c[c.index("--hostname") + 1] for c in calls] == ["runner-2"]
 
 
+# (what, the roster record (YAML), the problem reported)
+UNSAFE_RECORDS = [
+    (
+        "host name with a newline",
+        '{slug: acme/a, host_paths: {"runner-1\\n* * * * * touch x": /srv/a}}',
+        "acme/a: \"host_paths\" key 'runner-1\\n* * * * * touch x' holds a control "
+        "character (U+000A) at position 8",
+    ),
+    (
+        "host name with a carriage return",
+        '{slug: acme/a, host_paths: {"runner-1\\r": /srv/a}}',
+        "acme/a: \"host_paths\" key 'runner-1\\r' holds a control character (U+000D) at position 8",
+    ),
+    (
+        "host name with a shell command",
+        "{slug: acme/a, host_paths: {'runner-1;touch x': /srv/a}}",
+        "acme/a: \"host_paths\" key 'runner-1;touch x' is not a host name (letters, "
+        "digits, '.', '-', '_'; up to 253)",
+    ),
+    (
+        "slug with a newline",
+        '{slug: "acme/a\\n* * * * * touch x", host_paths: {runner-1: /srv/a}}',
+        "\"slug\" 'acme/a\\n* * * * * touch x' holds a control character (U+000A) at position 6",
+    ),
+    (
+        "slug with an escape sequence",
+        '{slug: "acme/\\e]0;x\\a", host_paths: {runner-1: /srv/a}}',
+        "\"slug\" 'acme/\\x1b]0;x\\x07' holds a control character (U+001B) at position 5",
+    ),
+    (
+        "domain with a newline",
+        '{slug: acme/a, domain: "pay\\nx", host_paths: {runner-1: /srv/a}}',
+        'acme/a: "domain" must be a string without control characters',
+    ),
+]
+
+
 @pytest.mark.parametrize(
-    ("name", "record", "message"),
-    [
-        (
-            "host name with a newline",
-            '{slug: acme/a, host_paths: {"runner-1\\n* * * * * touch x": /srv/a}}',
-            "acme/a: \"host_paths\" key 'runner-1\\n* * * * * touch x' holds a control "
-            "character (U+000A) at position 8",
-        ),
-        (
-            "host name with a carriage return",
-            '{slug: acme/a, host_paths: {"runner-1\\r": /srv/a}}',
-            "acme/a: \"host_paths\" key 'runner-1\\r' holds a control character (U+000D) at "
-            "position 8",
-        ),
-        (
-            "host name with a shell command",
-            "{slug: acme/a, host_paths: {'runner-1;touch x': /srv/a}}",
-            "acme/a: \"host_paths\" key 'runner-1;touch x' is not a host name (letters, "
-            "digits, '.', '-', '_'; up to 253)",
-        ),
-        (
-            "slug with a newline",
-            '{slug: "acme/a\\n* * * * * touch x", host_paths: {runner-1: /srv/a}}',
-            "\"slug\" 'acme/a\\n* * * * * touch x' holds a control character (U+000A) at "
-            "position 6",
-        ),
-        (
-            "slug with an escape sequence",
-            '{slug: "acme/\\e]0;x\\a", host_paths: {runner-1: /srv/a}}',
-            "\"slug\" 'acme/\\x1b]0;x\\x07' holds a control character (U+001B) at position 5",
-        ),
-        (
-            "domain with a newline",
-            '{slug: acme/a, domain: "pay\\nx", host_paths: {runner-1: /srv/a}}',
-            'acme/a: "domain" must be a string without control characters',
-        ),
-    ],
+    ("name", "record", "message"), UNSAFE_RECORDS, ids=[r[0] for r in UNSAFE_RECORDS]
 )
 def test_a_roster_record_with_an_unsafe_name_is_reported_alone(
     name: str, record: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -265,17 +266,18 @@ def args_of(job: dict[str, Any]) -> list[str]:
     return list(job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"])
 
 
-@pytest.mark.parametrize(
-    ("host_paths", "mounts"),
-    [
-        (["/srv/fleet/a", "/srv/fleet/b"], ["/srv/fleet"]),  # one folder holds them: kept
-        (["/srv/fleet/a", "/home/dev/b"], ["/home/dev/b", "/srv/fleet/a"]),  # never "/"
-        (["/srv/a", "/srv/b"], ["/srv/a", "/srv/b"]),  # never a top-level folder
-        (["/home/a/x", "/home/b/y"], ["/home/a/x", "/home/b/y"]),  # nor every user's home
-        (["/srv/fleet/a", "/srv/fleet/a/sub"], ["/srv/fleet/a"]),
-        (["/srv/fleet/a/"], ["/srv/fleet/a"]),
-    ],
-)
+# (a host's checkouts, what its tick CronJob mounts)
+MOUNTS = [
+    (["/srv/fleet/a", "/srv/fleet/b"], ["/srv/fleet"]),  # one folder holds them: kept
+    (["/srv/fleet/a", "/home/dev/b"], ["/home/dev/b", "/srv/fleet/a"]),  # never "/"
+    (["/srv/a", "/srv/b"], ["/srv/a", "/srv/b"]),  # never a top-level folder
+    (["/home/a/x", "/home/b/y"], ["/home/a/x", "/home/b/y"]),  # nor every user's home
+    (["/srv/fleet/a", "/srv/fleet/a/sub"], ["/srv/fleet/a"]),
+    (["/srv/fleet/a/"], ["/srv/fleet/a"]),
+]
+
+
+@pytest.mark.parametrize(("host_paths", "mounts"), MOUNTS)
 def test_a_tick_mounts_each_checkout_never_root_or_a_top_folder(
     host_paths: list[str],
     mounts: list[str],
@@ -287,27 +289,28 @@ def test_a_tick_mounts_each_checkout_never_root_or_a_top_folder(
     assert checkout_mounts(job) == mounts
 
 
-@pytest.mark.parametrize(
-    ("path", "reason"),
-    [
-        ("/etc", "host path /etc is the system folder /etc; not mounted"),
-        (
-            "/usr/lib/python3",
-            "host path /usr/lib/python3 is inside the system folder /usr; not mounted",
-        ),
-        ("/", "host path / is a top-level folder; not mounted"),
-        ("/home", "host path /home is a top-level folder; not mounted"),
-        ("/home/kaizen", "host path /home/kaizen is the pod's home folder; not mounted"),
-        ("srv/fleet/a", "host path 'srv/fleet/a' is not absolute; the tick will skip it"),
-        ("/srv/../etc", "host path '/srv/../etc' contains '..'; the tick will skip it"),
-        ("../../etc", "host path '../../etc' is not absolute; the tick will skip it"),
-        (
-            "/srv/a\n/etc",
-            "host path '/srv/a\\n/etc' holds a control character (U+000A) at position 6; the "
-            "tick will skip it",
-        ),
-    ],
-)
+# (a host path, why a pod does not mount it)
+UNMOUNTABLE = [
+    ("/etc", "host path /etc is the system folder /etc; not mounted"),
+    (
+        "/usr/lib/python3",
+        "host path /usr/lib/python3 is inside the system folder /usr; not mounted",
+    ),
+    ("/", "host path / is a top-level folder; not mounted"),
+    ("/home", "host path /home is a top-level folder; not mounted"),
+    ("/home/kaizen", "host path /home/kaizen is the pod's home folder; not mounted"),
+    ("srv/fleet/a", "host path 'srv/fleet/a' is not absolute; the tick will skip it"),
+    ("/srv/../etc", "host path '/srv/../etc' contains '..'; the tick will skip it"),
+    ("../../etc", "host path '../../etc' is not absolute; the tick will skip it"),
+    (
+        "/srv/a\n/etc",
+        "host path '/srv/a\\n/etc' holds a control character (U+000A) at position 6; the "
+        "tick will skip it",
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "reason"), UNMOUNTABLE)
 def test_a_system_relative_or_dotdot_path_is_never_mounted(
     path: str, reason: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

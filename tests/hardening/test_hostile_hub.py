@@ -210,16 +210,17 @@ def test_the_documented_deadline_is_60_seconds() -> None:
 # --- row 15: a malformed token is a clear error; no secret in any log --------------------------
 
 
-@pytest.mark.parametrize(
-    ("token", "problem"),
-    [
-        (TOKEN + "\n", f"holds the character U+000A at position {len(TOKEN)}"),
-        (TOKEN + "\r\n", f"holds the character U+000D at position {len(TOKEN)}"),
-        (" " + TOKEN, "holds a space at position 0"),
-        (TOKEN[:5] + "\x1b" + TOKEN[5:], "holds the character U+001B at position 5"),
-        (TOKEN[:5] + "é" + TOKEN[5:], "holds the character U+00E9 at position 5"),
-    ],
-)
+# (a malformed token, the problem reported)
+TOKENS = [
+    (TOKEN + "\n", f"holds the character U+000A at position {len(TOKEN)}"),
+    (TOKEN + "\r\n", f"holds the character U+000D at position {len(TOKEN)}"),
+    (" " + TOKEN, "holds a space at position 0"),
+    (TOKEN[:5] + "\x1b" + TOKEN[5:], "holds the character U+001B at position 5"),
+    (TOKEN[:5] + "é" + TOKEN[5:], "holds the character U+00E9 at position 5"),
+]
+
+
+@pytest.mark.parametrize(("token", "problem"), TOKENS)
 def test_a_malformed_token_is_a_clear_error_without_the_token(
     token: str,
     problem: str,
