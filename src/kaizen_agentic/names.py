@@ -16,6 +16,7 @@ name in a message), or ``None`` when it is safe; callers raise their own located
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Final
 
 #: An agent's name: a file name under ``.kaizen/agents/`` and a path part of every bundle.
@@ -40,7 +41,6 @@ MEASURE_NAME_PATTERN: Final = r"[a-z0-9_.-]{1,64}"
 #: can write them).
 UNSAFE_CHARS: Final = "\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
 
-_UNSAFE: Final = re.compile(f"[{UNSAFE_CHARS}]")
 
 #: Folders a container's own system lives in: never a checkout, never mounted (nor anything
 #: inside them), whatever a roster says.
@@ -65,10 +65,18 @@ SYSTEM_FOLDERS: Final = (
 TOP_FOLDERS: Final = ("/", "/home", "/media", "/mnt", "/opt", "/root", "/srv", "/tmp", "/var")
 
 
+@cache
+def unsafe_pattern() -> re.Pattern[str]:
+    """``UNSAFE_CHARS`` compiled (on first use: start-up stays small)."""
+    return re.compile(f"[{UNSAFE_CHARS}]")
+
+
 def unsafe_char(text: str) -> str | None:
     """The first unsafe character of ``text`` described (``a control character (U+000A) at
     position 9``), or None."""
-    found = _UNSAFE.search(text)
+    if text.isprintable():  # no control, separator or surrogate: the common case, at C speed
+        return None
+    found = unsafe_pattern().search(text)
     if found is None:
         return None
     return f"a control character (U+{ord(found.group()):04X}) at position {found.start()}"
@@ -76,7 +84,7 @@ def unsafe_char(text: str) -> str | None:
 
 def has_unsafe(text: str) -> bool:
     """Whether ``text`` holds a character of ``UNSAFE_CHARS``."""
-    return _UNSAFE.search(text) is not None
+    return not text.isprintable() and unsafe_pattern().search(text) is not None
 
 
 def _pattern_problem(value: str, pattern: str, what: str) -> str | None:

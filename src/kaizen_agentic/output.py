@@ -17,6 +17,7 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from kaizen_agentic.names import UNSAFE_CHARS
@@ -24,22 +25,35 @@ from kaizen_agentic.names import UNSAFE_CHARS
 if TYPE_CHECKING:
     from datetime import datetime
 
-_UNSAFE: Final = re.compile("[" + UNSAFE_CHARS + "]")
-# What a terminal acts on, in text: every unsafe character but tab and newline, which lay text out.
-_TERMINAL_UNSAFE: Final = re.compile(r"(?![\t\n])[" + UNSAFE_CHARS + "]")
 # The colour codes ``paint`` writes: the only escape sequences let through, on a colour terminal.
-_COLOUR: Final = re.compile(r"\033\[(?:0|1|2|31|32|33)m")
-_COLOUR_CODE: Final = re.compile(f"({_COLOUR.pattern})")
-# What JSON leaves raw (it escapes C0 itself, ensure_ascii=False keeps the rest) but a terminal
-# or a JavaScript parser acts on.
-_JSON_UNSAFE: Final = re.compile(r"(?![\x00-\x1f])[" + UNSAFE_CHARS + "]")
+_COLOUR: Final = r"\033\[(?:0|1|2|31|32|33)m"
+
+
+@cache
+def _pattern(which: str) -> re.Pattern[str]:
+    """The patterns, compiled on first use (most output needs none: start-up stays small)."""
+    return re.compile(
+        {
+            "line": f"[{UNSAFE_CHARS}]",
+            # what a terminal acts on, in text laid out in lines: all but tab and newline
+            "layout": r"(?![\t\n])[" + UNSAFE_CHARS + "]",
+            # what JSON leaves raw (it escapes C0 itself; ensure_ascii=False keeps the rest)
+            # but a terminal or a JavaScript parser acts on
+            "json": r"(?![\x00-\x1f])[" + UNSAFE_CHARS + "]",
+            "colour": _COLOUR,
+            "colour split": f"({_COLOUR})",
+        }[which]
+    )
 
 
 def escape(text: str, *, layout: bool = True) -> str:
     """``text`` with every control character shown as ``\\n``, ``\\r``, ``\\xNN`` or
     ``\\uNNNN``: safe to print, and readable. ``layout`` keeps tabs and newlines (text laid
     out in lines); without it, the result is one line (a value quoted in a message)."""
-    return (_TERMINAL_UNSAFE if layout else _UNSAFE).sub(_escaped, text)
+    laid_out = text.replace("\n", "").replace("\t", "") if layout else text
+    if laid_out.isprintable():  # nothing to escape: the common case, at C speed
+        return text
+    return _pattern("layout" if layout else "line").sub(_escaped, text)
 
 
 _NAMED: Final = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -58,7 +72,9 @@ def _dumps(value: Any, **options: Any) -> str:
         text = json.dumps(value, sort_keys=True, ensure_ascii=False, allow_nan=False, **options)
     except ValueError as exc:  # NaN or Infinity: a bug upstream, never silent non-JSON
         raise ValueError(f"refusing to write non-standard JSON: {exc}") from None
-    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    if text.isascii() and "\x7f" not in text:  # nothing to escape: the common case
+        return text
+    return _pattern("json").sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def to_json(value: Any) -> str:
@@ -109,11 +125,12 @@ def paint(text: str, colour: str, enabled: bool) -> str:
 
 def table(rows: list[list[str]], header: list[str]) -> str:
     """Left-aligned columns separated by two spaces (widths ignore ANSI codes in cells)."""
+    colour = _pattern("colour")
     every = [header, *rows]
-    widths = [max(len(_COLOUR.sub("", row[i])) for row in every) for i in range(len(header))]
+    widths = [max(len(colour.sub("", row[i])) for row in every) for i in range(len(header))]
     lines = []
     for row in every:
-        cells = [c + " " * (widths[i] - len(_COLOUR.sub("", c))) for i, c in enumerate(row)]
+        cells = [c + " " * (widths[i] - len(colour.sub("", c))) for i, c in enumerate(row)]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines) + "\n"
 
@@ -129,7 +146,7 @@ class Terminal:
 
     def write(self, text: str) -> int:
         if self.colour:  # split on the colour codes (kept: a group), escape what is between
-            parts = _COLOUR_CODE.split(text)
+            parts = _pattern("colour split").split(text)
             safe = "".join(part if i % 2 else escape(part) for i, part in enumerate(parts))
         else:
             safe = escape(text)

@@ -144,19 +144,12 @@ def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not a number")
 
 
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):  # 1e999 parses as infinity
-        raise ValueError(f"{text} is not a finite number")
-    return value
-
-
 def parse_line(line: bytes) -> RunRecord | None:
     """A record from one line, or None when the line is not a readable record: not strict
-    JSON (``NaN``, ``Infinity`` and ``1e999`` are not numbers), a time or a measure name with a control
-    character, a measure name outside ``names.MEASURE_NAME_PATTERN``."""
+    JSON (``NaN`` and ``Infinity`` are not numbers, nor is ``1e999``, which overflows to
+    infinity), a time with a control character, a measure name outside its rule."""
     try:
-        raw = json.loads(line, parse_constant=_no_constant, parse_float=_finite)
+        raw = json.loads(line, parse_constant=_no_constant)
     except ValueError:
         return None
     if not isinstance(raw, dict) or not isinstance(raw.get("time"), str):
@@ -168,6 +161,9 @@ def parse_line(line: bytes) -> RunRecord | None:
     if names.label_problem(raw["time"]) or any(names.measure_problem(k) for k in measures):
         return None
     duration, tokens = raw.get("duration_s"), raw.get("tokens")
+    floats = [v for v in (duration, *measures.values()) if isinstance(v, float)]
+    if not all(map(math.isfinite, floats)):
+        return None
     return RunRecord(
         raw["time"],
         outcome,
@@ -176,7 +172,7 @@ def parse_line(line: bytes) -> RunRecord | None:
         {
             str(k): float(v)
             for k, v in measures.items()
-            if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+            if isinstance(v, int | float) and not isinstance(v, bool)
         },
         raw.get("bundle") if isinstance(raw.get("bundle"), str) else None,
         _count(raw.get("memory_dropped")),
