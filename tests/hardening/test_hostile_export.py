@@ -405,3 +405,22 @@ def test_every_exported_manifest_validates(
     assert done.returncode == 0, done.stdout + done.stderr
     assert checkout_mounts(docs[0]) == ["/home/dev/b", "/srv/fleet/a", "/var/lib/ci/c"]
     assert os.sep == "/"
+
+
+def test_a_temporal_tick_passes_root_on_to_every_host(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kaizen_agentic.integrations.temporal import FleetTickInput
+
+    roster = tmp_path / "roster.json"
+    roster.write_text(json.dumps([{"slug": "acme/a", "host_paths": {"runner-1": "/srv/a/b"}}]))
+    argv = ["schedule", "export", "--roster", str(roster), "--format", "temporal", "--tick", "15m"]
+    code, out, _ = run(capsys, *argv, "--root", "/srv/a/")
+    (item,) = json.loads(out)["schedules"]
+    given = item["action"]["start_workflow"]["input"]
+    assert (code, given["root"]) == (0, "/srv/a")
+    assert FleetTickInput(**given).root == "/srv/a"  # what the workflow hands each host
+    code, _, err = run(capsys, *argv, "--root", "a")
+    assert code == 2 and err.endswith(
+        "--root 'a' is not absolute; the tick needs the runner host's folder\n"
+    )

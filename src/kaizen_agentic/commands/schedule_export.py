@@ -101,6 +101,7 @@ def _temporal(opts: Options, at: datetime) -> int:
         tick = parse_duration(opts.tick)
         hub, roster = _shared_roster(opts)
         item = temporal_tick(
+            root=_tick_root(opts),
             tick=tick,
             window=parse_duration(opts.window) if opts.window else tick,
             hub_url=hub,
@@ -161,12 +162,6 @@ def _deploy(opts: Options) -> Any:
     hub = opts.source.hub or (
         None if (opts.source.roster or opts.source.scan) else os.environ.get("KAIZEN_HUB_URL")
     )
-    root = opts.source.root
-    if root is not None and opts.tick:
-        why = names.path_problem(root)
-        if why:  # the tick runs on the runner host: a path relative to here means nothing there
-            raise UsageError(f"--root {root!r} {why}; the tick needs the runner host's folder")
-        root = os.path.normpath(root)
     if opts.source.hostname is not None:
         why = names.host_problem(opts.source.hostname)
         if why:
@@ -178,7 +173,7 @@ def _deploy(opts: Options) -> Any:
         hub,
         opts.source.domain,
         opts.source.agent,
-        root if opts.tick else None,
+        _tick_root(opts),
     )
     from kaizen_agentic.export.cron import embeddable, mount_problem
 
@@ -191,6 +186,18 @@ def _deploy(opts: Options) -> Any:
         if why:
             raise UsageError(f"--bundle-dir {deploy.bundle_dir} {why}; it cannot be mounted")
     return deploy
+
+
+def _tick_root(opts: Options) -> str | None:
+    """``--root`` for the tick command: absolute, since the tick runs on the runner host (a
+    path relative to here means nothing there)."""
+    root = opts.source.root
+    if root is None or not opts.tick:
+        return None
+    why = names.path_problem(root)
+    if why:
+        raise UsageError(f"--root {root!r} {why}; the tick needs the runner host's folder")
+    return os.path.normpath(root)
 
 
 def _pod(opts: Options) -> Any:
