@@ -94,13 +94,6 @@ def _pattern_problem(value: str, pattern: str, what: str) -> str | None:
     return f"holds {bad}" if bad else f"is not {what}"
 
 
-def agent_problem(name: str) -> str | None:
-    """Why ``name`` is not an agent name, or None."""
-    return _pattern_problem(
-        name, AGENT_NAME_PATTERN, "an agent name (a-z, 0-9, '.', '_', '-'; 1-64 characters)"
-    )
-
-
 def slug_problem(slug: str) -> str | None:
     """Why ``slug`` is not a repository slug (``owner/name``), or None."""
     return _pattern_problem(

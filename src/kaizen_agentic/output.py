@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
-from kaizen_agentic.names import UNSAFE_CHARS
+from kaizen_agentic.names import UNSAFE_CHARS, unsafe_pattern
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -34,7 +34,6 @@ def _pattern(which: str) -> re.Pattern[str]:
     """The patterns, compiled on first use (most output needs none: start-up stays small)."""
     return re.compile(
         {
-            "line": f"[{UNSAFE_CHARS}]",
             # what a terminal acts on, in text laid out in lines: all but tab and newline
             "layout": r"(?![\t\n])[" + UNSAFE_CHARS + "]",
             # what JSON leaves raw (it escapes C0 itself; ensure_ascii=False keeps the rest)
@@ -53,7 +52,7 @@ def escape(text: str, *, layout: bool = True) -> str:
     laid_out = text.replace("\n", "").replace("\t", "") if layout else text
     if laid_out.isprintable():  # nothing to escape: the common case, at C speed
         return text
-    return _pattern("layout" if layout else "line").sub(_escaped, text)
+    return (_pattern("layout") if layout else unsafe_pattern()).sub(_escaped, text)
 
 
 _NAMED: Final = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
