@@ -20,8 +20,6 @@ from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
-from kaizen_agentic.names import UNSAFE_CHARS, unsafe_pattern
-
 if TYPE_CHECKING:
     from datetime import datetime
 
@@ -32,6 +30,8 @@ _COLOUR: Final = r"\033\[(?:0|1|2|31|32|33)m"
 @cache
 def _pattern(which: str) -> re.Pattern[str]:
     """The patterns, compiled on first use (most output needs none: start-up stays small)."""
+    from kaizen_agentic.names import UNSAFE_CHARS
+
     return re.compile(
         {
             # what a terminal acts on, in text laid out in lines: all but tab and newline
@@ -52,6 +52,8 @@ def escape(text: str, *, layout: bool = True) -> str:
     laid_out = text.replace("\n", "").replace("\t", "") if layout else text
     if laid_out.isprintable():  # nothing to escape: the common case, at C speed
         return text
+    from kaizen_agentic.names import unsafe_pattern
+
     return (_pattern("layout") if layout else unsafe_pattern()).sub(_escaped, text)
 
 
