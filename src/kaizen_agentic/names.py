@@ -15,6 +15,7 @@ name in a message), or ``None`` when it is safe; callers raise their own located
 
 from __future__ import annotations
 
+import os
 import re
 from functools import cache
 from typing import Final
@@ -134,6 +135,13 @@ def path_problem(path: str) -> str | None:
     if ".." in path.replace("\\", "/").split("/"):
         return "contains '..'"
     return None
+
+
+def normal_path(path: str) -> str:
+    """``path`` normalised, with one leading slash: POSIX keeps a leading ``//`` (``//etc``),
+    which every Linux reads as ``/etc``, so no rule below may see it."""
+    clean = os.path.normpath(path)
+    return "/" + clean.lstrip("/") if clean.startswith("//") else clean
 
 
 def within(folder: str, path: str) -> bool:

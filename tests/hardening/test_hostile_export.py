@@ -292,6 +292,7 @@ def test_a_tick_mounts_each_checkout_never_root_or_a_top_folder(
 # (a host path, why a pod does not mount it)
 UNMOUNTABLE = [
     ("/etc", "host path /etc is the system folder /etc; not mounted"),
+    ("//etc", "host path /etc is the system folder /etc; not mounted"),  # Linux reads // as /
     (
         "/usr/lib/python3",
         "host path /usr/lib/python3 is inside the system folder /usr; not mounted",

@@ -187,7 +187,6 @@ PATHS = st.lists(
 def test_a_tick_cronjob_round_trips_and_never_mounts_a_system_folder(
     host: str, paths: list[str]
 ) -> None:
-    import os
     from datetime import timedelta
 
     import yaml
@@ -202,7 +201,7 @@ def test_a_tick_cronjob_round_trips_and_never_mounts_a_system_folder(
                        tick=timedelta(minutes=15), window=timedelta(hours=1))  # fmt: skip
     except KaizenError:
         assert names.has_unsafe(host) or any(
-            names.path_problem(p) or mount_problem(os.path.normpath(p)) for p in paths
+            names.path_problem(p) or mount_problem(p) for p in paths
         )
         return
     assert yaml.safe_load(yaml.safe_dump(job)) == job
@@ -213,7 +212,7 @@ def test_a_tick_cronjob_round_trips_and_never_mounts_a_system_folder(
     for mount in checkouts:
         assert mount_problem(mount) is None and names.system_folder(mount) is None
     for path in paths:
-        assert any(names.within(m, os.path.normpath(path)) for m in checkouts)
+        assert any(names.within(m, names.normal_path(path)) for m in checkouts)
 
 
 @settings(max_examples=300, deadline=None)

@@ -167,7 +167,7 @@ def _deploy(opts: Options) -> Any:
         if why:
             raise UsageError(f"--hostname {opts.source.hostname!r} {why}")
     deploy = Deploy(
-        os.path.normpath(opts.bundle_dir),
+        names.normal_path(opts.bundle_dir),
         binary,
         os.path.abspath(opts.source.roster) if opts.source.roster else None,
         hub,
@@ -197,7 +197,7 @@ def _tick_root(opts: Options) -> str | None:
     why = names.path_problem(root)
     if why:
         raise UsageError(f"--root {root!r} {why}; the tick needs the runner host's folder")
-    return os.path.normpath(root)
+    return names.normal_path(root)
 
 
 def _pod(opts: Options) -> Any:
@@ -290,7 +290,7 @@ def _mountable(slug: str, host: str, path: str) -> bool:
     """Whether a pod may mount the checkout ``path``; a note when it may not."""
     from kaizen_agentic.export.cron import mount_problem
 
-    why = mount_problem(os.path.normpath(path))
+    why = mount_problem(path)
     if why:
         sys.stderr.write(f"note: {slug} on {host}: host path {path} {why}; not mounted\n")
     return why is None

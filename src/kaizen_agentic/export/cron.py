@@ -158,6 +158,7 @@ def mount_problem(path: str) -> str | None:
     own path, or None: not ``/``, not in a system folder (it would replace the image's own),
     not a top-level folder (it holds far more than checkouts), not one of the pod's own
     folders."""
+    path = names.normal_path(path)
     folder = names.system_folder(path)
     if folder is not None:
         where = "is" if folder == path else "is inside"
@@ -175,7 +176,8 @@ def checkout_mounts(paths: Sequence[str]) -> list[str]:
     else each checkout on its own."""
     if not paths:
         return []
-    parent = os.path.commonpath(list(paths))
+    paths = [names.normal_path(p) for p in paths]
+    parent = os.path.commonpath(paths)
     if mount_problem(parent) is None:
         return [parent]
     out: list[str] = []
@@ -210,10 +212,10 @@ def _notes(target: Target, found: Sequence[Conflict], engine: str) -> list[str]:
 def _mounted(checkouts: Sequence[str], pod: Pod, deploy: Deploy) -> list[str]:
     """The checkout folders to mount; raises ``KaizenError`` for one that may not be."""
     for path in checkouts:
-        why = names.path_problem(path) or mount_problem(os.path.normpath(path))
+        why = names.path_problem(path) or mount_problem(path)
         if why:
             raise KaizenError(f"host path {path!r} {why}; refusing to mount it into a pod")
-    folders = checkout_mounts([os.path.normpath(p) for p in checkouts])
+    folders = checkout_mounts([names.normal_path(p) for p in checkouts])
     if pod.checkout_claim and len(folders) > 1:
         raise KaizenError(
             f"--checkout-claim mounts one folder, but the checkouts share none that may be "

@@ -209,7 +209,7 @@ def canonical_path(path: str, root: str | None) -> tuple[str | None, str]:
     why = names.path_problem(path)
     if why:
         return None, f"host path {path!r} {why}"
-    clean = os.path.normpath(path)
+    clean = names.normal_path(path)
     if root is not None:
         from kaizen_agentic.repo import inside
 
