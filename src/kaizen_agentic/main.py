@@ -119,7 +119,7 @@ def scrub(text: str) -> str:
         rf"\1\2{_SCRUBBED}",
         text,
     )
-    text = re.sub(r"(?i)\b(bearer|basic|token)(\s+)[A-Za-z0-9._~+/=-]+", rf"\1\2{_SCRUBBED}", text)
+    text = re.sub(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=-]+", rf"\1\2{_SCRUBBED}", text)
     text = re.sub(r"(?i)(://)[^/@\s'\"]+@", rf"\1{_SCRUBBED}@", text)
     text = re.sub(
         r"(?i)([?&](?:[a-z_]*token|key|secret|password|sig|signature|auth)=)[^&\s'\"]*",
