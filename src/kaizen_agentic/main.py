@@ -20,7 +20,15 @@ __all__ = ["PROG", "build_parser", "main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (0, 1, 2, 3 or 130)."""
+    """Run the command line; returns the exit code (0, 1, 2, 3 or 130). Everything it prints
+    goes through ``output.Terminal``: no control character reaches the terminal raw."""
+    from kaizen_agentic import output
+
+    with output.terminal():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -74,9 +82,9 @@ def _crash() -> int:
     import traceback
 
     fd, log = tempfile.mkstemp(prefix=f"{PROG}-crash-", suffix=".log")
-    with open(fd, "w", encoding="utf-8") as handle:
-        handle.write(f"{PROG} {__version__}\nargv: {sys.argv!r}\n\n")
-        traceback.print_exc(file=handle)
+    text = f"{PROG} {__version__}\nargv: {sys.argv!r}\n\n{traceback.format_exc()}"
+    with open(fd, "w", encoding="utf-8", errors="backslashreplace") as handle:
+        handle.write(scrub(text))
     kind = sys.exc_info()[0]
     name = kind.__name__ if kind else "error"
     print(
@@ -85,3 +93,43 @@ def _crash() -> int:
         file=sys.stderr,
     )
     return 3
+
+
+# Environment variables whose values are secrets, by name; their values never reach a log.
+_SECRET_NAME = r"TOKEN|SECRET|PASSW|KEY|AUTH|CREDENTIAL|COOKIE|SESSION"
+_SCRUBBED = "[REDACTED]"
+
+
+def scrub(text: str) -> str:
+    """``text`` (a crash log the user is asked to share) without secrets: the values of
+    secret-named environment variables (as they are and as ``repr`` shows them), credentials
+    in headers (``Authorization: ...``, ``Bearer ...``, cookies), in URLs (``user:pass@``,
+    ``?token=...``), and whatever the secret rules of ``redact`` recognise."""
+    import os
+    import re
+
+    for name, value in os.environ.items():
+        if re.search(_SECRET_NAME, name, re.IGNORECASE) and len(value.strip()) >= 4:
+            for form in {value, value.strip(), repr(value)[1:-1], repr(value.encode())[2:-1]}:
+                if len(form) >= 4:
+                    text = text.replace(form, _SCRUBBED)
+    text = re.sub(
+        r"(?i)\b(authorization|proxy-authorization|cookie|set-cookie|x-api-key|x-auth-token)"
+        r"(['\"]?\s*[:=,]\s*['\"]?)[^\n'\"]*",
+        rf"\1\2{_SCRUBBED}",
+        text,
+    )
+    text = re.sub(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=-]+", rf"\1\2{_SCRUBBED}", text)
+    text = re.sub(r"(?i)(://)[^/@\s'\"]+@", rf"\1{_SCRUBBED}@", text)
+    text = re.sub(
+        r"(?i)([?&](?:[a-z_]*token|key|secret|password|sig|signature|auth)=)[^&\s'\"]*",
+        rf"\1{_SCRUBBED}",
+        text,
+    )
+    try:  # the bundles' secret rules, when they load: a crash must still write its log
+        from kaizen_agentic.redact.engine import redact
+
+        text = redact(text).text
+    except Exception:  # the log is written either way
+        pass
+    return text

@@ -3,17 +3,23 @@ a size cap. The state hub client (``hub``) and the event sink (``events.post``) 
 
 It assumes the other side can misbehave:
 
-* a connect timeout, a per-read timeout, and an overall deadline that a trickling body cannot
-  outlive (each read's timeout is the smaller of the read timeout and the time left);
+* a connect timeout, a per-read timeout, and an overall deadline that covers connecting, the TLS
+  handshake, the status line, the headers and the body: every send and receive waits at most
+  the smaller of the read timeout and the time left, so a server trickling one byte at a time
+  cannot outlive it;
 * bounded retries with exponential backoff for connection errors, 408, 429 and 5xx, honouring
   ``Retry-After`` in seconds or as an HTTP date, never past the deadline;
-* a byte cap on every response; redirects followed only to the same scheme, host and port (or
-  not at all);
-* a bearer token goes into one header and nowhere else: not in errors, logs or reprs.
+* a byte cap on every response;
+* one origin rule: a client sends requests (and its token) only to the scheme, host and port of
+  its base URL. A redirect, a pagination link in a body or a ``Link`` header that points
+  elsewhere is refused, not followed;
+* a bearer token goes into one header and nowhere else: not in errors, logs or reprs; a token
+  that could not be a header value (a trailing newline) is refused with a clear error.
 """
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable
 from typing import Any, Final, NamedTuple
@@ -90,7 +96,15 @@ class Client:
             raise self.error(
                 f"{self.what} URL must be http:// or https:// with a host, got {shown(base_url)!r}"
             )
+        if token:
+            why = token_problem(token)
+            if why:
+                raise self.error(
+                    f"the {self.what} token {why}; a bearer token is printable ASCII without "
+                    "spaces or line breaks"
+                )
         self.base_url = base_url.rstrip("/") + "/"
+        self.origin = _origin(self.base_url)
         self._token = token
         self.limits = limits
         self._sleep = sleep
@@ -102,10 +116,20 @@ class Client:
     def remaining(self) -> float:
         return self.limits.deadline - (time.monotonic() - self._started)
 
+    def check_origin(self, url: str, how: str = "was asked for") -> None:
+        """The one origin rule: refuse ``url`` unless it has the base URL's scheme, host and
+        port. Every request passes here, so the token never reaches another origin."""
+        if _origin(url) != self.origin:
+            raise self.error(
+                f"{self.what} {shown(self.base_url)} {how} another origin ({shown(url)}); "
+                "not following"
+            )
+
     def request(
         self, method: str, url: str, body: bytes | None = None, content_type: str | None = None
     ) -> Reply:
-        """One request with retries; redirects only within the same origin."""
+        """One request with retries; to the client's origin only, redirects included."""
+        self.check_origin(url)
         last = "no attempt made"
         for attempt in range(1, self.limits.attempts + 1):
             wait = self.limits.backoff * 2 ** (attempt - 1)
@@ -129,13 +153,12 @@ class Client:
         )
 
     def _follow(self, method: str, url: str, body: bytes | None, content_type: str | None) -> Reply:
-        origin = _origin(url)
         for _ in range(MAX_REDIRECTS + 1):
             reply = self._once(method, url, body, content_type)
             if reply.status not in (301, 302, 303, 307, 308) or not self.follow_redirects:
                 return reply
             target = urljoin(url, reply.headers.get("location", ""))
-            if _origin(target) != origin:
+            if _origin(target) != self.origin:
                 raise self.error(
                     f"{self.what} {shown(url)} redirected to another origin ({shown(target)}); "
                     "not following"
@@ -153,10 +176,12 @@ class Client:
                 f"{self.what} {shown(url)}: the {self.limits.deadline:g} s deadline passed"
             )
         connect = min(self.limits.connect_timeout, remaining)
-        kind = (
-            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        host = parts.hostname or ""
+        conn: Any = (
+            _https(self, host, parts.port, connect)
+            if parts.scheme == "https"
+            else http.client.HTTPConnection(host, parts.port, timeout=connect)
         )
-        conn = kind(parts.hostname or "", parts.port, timeout=connect)
         headers = {"Accept": self.accept, "User-Agent": f"kaizen-agentic/{__version__}"}
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
@@ -164,26 +189,27 @@ class Client:
             headers["Content-Type"] = content_type or "application/json"
         try:
             conn.connect()
+            conn.sock = _Timed(conn.sock, self)  # from here on, every wait is under the deadline
             conn.request(
                 method, parts.path + (f"?{parts.query}" if parts.query else ""), body, headers
             )
-            self._arm(conn)
             response = conn.getresponse()
-            data = self._read(conn, response, url)
+            data = self._read(response, url)
             return Reply(
                 response.status, {k.lower(): v for k, v in response.getheaders()}, data, url
             )
         finally:
             conn.close()
 
-    def _arm(self, conn: Any) -> None:
+    def wait(self) -> float:
+        """How long the next send or receive may wait: the read timeout or the time left,
+        whichever is shorter. Raises ``DeadlinePassed`` when no time is left."""
         remaining = self.remaining()
         if remaining <= 0:
-            raise TimeoutError("deadline passed")
-        if conn.sock is not None:
-            conn.sock.settimeout(min(self.limits.read_timeout, remaining))
+            raise DeadlinePassed(f"the {self.limits.deadline:g} s deadline passed")
+        return min(self.limits.read_timeout, remaining)
 
-    def _read(self, conn: Any, response: Any, url: str) -> bytes:
+    def _read(self, response: Any, url: str) -> bytes:
         declared = response.getheader("Content-Length")
         if declared and declared.isdigit() and int(declared) > self.limits.max_bytes:
             raise self.error(
@@ -193,8 +219,7 @@ class Client:
         chunks: list[bytes] = []
         size = 0
         while True:
-            self._arm(conn)  # a trickling body cannot outlive the deadline
-            chunk = response.read1(65536) if hasattr(response, "read1") else response.read(65536)
+            chunk = response.read1(65536)
             if not chunk:
                 return b"".join(chunks)
             size += len(chunk)
@@ -205,13 +230,119 @@ class Client:
             chunks.append(chunk)
 
 
+class DeadlinePassed(TimeoutError):
+    """The client's overall deadline passed during a send or a receive."""
+
+
+class _Timed:
+    """A connected socket seen through a client's deadline: each send and each receive (the
+    status line and headers included, which ``http.client`` reads line by line) waits at most
+    ``Client.wait()``."""
+
+    def __init__(self, sock: Any, client: Client) -> None:
+        self._sock = sock
+        self._client = client
+
+    def arm(self) -> None:
+        self._sock.settimeout(self._client.wait())
+
+    def timed_out(self) -> TimeoutError:
+        """The error for a wait that ran out: the deadline's when it is the one that passed."""
+        if self._client.remaining() <= 0:
+            return DeadlinePassed(f"the {self._client.limits.deadline:g} s deadline passed")
+        return TimeoutError("timed out")
+
+    def sendall(self, data: bytes) -> None:
+        self.arm()
+        try:
+            self._sock.sendall(data)
+        except TimeoutError:
+            raise self.timed_out() from None
+
+    def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> io.BufferedReader:
+        # The socket's own reader (it keeps the socket open while a response is read), armed
+        # before each receive.
+        return io.BufferedReader(_TimedReader(self, self._sock.makefile("rb", buffering=0)))
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+class _TimedReader(io.RawIOBase):
+    def __init__(self, timed: _Timed, raw: Any) -> None:
+        self._timed = timed
+        self._raw = raw
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        self._timed.arm()
+        try:
+            return int(self._raw.readinto(buffer))
+        except TimeoutError:
+            raise self._timed.timed_out() from None
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def _https(client: Client, host: str, port: int | None, timeout: float) -> Any:
+    """An HTTPS connection whose TLS handshake runs under ``client``'s deadline (a handshake is
+    many reads, each of which a trickling server could stretch to the read timeout)."""
+    import http.client
+    import select
+    import ssl
+
+    class Connection(http.client.HTTPSConnection):
+        def connect(self) -> None:
+            http.client.HTTPConnection.connect(self)
+            sock = self._context.wrap_socket(  # type: ignore[attr-defined]
+                self.sock, server_hostname=self.host, do_handshake_on_connect=False
+            )
+            self.sock = sock
+            sock.setblocking(False)
+            try:
+                while True:
+                    try:
+                        sock.do_handshake()
+                        return
+                    except ssl.SSLWantReadError:
+                        ready = select.select([sock], [], [], client.wait())[0]
+                    except ssl.SSLWantWriteError:
+                        ready = select.select([], [sock], [], client.wait())[1]
+                    if not ready:
+                        client.wait()  # raises DeadlinePassed when that is what ran out
+                        raise TimeoutError("TLS handshake timed out")
+            finally:
+                sock.setblocking(True)
+
+    return Connection(host, port, timeout=timeout)
+
+
 def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     return parts.scheme, (parts.hostname or "").lower(), port
 
 
+def token_problem(token: str) -> str | None:
+    """Why ``token`` cannot be sent as a bearer token (printable ASCII, no space), or None. The
+    message never quotes the token."""
+    for position, char in enumerate(token):
+        if not "!" <= char <= "~":
+            what = "a space" if char == " " else f"the character U+{ord(char):04X}"
+            return f"holds {what} at position {position}"
+    return None
+
+
 def _reason(exc: BaseException) -> str:
+    if isinstance(exc, DeadlinePassed):
+        return str(exc)
     if isinstance(exc, TimeoutError):
         return "timed out"
     text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__

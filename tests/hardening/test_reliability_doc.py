@@ -39,3 +39,36 @@ def test_the_table_quotes_the_suite() -> None:
     ]
     for fragment in expected:
         assert fragment in DOC, fragment
+
+
+def cases(module: object) -> int:
+    """The test cases a module runs: each test function times its parameter sets."""
+    total = 0
+    for name in dir(module):
+        test = getattr(module, name)
+        if name.startswith("test_") and callable(test):
+            count = 1
+            for mark in getattr(test, "pytestmark", []):
+                if mark.name == "parametrize":
+                    count *= len(mark.args[1])
+            total += count
+    return total
+
+
+def test_the_round_3_rows_quote_the_suite() -> None:
+    from tests.hardening import test_hostile_export, test_hostile_hub, test_hostile_output
+
+    hub, export, out = test_hostile_hub, test_hostile_export, test_hostile_output
+    expected = [
+        f"in {len(hub.LINKS)} forms",
+        f"{len(hub.TOKENS)} malformed tokens",
+        f"| {cases(hub)} | the other origin never asked",
+        f"| {len(export.UNSAFE_RECORDS)} unsafe roster records",
+        f"{len(export.MOUNTS)} mount layouts and {len(export.UNMOUNTABLE)} paths",
+        f"| {cases(export)} | no injected job ever runs",
+        f"| {len(out.ESCAPES)} escape sequences",
+        f"{len(out.NON_FINITE)} non-finite metrics lines",
+        f"| {cases(out)} | no raw control character",
+    ]
+    for fragment in expected:
+        assert fragment in DOC, fragment

@@ -10,11 +10,11 @@ HTTP structured mode (``application/cloudevents+json``) with bounded retries and
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from typing import Any, Final
 
+from kaizen_agentic import output
 from kaizen_agentic.errors import KaizenError
 
 PREPARED: Final = "kaizen.schedule.prepared"
@@ -63,7 +63,7 @@ def cloudevent(
 
 def encode(event: dict[str, Any]) -> bytes:
     """The event as compact, sorted JSON bytes."""
-    return json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return output.compact_json(event).encode()
 
 
 def append_outbox(path: str, event: dict[str, Any]) -> None:

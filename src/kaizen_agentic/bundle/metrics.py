@@ -20,13 +20,13 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Final, NamedTuple
 
+from kaizen_agentic import names, output
 from kaizen_agentic.errors import KaizenError
 
 METRICS_DIR: Final = os.path.join(".kaizen", "metrics")
 OUTCOMES: Final = ("success", "partial", "failure", "skipped")
 DEFAULT_WINDOW: Final = 20
 MAX_LINE_BYTES: Final = 64 * 1024
-_MEASURE_NAME_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_.-")
 _BLOCK: Final = 1 << 16
 
 
@@ -103,7 +103,7 @@ def make_record(
         raise KaizenError(f"tokens must be >= 0; got {tokens}")
     clean: dict[str, float] = {}
     for name, value in (measures or {}).items():
-        if not name or len(name) > 64 or not set(name) <= _MEASURE_NAME_CHARS:
+        if names.measure_problem(name):
             raise KaizenError(
                 f"measure name {name!r} must be 1-64 characters of a-z, 0-9, '_', '.', '-'"
             )
@@ -127,7 +127,7 @@ def append(root: str, agent: str, record: RunRecord) -> str:
     folder = os.path.join(root, METRICS_DIR)
     os.makedirs(folder, exist_ok=True)
     path = metrics_path(root, agent)
-    line = json.dumps(record.as_dict(), sort_keys=True, separators=(",", ":")) + "\n"
+    line = output.compact_json(record.as_dict()) + "\n"
     data = line.encode("utf-8")
     with locked_dir(folder):
         if os.path.islink(path):
@@ -140,10 +140,16 @@ def append(root: str, agent: str, record: RunRecord) -> str:
     return path
 
 
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number")
+
+
 def parse_line(line: bytes) -> RunRecord | None:
-    """A record from one line, or None when the line is not a readable record."""
+    """A record from one line, or None when the line is not a readable record: not strict
+    JSON (``NaN`` and ``Infinity`` are not numbers, nor is ``1e999``, which overflows to
+    infinity), a time with a control character, a measure name outside its rule."""
     try:
-        raw = json.loads(line)
+        raw = json.loads(line, parse_constant=_no_constant)
     except ValueError:
         return None
     if not isinstance(raw, dict) or not isinstance(raw.get("time"), str):
@@ -152,7 +158,12 @@ def parse_line(line: bytes) -> RunRecord | None:
     measures = raw.get("measures") or {}
     if outcome not in OUTCOMES or not isinstance(measures, dict):
         return None
+    if names.label_problem(raw["time"]) or any(names.measure_problem(k) for k in measures):
+        return None
     duration, tokens = raw.get("duration_s"), raw.get("tokens")
+    floats = [v for v in (duration, *measures.values()) if isinstance(v, float)]
+    if not all(map(math.isfinite, floats)):
+        return None
     return RunRecord(
         raw["time"],
         outcome,
@@ -161,7 +172,7 @@ def parse_line(line: bytes) -> RunRecord | None:
         {
             str(k): float(v)
             for k, v in measures.items()
-            if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+            if isinstance(v, int | float) and not isinstance(v, bool)
         },
         raw.get("bundle") if isinstance(raw.get("bundle"), str) else None,
         _count(raw.get("memory_dropped")),
@@ -264,22 +275,26 @@ def _summary(total: int, recent: list[RunRecord], malformed: int) -> Summary:
         tuple(recent),
         dict(sorted(outcomes.items())),
         rate,
-        sum(durations) / len(durations) if durations else None,
-        sum(tokens) / len(tokens) if tokens else None,
+        _mean(durations) if durations else None,
+        _mean(tokens) if tokens else None,
         trends,
         malformed,
     )
 
 
+def _mean(values: list[float] | list[int]) -> float:
+    """The mean, finite for finite values however large (a sum of 1e308s would overflow)."""
+    return sum(v / len(values) for v in values)
+
+
 def _trend(name: str, values: list[float]) -> Trend:
-    mean = sum(values) / len(values)
+    mean = _mean(values)
     if len(values) < 4:
         return Trend(name, values[-1], mean, "n/a")
     half = len(values) // 2
-    older = sum(values[:half]) / half
-    newer = sum(values[half:]) / (len(values) - half)
+    older, newer = _mean(values[:half]), _mean(values[half:])
     scale = max(abs(older), abs(newer), 1e-9)
-    change = (newer - older) / scale
+    change = newer / scale - older / scale
     direction = "rising" if change > 0.05 else "falling" if change < -0.05 else "flat"
     return Trend(name, values[-1], mean, direction)
 
@@ -289,7 +304,7 @@ def has_bundle(root: str, agent: str, bundle: str) -> bool:
     fd = _open_inside(root, agent)
     if fd is None:
         return False
-    needle = json.dumps({"bundle": bundle}, separators=(",", ":"))[1:-1].encode()
+    needle = output.compact_json({"bundle": bundle})[1:-1].encode()
     try:
         position, keep = 0, len(needle)
         previous = b""

@@ -20,6 +20,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from kaizen_agentic import output
 from kaizen_agentic.atomic import fsync_dir
 from kaizen_agentic.errors import KaizenError
 
@@ -72,13 +73,13 @@ def check_out_dir(out_dir: str, final: str) -> None:
 def digest_of(manifest: dict[str, Any]) -> str:
     """The bundle digest: SHA-256 of its manifest without the digest itself."""
     body = {k: v for k, v in manifest.items() if k != "digest"}
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = output.compact_json(body)
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def json_bytes(value: Any) -> bytes:
     """Canonical JSON bytes (sorted keys, two-space indent, final newline)."""
-    return (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    return output.to_json(value).encode()
 
 
 def write_bundle(final: str, files: dict[str, bytes], durable: bool = True) -> bool:

@@ -69,7 +69,7 @@ def _progress() -> Any:
         return None
 
     def show(done: int, total: int) -> None:
-        sys.stderr.write(f"\rreading {done}/{total} repositories")
+        output.progress(f"reading {done}/{total} repositories")
         if done == total:
             sys.stderr.write("\n")
         sys.stderr.flush()

@@ -7,7 +7,7 @@ import sys
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from kaizen_agentic import output
+from kaizen_agentic import names, output
 from kaizen_agentic.commands.options import Source, parse_at
 from kaizen_agentic.errors import KaizenError, UsageError
 from kaizen_agentic.export.common import Target
@@ -101,6 +101,7 @@ def _temporal(opts: Options, at: datetime) -> int:
         tick = parse_duration(opts.tick)
         hub, roster = _shared_roster(opts)
         item = temporal_tick(
+            root=_tick_root(opts),
             tick=tick,
             window=parse_duration(opts.window) if opts.window else tick,
             hub_url=hub,
@@ -161,14 +162,42 @@ def _deploy(opts: Options) -> Any:
     hub = opts.source.hub or (
         None if (opts.source.roster or opts.source.scan) else os.environ.get("KAIZEN_HUB_URL")
     )
-    return Deploy(
-        os.path.normpath(opts.bundle_dir),
+    if opts.source.hostname is not None:
+        why = names.host_problem(opts.source.hostname)
+        if why:
+            raise UsageError(f"--hostname {opts.source.hostname!r} {why}")
+    deploy = Deploy(
+        names.normal_path(opts.bundle_dir),
         binary,
         os.path.abspath(opts.source.roster) if opts.source.roster else None,
         hub,
         opts.source.domain,
         opts.source.agent,
+        _tick_root(opts),
     )
+    from kaizen_agentic.export.cron import embeddable, mount_problem
+
+    try:
+        embeddable([v for v in deploy if isinstance(v, str)], f"a {opts.format} export")
+    except KaizenError as exc:
+        raise UsageError(str(exc)) from None
+    if opts.format == "k8s-cronjob" and not opts.bundle_claim:
+        why = mount_problem(deploy.bundle_dir)
+        if why:
+            raise UsageError(f"--bundle-dir {deploy.bundle_dir} {why}; it cannot be mounted")
+    return deploy
+
+
+def _tick_root(opts: Options) -> str | None:
+    """``--root`` for the tick command: absolute, since the tick runs on the runner host (a
+    path relative to here means nothing there)."""
+    root = opts.source.root
+    if root is None or not opts.tick:
+        return None
+    why = names.path_problem(root)
+    if why:
+        raise UsageError(f"--root {root!r} {why}; the tick needs the runner host's folder")
+    return names.normal_path(root)
 
 
 def _pod(opts: Options) -> Any:
@@ -195,6 +224,8 @@ def _cron_agents(opts: Options, at: datetime, deploy: Any) -> str:
     from kaizen_agentic.export.cron import crontab_line, k8s_cronjob
 
     chosen = [target for target, _ in targets(opts, at)]  # --if-due waits out a pause
+    if opts.format == "k8s-cronjob":
+        chosen = [t for t in chosen if _mountable(t.slug, t.host, t.path)]
     if not chosen:
         sys.stderr.write("note: no enabled agents to export\n")
     if opts.format == "k8s-cronjob":
@@ -223,7 +254,9 @@ def _cron_ticks(opts: Options, deploy: Any) -> str:
 
 
 def _hosts(opts: Options, deploy: Any) -> dict[str, list[str]]:
-    """Runner hosts named in the roster (or --hostname alone), with their checkout paths."""
+    """Runner hosts named in the roster (or --hostname alone), with their checkout paths, each
+    checked as discovery checks it (absolute, no '..', no control character, under --root) and
+    mountable; a path that is not is left out with a note, as a malformed record is."""
     from kaizen_agentic.fleet import roster
 
     if deploy.roster_file:
@@ -232,14 +265,32 @@ def _hosts(opts: Options, deploy: Any) -> dict[str, list[str]]:
         found = roster.from_hub(
             deploy.hub_url, os.environ.get("KAIZEN_HUB_TOKEN"), opts.source.domain
         )
+    for problem in found.problems:
+        sys.stderr.write(f"note: {problem}; record left out\n")
     hosts: dict[str, list[str]] = {}
     for record in found.records:
         if opts.source.domain and record.domain not in (None, opts.source.domain):
             continue
-        for host, path in record.host_paths.items():
-            if opts.source.hostname in (None, host):
-                hosts.setdefault(host, []).append(path)
+        for host, raw in record.host_paths.items():
+            if opts.source.hostname not in (None, host):
+                continue
+            paths = hosts.setdefault(host, [])
+            path, why = roster.canonical_path(raw, deploy.root)
+            if path is None:
+                sys.stderr.write(f"note: {record.slug} on {host}: {why}; the tick will skip it\n")
+            elif opts.format != "k8s-cronjob" or _mountable(record.slug, host, path):
+                paths.append(path)
     if not hosts:
         where = f" for --hostname {opts.source.hostname}" if opts.source.hostname else ""
         raise KaizenError(f"the roster names no runner host{where}: nothing to export")
     return {h: sorted(set(p)) for h, p in sorted(hosts.items())}
+
+
+def _mountable(slug: str, host: str, path: str) -> bool:
+    """Whether a pod may mount the checkout ``path``; a note when it may not."""
+    from kaizen_agentic.export.cron import mount_problem
+
+    why = mount_problem(path)
+    if why:
+        sys.stderr.write(f"note: {slug} on {host}: host path {path} {why}; not mounted\n")
+    return why is None

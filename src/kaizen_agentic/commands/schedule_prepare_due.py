@@ -73,7 +73,7 @@ def _progress() -> Any:
     def show(done: int, total: int) -> None:
         width = 30
         filled = width * done // total if total else width
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} prepared")
+        output.progress(f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} prepared")
         if done == total:
             sys.stderr.write("\n")
         sys.stderr.flush()

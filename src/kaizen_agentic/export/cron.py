@@ -12,6 +12,10 @@ Two forms for each engine:
   agent resumes by itself, and a second start in a repeated hour finds its bundle made.
 
 Every path a command names is mounted (CronJobs) or absolute and given by flags (crontab).
+Nothing a roster says reaches a line or a manifest unchecked: host names, slugs and paths pass
+``names`` where they enter, and each writer refuses a control character again before embedding
+a value (a newline would end a crontab line and start a job of its own); a pod never mounts
+``/``, a system folder or a top-level folder such as ``/home``.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final, NamedTuple
 
+from kaizen_agentic import names
+from kaizen_agentic.errors import KaizenError
 from kaizen_agentic.export.common import Conflict, Target, conflicts
 from kaizen_agentic.manifest import cadence as cad
 
@@ -42,6 +48,7 @@ class Deploy(NamedTuple):
     hub_url: str | None = None
     domain: str | None = None
     agent: str | None = None
+    root: str | None = None  # absolute: the tick refuses host paths outside it (``--root``)
 
 
 class Pod(NamedTuple):
@@ -87,8 +94,6 @@ def tick_schedule(tick: timedelta) -> str:
     hours, rest = divmod(minutes, 60)
     if rest == 0 and 0 < hours <= 24 and 24 % hours == 0:
         return f"0 */{hours} * * *" if hours < 24 else "0 0 * * *"
-    from kaizen_agentic.errors import KaizenError
-
     seconds = int(tick.total_seconds())
     raise KaizenError(
         f"a cron tick must divide an hour or a day (1m..60m, 1h..24h), not {seconds} s"
@@ -131,7 +136,55 @@ def tick_args(host: str, deploy: Deploy, tick: timedelta, window: timedelta) -> 
         args += ["--domain", deploy.domain]
     if deploy.agent:
         args += ["--agent", deploy.agent]
+    if deploy.root:
+        args += ["--root", deploy.root]
     return [*args, "--hostname", host, "--out", deploy.bundle_dir, "--json"]
+
+
+def embeddable(values: Sequence[str], into: str) -> None:
+    """Refuse any value with a control character before it is embedded ``into`` another
+    language: the writers' own check, whatever the readers let through."""
+    for value in values:
+        why = names.label_problem(value)
+        if why:
+            raise KaizenError(f"{value!r} {why}; refusing to write it into {into}")
+
+
+# --- mounts ---------------------------------------------------------------------------------
+
+
+def mount_problem(path: str) -> str | None:
+    """Why the host folder ``path`` (absolute, normalised) cannot be mounted into a pod at its
+    own path, or None: not ``/``, not in a system folder (it would replace the image's own),
+    not a top-level folder (it holds far more than checkouts), not one of the pod's own
+    folders."""
+    path = names.normal_path(path)
+    folder = names.system_folder(path)
+    if folder is not None:
+        where = "is" if folder == path else "is inside"
+        return f"{where} the system folder {folder}"
+    if path in names.TOP_FOLDERS:
+        return "is a top-level folder"
+    if path == HOME:
+        return "is the pod's home folder"
+    return None
+
+
+def checkout_mounts(paths: Sequence[str]) -> list[str]:
+    """The folders to mount so every checkout in ``paths`` (each mountable) is reachable: their
+    common parent when it may be mounted (a checkout added there later needs no re-export),
+    else each checkout on its own."""
+    if not paths:
+        return []
+    paths = [names.normal_path(p) for p in paths]
+    parent = os.path.commonpath(paths)
+    if mount_problem(parent) is None:
+        return [parent]
+    out: list[str] = []
+    for path in sorted(set(paths)):
+        if not any(names.within(m, path) for m in out):
+            out.append(path)
+    return out
 
 
 # --- Kubernetes ----------------------------------------------------------------------------------
@@ -156,15 +209,27 @@ def _notes(target: Target, found: Sequence[Conflict], engine: str) -> list[str]:
     return out
 
 
+def _mounted(checkouts: Sequence[str], pod: Pod, deploy: Deploy) -> list[str]:
+    """The checkout folders to mount; raises ``KaizenError`` for one that may not be."""
+    for path in checkouts:
+        why = names.path_problem(path) or mount_problem(path)
+        if why:
+            raise KaizenError(f"host path {path!r} {why}; refusing to mount it into a pod")
+    folders = checkout_mounts([names.normal_path(p) for p in checkouts])
+    if pod.checkout_claim and len(folders) > 1:
+        raise KaizenError(
+            f"--checkout-claim mounts one folder, but the checkouts share none that may be "
+            f"mounted ({', '.join(folders)}); give checkouts under one folder, or use hostPath"
+        )
+    if deploy.bundle_dir in folders:
+        raise KaizenError(f"--bundle-dir {deploy.bundle_dir} is also a checkout folder")
+    return folders
+
+
 def _volume(name: str, path: str, claim: str | None, kind: str) -> dict[str, Any]:
     if claim:
         return {"name": name, "persistentVolumeClaim": {"claimName": claim}}
     return {"name": name, "hostPath": {"path": path, "type": kind}}
-
-
-def _checkout_root(paths: Sequence[str]) -> str:
-    root = os.path.commonpath(list(paths)) if paths else "/"
-    return root if root != "/" else "/"
 
 
 def _pod(
@@ -178,15 +243,19 @@ def _pod(
     deadline: int,
 ) -> dict[str, Any]:
     """A Job template whose volumes provide every path ``args`` names."""
-    root = _checkout_root(checkouts)
-    volumes = [
-        _volume("checkouts", root, pod.checkout_claim, "Directory"),
+    embeddable([host, deploy.binary, *args, *checkouts], "a Kubernetes CronJob")
+    volumes: list[dict[str, Any]] = []
+    mounts: list[dict[str, Any]] = []
+    for index, folder in enumerate(_mounted(checkouts, pod, deploy)):
+        name = "checkouts" if index == 0 else f"checkouts-{index}"
+        volumes.append(_volume(name, folder, pod.checkout_claim, "Directory"))
+        mounts.append({"name": name, "mountPath": folder, "readOnly": True})
+    volumes += [
         _volume("bundles", deploy.bundle_dir, pod.bundle_claim, "DirectoryOrCreate"),
         {"name": "home", "emptyDir": {}},
         {"name": "tmp", "emptyDir": {}},
     ]
-    mounts = [
-        {"name": "checkouts", "mountPath": root, "readOnly": True},
+    mounts += [
         {"name": "bundles", "mountPath": deploy.bundle_dir},
         {"name": "home", "mountPath": HOME},
         {"name": "tmp", "mountPath": "/tmp"},
@@ -332,7 +401,10 @@ def k8s_tick(
 
 def crontab_line(target: Target, *, start: datetime, deploy: Deploy) -> str:
     """One agent's crontab entry (cronie, ``CRON_TZ``), absolute paths only."""
-    text = shlex.join([deploy.binary, *agent_args(target, deploy)]).replace("%", "\\%")
+    args = [deploy.binary, *agent_args(target, deploy)]
+    described = cad.describe(target.cadence)
+    embeddable([target.slug, target.agent, target.cadence.timezone, described, *args], "a crontab")
+    text = shlex.join(args).replace("%", "\\%")
     notes = ""
     wildcard_hours = any(not field.isdigit() for field in target.cadence.cron.split()[:2])
     folds = [c for c in conflicts(target.cadence, start) if c.kind == "fold"]
@@ -342,14 +414,16 @@ def crontab_line(target: Target, *, start: datetime, deploy: Deploy) -> str:
             "second start finds the slot's bundle already made\n"
         )
     return (
-        f"# {target.slug} {target.agent}: {cad.describe(target.cadence)}\n{notes}"
+        f"# {target.slug} {target.agent}: {described}\n{notes}"
         f"CRON_TZ={target.cadence.timezone}\n{cron_schedule(target.cadence)} {text}\n"
     )
 
 
 def crontab_tick(host: str, *, deploy: Deploy, tick: timedelta, window: timedelta) -> str:
     """The tick line for one runner host's crontab."""
-    text = shlex.join([deploy.binary, *tick_args(host, deploy, tick, window)]).replace("%", "\\%")
+    args = [deploy.binary, *tick_args(host, deploy, tick, window)]
+    embeddable(args, "a crontab")
+    text = shlex.join(args).replace("%", "\\%")
     return (
         f"# kaizen-agentic tick for {host}: every {_duration(tick)}, prepare what is due in "
         f"the last {_duration(window)}\nCRON_TZ=UTC\n{tick_schedule(tick)} {text}\n"

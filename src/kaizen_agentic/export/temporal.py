@@ -282,6 +282,7 @@ def temporal_tick(
     agent: str | None = None,
     task_queue: str = TASK_QUEUE,
     out_dir: str | None = None,
+    root: str | None = None,
 ) -> dict[str, Any]:
     """One Temporal Schedule for the whole fleet: ``kaizen.FleetTick`` every ``tick`` (UTC),
     each asking our cadence engine what is due in ``(tick - window, tick]``. Exact by
@@ -317,6 +318,7 @@ def temporal_tick(
                     "window_seconds": int(window.total_seconds()),
                     "task_queue": task_queue,
                     "out_dir": out_dir,
+                    **({"root": root} if root else {}),
                 },
             }
         },

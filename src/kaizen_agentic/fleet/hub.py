@@ -6,7 +6,10 @@ The hub is another team's service; this client assumes it can misbehave:
   outlive (each read's timeout is the smaller of the read timeout and the time left);
 * bounded retries with exponential backoff for connection errors, 408, 429 and 5xx, honouring
   ``Retry-After`` in seconds or as an HTTP date, never past the deadline;
-* a byte cap on every response; redirects followed only to the same scheme, host and port;
+* a byte cap on every response, a cap on the JSON values of a page (checked before parsing it)
+  and on the records of the whole roster, so a page of millions of ``{}`` cannot exhaust memory;
+* one origin for every request: redirects, ``next`` links and ``Link`` headers that point at
+  another scheme, host or port are refused (the token never leaves the hub's origin);
 * pagination by a ``next`` link in the body, an RFC 8288 ``Link: <...>; rel="next"`` header, or
   a ``next_cursor``; a page seen twice is a cycle and stops the read;
 * the bearer token goes into one header and nowhere else: not in errors, logs or reprs.
@@ -18,7 +21,7 @@ import json
 from typing import Any, Final, NamedTuple
 from urllib.parse import urlencode, urljoin, urlsplit
 
-from kaizen_agentic import transport
+from kaizen_agentic import output, transport
 from kaizen_agentic.transport import (
     DEFAULT_LIMITS as DEFAULT_LIMITS,
 )
@@ -37,6 +40,12 @@ from kaizen_agentic.transport import (
 )
 
 MAX_PAGES: Final = 1000
+#: The most repositories a roster may list (a hub's or a file's): far above any fleet, far below
+#: what would exhaust memory.
+MAX_RECORDS: Final = 100_000
+#: The most JSON values one page may hold, counted before parsing (an upper bound: commas,
+#: brackets and braces); a page of 1,000 records of 30 fields holds some 30,000.
+MAX_PAGE_VALUES: Final = 1_000_000
 LIST_KEYS: Final = ("items", "repos", "results", "data")
 
 
@@ -62,6 +71,12 @@ def parse_page(reply: Reply) -> Page:
     """The records of one page and the next page's URL, whatever envelope the hub used."""
     if reply.status != 200:
         raise HubError(f"hub {shown(reply.url)} answered HTTP {reply.status}")
+    values = json_values(reply.body)
+    if values > MAX_PAGE_VALUES:
+        raise HubError(
+            f"hub {shown(reply.url)} sent a page of up to {values} JSON values; the limit is "
+            f"{MAX_PAGE_VALUES} (a roster of {MAX_RECORDS} repositories needs far fewer)"
+        )
     try:
         doc = json.loads(reply.body)
     except ValueError as exc:
@@ -86,6 +101,12 @@ def parse_page(reply: Reply) -> Page:
     if next_url is None and isinstance(cursor, str) and cursor:
         next_url = _with_param(reply.url, "cursor", cursor)
     return Page(doc[key], next_url)
+
+
+def json_values(body: bytes) -> int:
+    """An upper bound on the values a JSON document holds, without parsing it: every value but
+    the first follows a comma or opens a list or an object (a C-speed byte count)."""
+    return body.count(b",") + body.count(b"[") + body.count(b"{") + 1
 
 
 def _link_next(header: str | None, base: str) -> str | None:
@@ -131,8 +152,15 @@ def fetch_repos(client: Client, domain: str | None = None) -> tuple[list[Any], i
         seen.add(url)
         page = parse_page(client.request("GET", url))
         records.extend(page.records)
+        if len(records) > MAX_RECORDS:
+            raise HubError(
+                f"hub lists more than {MAX_RECORDS} repositories (after {pages + 1} "
+                f"page{'s' if pages else ''}); the limit is {MAX_RECORDS}"
+            )
         pages += 1
         url = page.next_url
+        if url is not None:
+            client.check_origin(url, "linked to")
     return records, pages
 
 
@@ -141,7 +169,7 @@ def patch_repo(client: Client, slug: str, fields: dict[str, Any]) -> Reply:
     from urllib.parse import quote
 
     url = urljoin(client.base_url, "repos/" + quote(slug, safe=""))
-    reply = client.request("PATCH", url, json.dumps(fields, sort_keys=True).encode())
+    reply = client.request("PATCH", url, output.compact_json(fields).encode())
     if reply.status not in (200, 202, 204):
         raise HubError(f"hub {shown(url)} refused the update: HTTP {reply.status}")
     return reply

@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
+from kaizen_agentic import names
 from kaizen_agentic.errors import KaizenError, Problem
 
 if TYPE_CHECKING:
@@ -62,18 +63,26 @@ def parse_record(raw: Any, where: str, key: str) -> tuple[Record | None, Problem
     slug = raw.get("slug")
     if not isinstance(slug, str) or not slug.strip() or len(slug) > 200:
         return bad('"slug" must be a non-empty string')
+    slug = slug.strip()
+    why = names.slug_problem(slug)
+    if why:
+        return bad(f'"slug" {slug!r} {why}')
     host_paths = raw.get("host_paths") or {}
     if not isinstance(host_paths, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in host_paths.items()
     ):
         return bad(f'{slug}: "host_paths" must map host names to path strings')
+    for host in host_paths:
+        why = names.host_problem(host)
+        if why:
+            return bad(f'{slug}: "host_paths" key {host!r} {why}')
     domain = raw.get("domain")
-    if domain is not None and not isinstance(domain, str):
-        return bad(f'{slug}: "domain" must be a string')
+    if domain is not None and (not isinstance(domain, str) or names.label_problem(domain)):
+        return bad(f'{slug}: "domain" must be a string without control characters')
     flag = raw.get("kaizen_schedule_enabled")
     if flag is not None and not isinstance(flag, bool):
         return bad(f'{slug}: "kaizen_schedule_enabled" must be true or false')
-    return Record(slug.strip(), dict(host_paths), domain, flag), None
+    return Record(slug, dict(host_paths), domain, flag), None
 
 
 def _records(items: Iterable[Any], where: str) -> tuple[list[Record], list[Problem]]:
@@ -101,6 +110,13 @@ def load_roster_file(path: str) -> Roster:
     if path.endswith(".json"):
         import json
 
+        from kaizen_agentic.fleet.hub import MAX_RECORDS, json_values
+
+        if json_values(data) > 20 * MAX_RECORDS:
+            raise KaizenError(
+                f"roster {path}: more JSON values than {MAX_RECORDS} repositories could need; "
+                "refusing to parse it"
+            )
         try:
             doc: Any = json.loads(data)
         except ValueError as exc:
@@ -108,6 +124,12 @@ def load_roster_file(path: str) -> Roster:
         items = _items(doc, path)
     else:
         items = _located_items(data, path)
+    from kaizen_agentic.fleet.hub import MAX_RECORDS
+
+    if len(items) > MAX_RECORDS:
+        raise KaizenError(
+            f"roster {path} lists {len(items)} repositories; the limit is {MAX_RECORDS}"
+        )
     records, problems = _records(items, path)
     return Roster(f"roster {path}", records, problems)
 
@@ -184,11 +206,10 @@ def from_hub(url: str, token: str | None, domain: str | None) -> Roster:
 
 def canonical_path(path: str, root: str | None) -> tuple[str | None, str]:
     """The absolute, normalised host path, or None and why it is refused."""
-    if not os.path.isabs(path):
-        return None, f"host path {path!r} is not absolute"
-    if ".." in path.replace("\\", "/").split("/"):
-        return None, f"host path {path!r} contains '..'"
-    clean = os.path.normpath(path)
+    why = names.path_problem(path)
+    if why:
+        return None, f"host path {path!r} {why}"
+    clean = names.normal_path(path)
     if root is not None:
         from kaizen_agentic.repo import inside
 

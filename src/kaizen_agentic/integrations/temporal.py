@@ -141,6 +141,7 @@ class FleetTickInput:
     hosts: list[str] | None = None  # default: every host named in the roster's host_paths
     out_dir: str | None = None  # default: each host worker's bundle folder
     at: str | None = None  # used only when the workflow was not started by a schedule
+    root: str | None = None  # host paths must stay under it, on every host (``--root``)
     host_wait_seconds: int = 600  # how long a host may take to pick up its work
     activity_seconds: int = 600  # start-to-close of one discover or prepare
 
@@ -371,6 +372,7 @@ class FleetTick:
                 hostname=host,
                 domain=params.domain,
                 agent=params.agent,
+                root=params.root,
                 window_seconds=params.window_seconds,
             ),
             task_queue=host_queue(params.task_queue, host),

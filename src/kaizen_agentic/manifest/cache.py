@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any, Final
 
-from kaizen_agentic import __version__
+from kaizen_agentic import __version__, output
 from kaizen_agentic.manifest.cadence import Cadence
 from kaizen_agentic.manifest.schedule import MEMO, AgentEntry, Manifest
 
@@ -101,7 +101,7 @@ def save(path: str | None, manifests: Iterable[Manifest | None], loaded: frozens
     entries = {d: _encode(m) for d, m in list(used.items())[:MAX_ENTRIES]}
     try:
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        data = json.dumps({"format": FORMAT, "entries": entries}, separators=(",", ":"))
+        data = output.compact_json({"format": FORMAT, "entries": entries})
         write_atomic(path, data.encode(), mode=0o600)
     except OSError:
         return False  # a cache is an optimisation: never fail the run for it

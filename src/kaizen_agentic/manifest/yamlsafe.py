@@ -375,7 +375,10 @@ def describe(value: object) -> str:
             from kaizen_agentic.redact.engine import redact
 
             value = redact(value).text
-        return f'string "{value}"' if len(value) <= 40 else f'string "{value[:37]}..."'
+        from kaizen_agentic.output import escape  # a message is one line, whatever the value
+
+        shown = escape(value if len(value) <= 40 else value[:37], layout=False)
+        return f'string "{shown}"' if len(value) <= 40 else f'string "{shown}..."'
     if isinstance(value, Mapping):
         return "a mapping"
     if isinstance(value, Sequence):

@@ -348,7 +348,16 @@ def as_dict(report: FleetReport) -> dict[str, Any]:
     }
 
 
-def _label(value: str) -> str:
+def _om_text(value: str, what: str) -> str:
+    """A label value or HELP text for the Prometheus text format: backslash, double quote and
+    newline escaped as the format defines; any other control character refused (a reader
+    would take it as structure, or show it raw)."""
+    from kaizen_agentic import names
+    from kaizen_agentic.errors import KaizenError
+
+    why = names.label_problem(value.replace("\n", " "))
+    if why:
+        raise KaizenError(f"cannot write the Prometheus text: {what} {value!r} {why}")
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
@@ -359,7 +368,10 @@ def _metric_name(measure: str) -> str:
 
 
 def openmetrics(report: FleetReport) -> str:
-    """The Prometheus text format for node_exporter's textfile collector."""
+    """The Prometheus text format for node_exporter's textfile collector. A measure's family is
+    named after it (``.`` and ``-`` become ``_``); its samples carry the measure's own name in
+    the ``measure`` label, so two names that map to one family stay apart and read back
+    exactly. Raises ``KaizenError`` for a value the format cannot carry."""
     families: list[tuple[str, str, str, list[tuple[dict[str, str], float]]]] = []
 
     def fam(name: str, kind: str, text: str) -> list[tuple[dict[str, str], float]]:
@@ -384,13 +396,14 @@ def openmetrics(report: FleetReport) -> str:
         for m in a.measures:
             name = _metric_name(m.name)
             if name not in measures:
-                measures[name] = fam(name, "gauge", f"The last recorded value of {m.name}.")
-            measures[name].append((labels, m.last))
+                text = "The last recorded value of a run measure (the measure label names it)."
+                measures[name] = fam(name, "gauge", text)
+            measures[name].append(({**labels, "measure": m.name}, m.last))
     lines = []
     for name, kind, text, samples in families:
-        lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
+        lines += [f"# HELP {name} {_om_text(text, 'help text')}", f"# TYPE {name} {kind}"]
         for labels, value in samples:
-            shown = ",".join(f'{k}="{_label(v)}"' for k, v in labels.items())
+            shown = ",".join(f'{k}="{_om_text(v, f"label {k}")}"' for k, v in labels.items())
             number = str(value) if isinstance(value, int) else repr(float(value))
             lines.append(f"{name}{{{shown}}} {number}")
     return "\n".join(lines) + "\n"
