@@ -56,6 +56,7 @@ def test_only_the_rules_that_must_span_lines_are_scanned_beyond_a_line() -> None
     assert multiline == {
         "private-key",
         "putty-private-key",
+        "openvpn-static-key",
         "generic-name-value-pair",
         "generic-xml-element",
         "generic-yaml-block",
