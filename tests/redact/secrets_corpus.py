@@ -250,7 +250,10 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
         ["BUILDKITE_AGENT_TOKEN=${TOKEN}"],
     ),
     "travis-ci-token": (["TRAVIS_API_TOKEN=«{u:22}»"], ["TRAVIS_API_TOKEN=$T"]),
-    "sourcegraph-token": (["«sgp_{h:16}_{h:40}»", "«sgp_{h:40}»"], ["sgp_{h:5}"]),
+    "sourcegraph-token": (
+        ["«sgp_{h:16}_{h:40}»", "«sgp_{h:40}»", "«sgp_local_{h:40}»", "«sgp_{H:16}_{H:40}»"],
+        ["sgp_{h:5}"],
+    ),
     "harness-token": (["«pat.{u:22}.{h:24}.{A:20}»"], ["pat.short"]),
     "octopus-deploy-api-key": (["X-Octopus-ApiKey: «API-{U:26}»"], ["API-V2"]),
     "npm-token": (
@@ -321,12 +324,19 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
         ["DD_API_KEY=«{h:32}»", "datadog_app_key: «{h:40}»"],
         ["DD_API_KEY=${DD_KEY}"],
     ),
-    "new-relic-user-api-key": (["«NRAK-{U:27}»"], ["NRAK-{U:5}"]),
+    "new-relic-user-api-key": (["«NRAK-{U:27}»", "«NRAA-{h:27}»", "«NRRA-{h:42}»"], ["NRAK-{U:5}"]),
     "new-relic-insert-key": (["«NRII-{u:32}»"], ["NRII-short"]),
-    "new-relic-license-key": (["NEW_RELIC_LICENSE_KEY=«{h:36}NRAL»"], ["NRAL is the suffix"]),
-    "new-relic-browser-key": (["«NRJS-{h:19}»"], ["NRJS-{h:4}"]),
+    "new-relic-license-key": (
+        ["NEW_RELIC_LICENSE_KEY=«{h:36}NRAL»", "«eu01xx{h:30}NRAL»", "«{H:36}NRAL»"],
+        ["NRAL is the suffix"],
+    ),
+    "new-relic-browser-key": (["«NRJS-{h:19}»", "«NRBR-{h:19}»"], ["NRJS-{h:4}"]),
     "sentry-auth-token": (
-        ["SENTRY_AUTH_TOKEN=«sntrys_eyJ{b:100}»", "«sntryu_{h:64}»"],
+        [
+            "SENTRY_AUTH_TOKEN=«sntrys_eyJ{b:100}»",
+            "«sntryu_{h:64}»",
+            "«sntrys_eyJpYXQiOjE3{b:120}_{u:20}-{u:22}»",
+        ],
         ["sntryu_{h:8}"],
     ),
     "sentry-dsn": (
@@ -349,7 +359,12 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
     "splunk-hec-token": (["SPLUNK_HEC_TOKEN=«{uuid}»"], ["SPLUNK_HEC_TOKEN=${HEC}"]),
     "splunk-hec-header": (["Authorization: Splunk «{uuid}»"], ["Authorization: Splunk <token>"]),
     "slack-token": (
-        ["«xoxb-{d:12}-{d:13}-{A:24}»", "«xoxp-{d:12}-{d:12}-{d:13}-{h:32}»"],
+        [
+            "«xoxb-{d:12}-{d:13}-{A:24}»",
+            "«xoxp-{d:12}-{d:12}-{d:13}-{h:32}»",
+            "«xoxc-{d:12}-{d:12}-{d:13}-{h:64}»",
+            "«slk_{A:40}»",
+        ],
         ["xoxb-short", "xoxb-xxxxxxxxxxxx-xxxxxxxxxxxx"],
     ),
     "slack-config-token": (["«xoxe.xoxp-1-{A:140}»"], ["xoxe.xoxp-1-short"]),
@@ -443,8 +458,11 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
         ["OP_SERVICE_ACCOUNT_TOKEN=«ops_eyJ{b:200}»"],
         ["ops_eyJ"],
     ),
-    "vault-token": (["VAULT_TOKEN=«hvs.{u:90}»", "«hvb.{u:120}»"], ["hvs.short"]),
-    "vault-token-legacy": (["VAULT_TOKEN=«s.{A:24}»"], ["VAULT_TOKEN=${VAULT}"]),
+    "vault-token": (["VAULT_TOKEN=«hvs.{u:90}»", "«hvb.{u:120}»", "«hvs.{A:24}»"], ["hvs.short"]),
+    "vault-token-legacy": (
+        ["VAULT_TOKEN=«s.{A:24}»", "vault token «s.{A:26}»", "VAULT_TOKEN=«b.{u:60}»"],
+        ["VAULT_TOKEN=${VAULT}"],
+    ),
     "databricks-token": (["DATABRICKS_TOKEN=«dapi{h:32}»", "«dapi{h:32}-2»"], ["dapi{h:8}"]),
     "snowflake-password": (
         ["SNOWFLAKE_PASSWORD=«Tr0ub4dor&3x»"],
@@ -508,7 +526,10 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
     "trigger-dev-key": (["TRIGGER_SECRET_KEY=«tr_prod_{A:20}»"], ["tr_prod_x"]),
     "inngest-signing-key": (["INNGEST_SIGNING_KEY=«signkey-prod-{h:64}»"], ["signkey-prod-x"]),
     "statsig-server-secret": (["STATSIG_SERVER_SECRET=«secret-{A:43}»"], ["secret-sauce"]),
-    "posthog-personal-api-key": (["«phx_{A:43}»"], ["phx_{A:8}"]),
+    "posthog-personal-api-key": (
+        ["«phx_{A:43}»", "«phs_{A:20}_{A:22}»", "POSTHOG_KEY=«pha_{A:43}»", "«phr_{A:43}»"],
+        ["phx_{A:8}"],
+    ),
     "klaviyo-private-key": (["KLAVIYO_PRIVATE_KEY=«pk_{h:34}»"], ["pk_{h:8}"]),
     "onesignal-api-key": (["«os_v2_app_{a:56}»"], ["os_v2_app_x"]),
     "azure-app-configuration-secret": (
@@ -960,6 +981,162 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
         ["machine learning models"],
     ),
     "htpasswd-entry": (["admin:«$apr1${A:8}${c:22}»", "deploy:«$2y$10${c:53}»"], ["admin:x"]),
+    # ---- credentials in commands and structures (round 2)
+    "private-key-body": (
+        [
+            'const key = "«MIIEvQIBADANBgkqhkiG9w0BAQEFAASC{b:32}" +\n    "{b:64}" +\n    "{b:64}»";',
+            "«MIIEowIBAAKCAQEA{b:48}\n{b:64}\n{b:40}==»",
+            "#6 0.245 «MIICXQIBAAKBgQ{b:50}\n#6 0.246 {b:64}\n#6 0.246 {b:64}»",
+            "«b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ{b:22}\n{b:70}»",
+            "«MHcCAQEEI{b:55}\n{b:64}»",
+            "«MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg{b:16}\n{b:64}»",
+            "«MC4CAQAwBQYDK2VwBCIEI{b:27}»",
+            "«MIIFLTBXBgkqhkiG9w0BBQ0wSjApBgkqhkiG9w0BBQwwHAQI{b:16}\n{b:64}»",
+        ],
+        [
+            "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA{b:40} (a public key)",
+            "MIIDdzCCAl+gAwIBAgIEAgAAuTANBgkqhkiG9w0BAQUFADBaMQswCQYDVQQGEwJJ (a certificate)",
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{b:43} deploy@ci",
+        ],
+    ),
+    "private-key-base64": (
+        [
+            "data:\n  tls.key: «LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0tCk1JSUV2UUlCQURBTkJna3Foa2lHOXcwQkFRRUZBQVND{b:120}»",
+            "SSH_KEY_B64=«LS0tLS1CRUdJTiBPUEVOU1NIIFBSSVZBVEUgS0VZLS0tLS0K{b:76}\n{b:76}\n{b:40}==»",
+            "«LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlF{b:200}»",
+        ],
+        [
+            "  ca.crt: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUM{b:80}",
+            "LS0tLS1CRUdJTiBQVUJMSUMgS0VZLS0tLS0K{b:80}",
+        ],
+    ),
+    "password-hash": (
+        [
+            "hash: «$6${c:8}${c:86}»",
+            "«$1${c:8}${c:22}»",
+            "«$2b$12${c:53}»",
+            "«$5$rounds=535000${c:16}${c:43}»",
+            "«$y$j9T${c:22}${c:43}»",
+            "«$argon2id$v=19$m=65536,t=3,p=4${b:22}${b:43}»",
+            "«$pbkdf2-sha256$29000${c:22}${c:43}»",
+            "«$P${c:31}»",
+            "«$krb5asrep$23$svc_backup@CORP.LOCAL:{h:32}${h:300}»",
+            "«$krb5tgs$23$*sqlsvc$CORP.LOCAL$MSSQLSvc/db01*${h:32}${h:400}»",
+            "userPassword: «{SSHA}{b:40}»",
+            "«SCRAM-SHA-256$4096:{b:24}${b:44}:{b:44}»",
+        ],
+        [
+            "The price is $1 or $5 per seat; see $PATH and $HOME.",
+            "$2b$ is the bcrypt prefix",
+            "{SHA} is a scheme name",
+        ],
+    ),
+    "framework-password-hash": (
+        [
+            "«pbkdf2_sha256$600000${A:22}${b:43}=»",
+            '"password": "«argon2$argon2id$v=19$m=102400,t=2,p=8${A:22}${b:43}»"',
+            "«bcrypt_sha256$$2b$12${c:53}»",
+            "«pbkdf2:sha256:600000${A:16}${h:64}»",
+            "«scrypt:32768:8:1${A:16}${h:128}»",
+        ],
+        ["PASSWORD_HASHERS = ['django.contrib.auth.hashers.PBKDF2PasswordHasher']", "pbkdf2_sha256 is the default"],
+    ),
+    "ntlm-hash": (
+        [
+            "Administrator:500:«{h:32}:{h:32}»:::",
+            "svc_sql::CORP:«{h:16}:{h:32}:{h:160}»",
+        ],
+        ["std::vector<int>::iterator it;", "a ::: b"],
+    ),
+    "cli-password": (
+        [
+            "psexec \\\\host -u admin -p «{A:14}» cmd",
+            "sshpass -p '«{A:14}»' ssh deploy@web01",
+            "sqlcmd -S db01 -U sa -P «{A:14}» -Q \"select 1\"",
+            "ldapsearch -x -D cn=admin,dc=corp -w «{A:14}» -b dc=corp",
+            "redis-cli -h cache -a «{A:20}» ping",
+            "docker login -u ci -p «{A:20}» registry.example.org",
+            "schtasks /create /tn backup /tr b.cmd /ru CORP\\svc /RP «{A:14}»",
+            "net use Z: \\\\fileserver\\share «{A:14}» /user:CORP\\bob",
+            "net user svc_backup «{A:14}» /add",
+            "cmdkey /generic:TERMSRV/host /user:bob /pass:«{A:14}»",
+            "xfreerdp /v:10.0.0.5 /u:admin /p:«{A:14}»",
+            "keytool -importkeystore -srckeystore a.p12 -srcstorepass «{A:14}»",
+            "openssl pkcs12 -export -in c.pem -passout pass:«{A:14}» -out c.p12",
+            "smbclient //fs/share -U bob%«{A:14}»",
+            "mongosh --host db -u admin -p «{A:14}»",
+        ],
+        [
+            "sshpass -p \"$SSHPASS\" ssh deploy@web01",
+            "docker login -u ci --password-stdin registry.example.org",
+            "net user svc_backup /delete",
+            "openssl pkcs12 -export -passout env:P12_PASSWORD -out c.p12",
+            "mysql -u root -p app",
+        ],
+    ),
+    "cli-user-password-at-host": (
+        [
+            "sqlplus scott/«{A:12}»@orcl",
+            "expdp system/«{A:12}»@prod schemas=app",
+            "python3 secretsdump.py corp.local/admin:«{A:12}»@10.0.0.5",
+            "GetUserSPNs.py -request CORP/svc:«{A:12}»@dc01",
+        ],
+        ["sqlplus / as sysdba", "sqlplus scott@orcl"],
+    ),
+    "powershell-securestring": (
+        [
+            '$pw = ConvertTo-SecureString -String "«{A:14}»" -AsPlainText -Force',
+            "$p = ConvertTo-SecureString '«{A:14}»' -AsPlainText -Force",
+        ],
+        ["$pw = ConvertTo-SecureString -String $env:PW -AsPlainText -Force", "$pw = Read-Host -AsSecureString"],
+    ),
+    "password-piped-to-command": (
+        [
+            "echo '«{A:14}»' | sudo -S apt-get update",
+            "echo «{A:20}» | docker login -u ci --password-stdin",
+            "echo 'deploy:«{A:14}»' | chpasswd",
+        ],
+        ['echo "$PASSWORD" | docker login -u ci --password-stdin', "echo done | tee log"],
+    ),
+    "curl-option-password": (
+        [
+            'curl_easy_setopt(curl, CURLOPT_PASSWORD, "«{A:14}»");',
+            "curl_setopt($ch, CURLOPT_USERPWD, '«api:{A:20}»');",
+            'c.setopt(pycurl.USERPWD, "«bob:{A:16}»")',
+        ],
+        ["curl_easy_setopt(curl, CURLOPT_PASSWORD, password);", "curl_setopt($ch, CURLOPT_USERPWD, $creds);"],
+    ),
+    "jwk-private-key": (
+        [
+            '{{"kty":"EC","crv":"P-256","x":"{u:43}","y":"{u:43}","d":"«{u:43}»"}}'.replace("{{", "{").replace("}}", "}"),
+            '{"kty": "oct", "k": "«{u:43}»", "alg": "HS256"}',
+            '  "dq": "«{u:86}»",',
+        ],
+        ['{"kty":"EC","crv":"P-256","x":"{u:43}","y":"{u:43}"}', '{"d": "2024-01-01T00:00:00Z"}'],
+    ),
+    "appsetting-secret": (
+        [
+            '<add key="SmtpPassword" value="«{A:8} {A:6}!»" />',
+            '<add key="DbConnectionString" value="«Server=db;Uid=app;Pwd={A:12}»" />',
+        ],
+        ['<add key="SmtpHost" value="smtp.example.org" />', '<add key="SmtpPassword" value="" />'],
+    ),
+    "wireguard-private-key": (
+        ["[Interface]\nAddress = 10.0.0.2/32\nPrivateKey = «{b:42}A=»"],
+        ["[Peer]\nPublicKey = {b:42}A=", "PrivateKey = <your private key>"],
+    ),
+    "minisign-secret-key": (
+        ["untrusted comment: minisign encrypted secret key\n«RWRTY0Iy{b:150}=»"],
+        ["untrusted comment: minisign public key 8A1E\nRWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3"],
+    ),
+    "url-query-credential": (
+        [
+            "https://api.example.org/v1/items?access_token=«{u:32}»&limit=10",
+            "GET /export?format=csv&api_key=«{A:32}» HTTP/1.1",
+        ],
+        ["https://docs.example.org/search?q=key1&page=2", "?api_key=YOUR_API_KEY", "?page=2&sort=name"],
+    ),
+    # ---- end of credentials in commands and structures (round 2)
     "generic-secret": (
         [
             'password = "«Xk9#mP2vL8qZ»"',
