@@ -1,6 +1,6 @@
 """`make bench` (and `python bench/redact_corpus.py`): recall and near misses, ours and gitleaks'.
 
-The corpus is our own (tests/secrets_corpus.py), written from providers' documented token formats:
+The corpus is our own (tests/redact/secrets_corpus.py), written from providers' documented token formats:
 every rule's samples, each filled with random values of the right shape (SEEDS times), in three
 placements:
 
@@ -55,8 +55,8 @@ def build() -> tuple[list[Case], list[str]]:
     """The positive cases in every placement, and the texts that must stay as they are."""
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "src"))
-    from tests.secrets_corpus import CASES, ORDINARY, fill, near_misses
-    from tests.test_redact import NEEDS_CONTEXT
+    from tests.redact.secrets_corpus import CASES, ORDINARY, fill, near_misses
+    from tests.redact.test_redact import NEEDS_CONTEXT
 
     cases = []
     for family, (samples, _) in sorted(CASES.items()):
@@ -71,7 +71,7 @@ def build() -> tuple[list[Case], list[str]]:
 
 
 def ours(cases: list[Case], keep: list[str]) -> tuple[list[bool], list[bool]]:
-    from kaizen_agentic.redact import redact
+    from kaizen_agentic.redact.engine import redact
 
     found = []
     for case in cases:
@@ -127,7 +127,7 @@ def table(cases: list[Case], keep: list[str], mine: tuple[list[bool], list[bool]
     families = len({case.family for case in cases})
     identifying = len({case.family for case in cases if case.identifies})
     lines = [
-        f"Our corpus (tests/secrets_corpus.py): {families} families ({identifying} whose token "
+        f"Our corpus (tests/redact/secrets_corpus.py): {families} families ({identifying} whose token "
         f"identifies itself), {len(cases)} positive cases over three placements, "
         f"{len(keep)} near misses and ordinary texts; gitleaks {theirs[2]} with its default rules "
         "on the same texts, one file each. The corpus was written with the rules, so our own "
