@@ -1,8 +1,8 @@
 """`make bench` (and `python bench/redact_corpus.py`): recall and near misses, ours and gitleaks'.
 
-The corpus is our own (tests/redact/secrets_corpus.py), written from providers' documented token formats:
-every rule's samples, each filled with random values of the right shape (SEEDS times), in three
-placements:
+The corpus is our own (tests/redact/secrets_corpus.py), written from providers' documented token
+formats: every rule's samples, each filled with random values of the right shape (SEEDS times), in
+three placements:
 
 - as written: the sample with its context (`STRIPE_KEY=sk_live_...`, a command, a PEM block);
 - alone: each secret by itself in a sentence (`I pasted <secret> by mistake.`);
@@ -39,7 +39,7 @@ PLACEMENTS: dict[str, Callable[[str, list[str]], list[str]]] = {
 
 
 class Case:
-    __slots__ = ("family", "placement", "secrets", "text", "identifies")
+    __slots__ = ("family", "identifies", "placement", "secrets", "text")
 
     def __init__(
         self, family: str, placement: str, text: str, secrets: list[str], identifies: bool
@@ -66,7 +66,8 @@ def build() -> tuple[list[Case], list[str]]:
                 for placement, place in PLACEMENTS.items():
                     for one in place(text, secrets):
                         kept = [s for s in secrets if s in one]
-                        cases.append(Case(family, placement, one, kept, family not in NEEDS_CONTEXT))
+                        identifies = family not in NEEDS_CONTEXT
+                        cases.append(Case(family, placement, one, kept, identifies))
     return cases, near_misses() + ORDINARY
 
 
@@ -127,8 +128,8 @@ def table(cases: list[Case], keep: list[str], mine: tuple[list[bool], list[bool]
     families = len({case.family for case in cases})
     identifying = len({case.family for case in cases if case.identifies})
     lines = [
-        f"Our corpus (tests/redact/secrets_corpus.py): {families} families ({identifying} whose token "
-        f"identifies itself), {len(cases)} positive cases over three placements, "
+        f"Our corpus (tests/redact/secrets_corpus.py): {families} families ({identifying} whose "
+        f"token identifies itself), {len(cases)} positive cases over three placements, "
         f"{len(keep)} near misses and ordinary texts; gitleaks {theirs[2]} with its default rules "
         "on the same texts, one file each. The corpus was written with the rules, so our own "
         "figure is a regression check; gitleaks' is the comparison.",
