@@ -6,6 +6,7 @@ import random
 import re
 import string
 import uuid
+import zlib
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kaizen_agentic.errors import InvalidFileError
+from kaizen_agentic.redact import checksums
 from kaizen_agentic.redact.engine import (
     Finding,
     Ruleset,
@@ -421,6 +423,10 @@ def test_a_global_allowlist_can_target_rules(tmp_path: Path) -> None:
 
 BAD_RULE_FILES = [
     (
+        "[[rules]]\nid = 'x'\nregex = 'a'\nchecksum = 'luhn'\n",
+        "redact.toml:4:1: rules[0].checksum: 'luhn' is not one of crc32-base62, macaroon",
+    ),
+    (
         "[[rules]\nid = 'x'",
         "redact.toml:1:8: not TOML: Expected ']]' at the end of an array declaration",
     ),
@@ -523,8 +529,12 @@ def test_the_compiled_rules_are_the_toml_rules_and_a_stale_file_is_ignored(
     parsed = parse_rules(data, "secrets.toml", check=True)
     loaded = default_rules()
     assert [
-        (r.id, r.source, r.group, r.keywords, r.entropy, r.multiline) for r in loaded.rules
-    ] == [(r.id, r.source, r.group, r.keywords, r.entropy, r.multiline) for r in parsed.rules]
+        (r.id, r.source, r.group, r.keywords, r.entropy, r.multiline, r.checksum)
+        for r in loaded.rules
+    ] == [
+        (r.id, r.source, r.group, r.keywords, r.entropy, r.multiline, r.checksum)
+        for r in parsed.rules
+    ]
     stale = tmp_path / "secrets.compiled.json"
     stale.write_text('{"sha256": "0", "rules": [], "allowlists": [], "disabled": []}')
     monkeypatch.setattr(rule_files, "COMPILED_FILE", str(stale))
@@ -788,3 +798,34 @@ def test_an_allowlist_searched_as_one_alternation_agrees_with_its_regexes_one_by
         for text in texts:
             one = allowlist.pattern.search(text) is not None
             assert one == any(regex.search(text) for regex in allowlist.regexes), (text, allowlist)
+
+# ---- checksums: they confirm a match a pattern alone would not make, never reject a token
+
+
+def test_a_checksum_confirms_a_github_token_glued_to_other_text() -> None:
+    body = "".join(random.Random(1).choice(string.ascii_letters + string.digits) for _ in range(30))
+    value, digits = zlib.crc32(body.encode()), ""
+    alphabet = string.digits + string.ascii_uppercase + string.ascii_lowercase
+    while value:
+        value, rest = divmod(value, 62)
+        digits = alphabet[rest] + digits
+    token = f"ghp_{body}{digits.rjust(6, '0')}"
+    assert checksums.crc32_base62(token.encode())
+    assert redact(f"TOKEN_{token}").text == "TOKEN_[REDACTED:github-token-checksummed]"
+    wrong = token[:-1] + ("A" if token[-1] != "A" else "B")
+    assert not checksums.crc32_base62(wrong.encode())
+    assert redact(f"TOKEN_{wrong}").counts == {}  # glued and unconfirmed: left alone
+    assert redact(f"token {wrong}").counts == {"github-pat": 1}  # standing alone: still a token
+
+
+@pytest.mark.parametrize(
+    ("token", "valid"),
+    [
+        ("pypi-AgEIcHlwaS5vcmcCJDAwMDAwMDAwLTAwMDAtMDAwMC0wMDAwLTAwMDAwMDAwMDAwMAAA", True),
+        ("pypi-AgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", False),
+        ("pypi-AgEI", False),
+        ("pypi-not*base64", False),
+    ],
+)
+def test_a_macaroon_is_recognised_by_its_structure(token: str, valid: bool) -> None:
+    assert checksums.macaroon(token.encode()) is valid
