@@ -1920,6 +1920,19 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
         ['neptune token = "«{b:120}==»"', "NEPTUNE_SECRET=«{b:120}==»"],
         ["neptune build id: {b:120}=="],
     ),
+    "saas-api-key": (
+        [
+            "airship api key: «{A:8}{d:4}{A:20}»",
+            "CLOCKIFY_API_KEY=«{a:20}{d:2}{a:26}»",
+            "zerobounce secret «{h:32}»",
+            'eventbrite.setToken("«{U:12}{d:2}{U:6}»")',
+        ],
+        [
+            "clockify api key: <your key>",
+            "getresponse token is documentation-only",
+            "airship build id: {A:8}{d:4}{A:20}",
+        ],
+    ),
     # ---- end of providers (round 2)
     "generic-call-argument": (
         ['System.setProperty("API_TOKEN", "«{A:24}»");', 'headers.set("x-api-key", "«{A:32}»")'],
