@@ -2030,6 +2030,7 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
             "«MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg{b:16}\n{b:64}»",
             "«MC4CAQAwBQYDK2VwBCIEI{b:27}»",
             "«MIIFLTBXBgkqhkiG9w0BBQ0wSjApBgkqhkiG9w0BBQwwHAQI{b:16}\n{b:64}»",
+            "P12_BASE64=«MIIKPAIBAzCCCfYGCSqGSIb3DQEHAaCCCecEggnjMIIJ3zCCBg{b:64}»",
         ],
         [
             "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA{b:40} (a public key)",
@@ -2190,6 +2191,29 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
             "?api_key=YOUR_API_KEY",
             "?page=2&sort=name",
         ],
+    ),
+    "kubernetes-secret-data": (
+        [
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ntype: Opaque\ndata:\n«  username: {b:12}\n  password: {b:24}==\n»",
+            "apiVersion: v1\nkind: Secret\nstringData:\n«  DATABASE_URL: postgres://app:{A:16}@db/app\n»",
+        ],
+        [
+            "kind: Secret\nmetadata:\n  name: db\ntype: Opaque",
+            "kind: ConfigMap\ndata:\n  level: debug\n",
+        ],
+    ),
+    "kubernetes-secret-data-first": (
+        ["apiVersion: v1\ndata:\n«  token: {b:40}\n»kind: Secret\nmetadata:\n  name: api"],
+        ["data:\n  level: debug\nkind: ConfigMap"],
+    ),
+    "docker-config-auth": (
+        [
+            '{{"auths": {{"registry.example.org": {{"auth": "«{b:40}»"}}}}}}'.replace(
+                "{{", "{"
+            ).replace("}}", "}"),
+            '"identitytoken": "«{u:60}»"',
+        ],
+        ['{"auths": {"registry.example.org": {}}, "credsStore": "desktop"}', '"auth": "oauth2"'],
     ),
     "github-token-checksummed": (
         ["GITHUB_TOKEN_«ghp_{gh}»", "xoxo«gho_{gh}»"],

@@ -62,6 +62,8 @@ def test_only_the_rules_that_must_span_lines_are_scanned_beyond_a_line() -> None
         "private-key-body",
         "private-key-base64",
         "minisign-secret-key",
+        "kubernetes-secret-data",
+        "kubernetes-secret-data-first",
         "generic-name-value-pair",
         "generic-xml-element",
         "generic-yaml-block",
