@@ -1933,6 +1933,22 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
             "airship build id: {A:8}{d:4}{A:20}",
         ],
     ),
+    "provider-api-key": (
+        [
+            'posthog_key = "«{A:30}{d:2}»"',
+            "twilio secret: «{A:10}{d:2}{A:12}»",
+            "linode token «{A:20}{d:4}»",
+            "SHOPIFY_PARTNER_KEY=«{A:12}{d:3}{A:12}»",
+        ],
+        [
+            "github_sha = {h:40}",
+            "azure_tenant_id = {uuid}",
+            "slack_channel = C{U:10}",
+            "sentry = sentry_sdk.init",
+            "stripe: ^12.0.0",
+            "vultr: {A:20}{d:3}",
+        ],
+    ),
     # ---- end of providers (round 2)
     "generic-call-argument": (
         ['System.setProperty("API_TOKEN", "«{A:24}»");', 'headers.set("x-api-key", "«{A:32}»")'],
