@@ -682,6 +682,15 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "retool-api-token": (["«retool_{A:40}»"], ["retool_{A:8}"]),
     "kong-konnect-token": (["«kpat_{A:49}»"], ["kpat_{A:8}"]),
+    "amazon-lwa-client-secret": (["«amzn1.oa2-cs.v1.{h:64}»"], ["amzn1.oa2-cs.v1.{h:8}"]),
+    "azure-identifiable-key": (
+        ["«{A:42}AzSeB{A:5}»", "«{b:33}AzCaA{A:5}=»", "«{b:33}+ASb{A:6}=»"],
+        ["AzSe is the search service's signature"],
+    ),
+    "convex-deploy-key": (
+        ["CONVEX_DEPLOY_KEY=«prod:happy-otter-{d:3}|{b:80}»"],
+        ["prod:happy-otter-123"],
+    ),
     "linode-token": (
         ['linode token = "«{h:64}»"', "LINODE_SECRET=«{h:64}»"],
         ["linode: {h:32}", "linode build id: {h:64}"],
@@ -2230,6 +2239,14 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
             '"identitytoken": "«{u:60}»"',
         ],
         ['{"auths": {"registry.example.org": {}}, "credsStore": "desktop"}', '"auth": "oauth2"'],
+    ),
+    "ifttt-webhook": (
+        ["https://maker.ifttt.com/trigger/deploy/with/key/«{u:22}»"],
+        ["https://maker.ifttt.com/trigger/deploy/with/key/{your_key}"],
+    ),
+    "mattermost-webhook": (
+        ["https://chat.mattermost.example.org/hooks/«{a:26}»"],
+        ["https://docs.mattermost.com/hooks/overview"],
     ),
     "github-token-checksummed": (
         ["GITHUB_TOKEN_«ghp_{gh}»", "xoxo«gho_{gh}»"],
