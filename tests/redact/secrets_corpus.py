@@ -461,7 +461,10 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "paypal-client-secret": (["PAYPAL_CLIENT_SECRET=«{u:80}»"], ["PAYPAL_CLIENT_SECRET=${PAYPAL}"]),
     "shopify-token": (["«shpat_{h:32}»", "«shpss_{h:32}»"], ["shpat_{h:8}"]),
-    "atlassian-api-token": (["«ATATT3xFfGF0{u:180}»"], ["ATATT3x"]),
+    "atlassian-api-token": (
+        ["«ATATT3xFfGF0{u:180}»", "JIRA_API_TOKEN=«ATATT3xFfGF0{u:183}={H:8}»"],
+        ["ATATT3x"],
+    ),
     "atlassian-api-token-legacy": (["JIRA_API_TOKEN=«{A:24}»"], ["JIRA_API_TOKEN=${JIRA}"]),
     "linear-api-key": (["«lin_api_{A:40}»"], ["lin_api_{A:8}"]),
     "linear-oauth-token": (["«lin_oauth_{h:64}»"], ["lin_oauth_{h:8}"]),
