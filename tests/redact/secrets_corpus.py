@@ -2113,8 +2113,10 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "ntlm-hash": (
         [
-            "Administrator:500:«{h:32}:{h:32}»:::",
-            "svc_sql::CORP:«{h:16}:{h:32}:{h:160}»",
+            "Administrator:500:«aad3b435b51404eeaad3b435b51404ee:{h:32}»:::",
+            "svc_sql::CORP:«{h:16}:{h:32}:0101000000000000{h:144}»",
+            "[SMB] NTLMv2-SSP Hash     : svc_sql::CORP:«{h:16}:{h:32}:{h:160}»",
+            "bob:1104:«aad3b435b51404eeaad3b435b51404ee:{h:32}»:::",
         ],
         ["std::vector<int>::iterator it;", "a ::: b"],
     ),
