@@ -1935,6 +1935,7 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
     "saas-api-key": (
         [
             "airship api key: «{A:8}{d:4}{A:20}»",
+            "zerobounce token «{A:12}{d:2}{A:12}»",
             "CLOCKIFY_API_KEY=«{a:20}{d:2}{a:26}»",
             "zerobounce secret «{h:32}»",
             'eventbrite.setToken("«{U:12}{d:2}{U:6}»")',
@@ -1943,22 +1944,7 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
             "clockify api key: <your key>",
             "getresponse token is documentation-only",
             "airship build id: {A:8}{d:4}{A:20}",
-        ],
-    ),
-    "provider-api-key": (
-        [
-            'posthog_key = "«{A:30}{d:2}»"',
-            "twilio secret: «{A:10}{d:2}{A:12}»",
-            "linode token «{A:20}{d:4}»",
-            "SHOPIFY_PARTNER_KEY=«{A:12}{d:3}{A:12}»",
-        ],
-        [
-            "github_sha = {h:40}",
-            "azure_tenant_id = {uuid}",
-            "slack_channel = C{U:10}",
-            "sentry = sentry_sdk.init",
-            "stripe: ^12.0.0",
-            "vultr: {A:20}{d:3}",
+            "clockify = {A:20}{d:4}",
         ],
     ),
     # ---- end of providers (round 2)
