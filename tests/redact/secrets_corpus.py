@@ -1576,16 +1576,6 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
         ['webflow token = "«{h:64}»"', "WEBFLOW_SECRET=«{h:64}»"],
         ["webflow: {h:32}", "webflow build id: {h:64}"],
     ),
-    "wordpress-app-password": (
-        [
-            'wordpress token = "«{A:4} {A:4} {A:4} {A:4} {A:4} {A:4}»"',
-            "WORDPRESS_SECRET=«{A:4} {A:4} {A:4} {A:4} {A:4} {A:4}»",
-        ],
-        [
-            "wordpress: {A:2} {A:2} {A:2} {A:2} {A:2} {A:2}",
-            "wordpress build id: {A:4} {A:4} {A:4} {A:4} {A:4} {A:4}",
-        ],
-    ),
     "prismic-token": (
         ['prismic token = "«MC5{u:80}»"', "PRISMIC_SECRET=«MC5{u:80}»"],
         ["prismic: MC5{u:40}", "prismic build id: MC5{u:80}"],
