@@ -104,7 +104,8 @@ NEEDS_CONTEXT = {
 
 
 def test_recall_on_the_corpus_in_context_and_bare() -> None:
-    """Every sample in context, and every self-identifying secret alone in a sentence."""
+    """Every sample in context, and every self-identifying secret alone in a sentence and after a
+    name that says nothing (`value: <secret>`)."""
     found = total = 0
     for rule, (samples, _) in sorted(CASES.items()):
         for number, template in enumerate(samples):
@@ -113,6 +114,7 @@ def test_recall_on_the_corpus_in_context_and_bare() -> None:
                 forms = [text]
                 if rule not in NEEDS_CONTEXT:
                     forms += [f"I pasted {secret} by mistake." for secret in secrets]
+                    forms += [f"value: {secret}" for secret in secrets]
                 for form in forms:
                     total += 1
                     out = redact(form).text
