@@ -1854,6 +1854,10 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
         ['sourcegraph token = "«{h:40}»"', "SOURCEGRAPH_SECRET=«{h:40}»"],
         ["sourcegraph: {h:20}", "sourcegraph build id: {h:40}"],
     ),
+    "asana-client-secret": (
+        ['asana token = "«{A:32}»"', "ASANA_SECRET=«{A:32}»"],
+        ["asana: {A:16}", "asana build id: {A:32}"],
+    ),
     "beamer-api-key": (
         ['beamer token = "«b_{u:44}»"', "BEAMER_SECRET=«b_{u:44}»"],
         ["beamer: b_{u:22}", "beamer build id: b_{u:44}"],
