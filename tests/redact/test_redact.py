@@ -803,6 +803,7 @@ def test_an_allowlist_searched_as_one_alternation_agrees_with_its_regexes_one_by
             one = allowlist.pattern.search(text) is not None
             assert one == any(regex.search(text) for regex in allowlist.regexes), (text, allowlist)
 
+
 # ---- checksums: they confirm a match a pattern alone would not make, never reject a token
 
 
