@@ -52,6 +52,7 @@ bench: $(DEV)
 	$(PY) bench/run.py
 	$(PY) bench/redact.py
 	$(PY) bench/ordinary.py
+	$(PY) bench/redact_corpus.py
 
 schema: $(DEV)
 	$(PY) -m kaizen_agentic.generate

@@ -6,6 +6,7 @@ import random
 import re
 import string
 import uuid
+import zlib
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kaizen_agentic.errors import InvalidFileError
+from kaizen_agentic.redact import checksums
 from kaizen_agentic.redact.engine import (
     Finding,
     Ruleset,
@@ -56,6 +58,12 @@ def test_only_the_rules_that_must_span_lines_are_scanned_beyond_a_line() -> None
     assert multiline == {
         "private-key",
         "putty-private-key",
+        "openvpn-static-key",
+        "private-key-body",
+        "private-key-base64",
+        "minisign-secret-key",
+        "kubernetes-secret-data",
+        "kubernetes-secret-data-first",
         "generic-name-value-pair",
         "generic-xml-element",
         "generic-yaml-block",
@@ -96,7 +104,8 @@ NEEDS_CONTEXT = {
 
 
 def test_recall_on_the_corpus_in_context_and_bare() -> None:
-    """Every sample in context, and every self-identifying secret alone in a sentence."""
+    """Every sample in context, and every self-identifying secret alone in a sentence and after a
+    name that says nothing (`value: <secret>`)."""
     found = total = 0
     for rule, (samples, _) in sorted(CASES.items()):
         for number, template in enumerate(samples):
@@ -105,6 +114,7 @@ def test_recall_on_the_corpus_in_context_and_bare() -> None:
                 forms = [text]
                 if rule not in NEEDS_CONTEXT:
                     forms += [f"I pasted {secret} by mistake." for secret in secrets]
+                    forms += [f"value: {secret}" for secret in secrets]
                 for form in forms:
                     total += 1
                     out = redact(form).text
@@ -417,6 +427,10 @@ def test_a_global_allowlist_can_target_rules(tmp_path: Path) -> None:
 
 BAD_RULE_FILES = [
     (
+        "[[rules]]\nid = 'x'\nregex = 'a'\nchecksum = 'luhn'\n",
+        "redact.toml:4:1: rules[0].checksum: 'luhn' is not one of crc32-base62, macaroon",
+    ),
+    (
         "[[rules]\nid = 'x'",
         "redact.toml:1:8: not TOML: Expected ']]' at the end of an array declaration",
     ),
@@ -519,8 +533,12 @@ def test_the_compiled_rules_are_the_toml_rules_and_a_stale_file_is_ignored(
     parsed = parse_rules(data, "secrets.toml", check=True)
     loaded = default_rules()
     assert [
-        (r.id, r.source, r.group, r.keywords, r.entropy, r.multiline) for r in loaded.rules
-    ] == [(r.id, r.source, r.group, r.keywords, r.entropy, r.multiline) for r in parsed.rules]
+        (r.id, r.source, r.group, r.keywords, r.entropy, r.multiline, r.checksum)
+        for r in loaded.rules
+    ] == [
+        (r.id, r.source, r.group, r.keywords, r.entropy, r.multiline, r.checksum)
+        for r in parsed.rules
+    ]
     stale = tmp_path / "secrets.compiled.json"
     stale.write_text('{"sha256": "0", "rules": [], "allowlists": [], "disabled": []}')
     monkeypatch.setattr(rule_files, "COMPILED_FILE", str(stale))
@@ -784,3 +802,35 @@ def test_an_allowlist_searched_as_one_alternation_agrees_with_its_regexes_one_by
         for text in texts:
             one = allowlist.pattern.search(text) is not None
             assert one == any(regex.search(text) for regex in allowlist.regexes), (text, allowlist)
+
+
+# ---- checksums: they confirm a match a pattern alone would not make, never reject a token
+
+
+def test_a_checksum_confirms_a_github_token_glued_to_other_text() -> None:
+    body = "".join(random.Random(1).choice(string.ascii_letters + string.digits) for _ in range(30))
+    value, digits = zlib.crc32(body.encode()), ""
+    alphabet = string.digits + string.ascii_uppercase + string.ascii_lowercase
+    while value:
+        value, rest = divmod(value, 62)
+        digits = alphabet[rest] + digits
+    token = f"ghp_{body}{digits.rjust(6, '0')}"
+    assert checksums.crc32_base62(token.encode())
+    assert redact(f"TOKEN_{token}").text == "TOKEN_[REDACTED:github-token-checksummed]"
+    wrong = token[:-1] + ("A" if token[-1] != "A" else "B")
+    assert not checksums.crc32_base62(wrong.encode())
+    assert redact(f"TOKEN_{wrong}").counts == {}  # glued and unconfirmed: left alone
+    assert redact(f"token {wrong}").counts == {"github-pat": 1}  # standing alone: still a token
+
+
+@pytest.mark.parametrize(
+    ("token", "valid"),
+    [
+        ("pypi-AgEIcHlwaS5vcmcCJDAwMDAwMDAwLTAwMDAtMDAwMC0wMDAwLTAwMDAwMDAwMDAwMAAA", True),
+        ("pypi-AgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", False),
+        ("pypi-AgEI", False),
+        ("pypi-not*base64", False),
+    ],
+)
+def test_a_macaroon_is_recognised_by_its_structure(token: str, valid: bool) -> None:
+    assert checksums.macaroon(token.encode()) is valid

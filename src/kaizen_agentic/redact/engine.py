@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import Any, Final, NamedTuple
 
+from kaizen_agentic.redact.checksums import CHECKSUMS
 from kaizen_agentic.redact.rule_files import default_rules
 from kaizen_agentic.redact.rules import Allowlist, Rule, RuleFile
 
@@ -229,6 +230,8 @@ class Ruleset:
             return None
         secret = data[start:end]
         if rule.entropy is not None and entropy(secret) <= rule.entropy:
+            return None
+        if rule.checksum is not None and not CHECKSUMS[rule.checksum](secret):
             return None
         for allow in rule.allowlists:
             if _allowed(allow, secret, data, match):

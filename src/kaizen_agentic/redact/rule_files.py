@@ -38,6 +38,7 @@ from functools import cache
 from typing import Any, Final
 
 from kaizen_agentic.errors import InvalidFileError, Problem
+from kaizen_agentic.redact.checksums import CHECKSUMS
 from kaizen_agentic.redact.rules import (
     ALLOWLIST_KEYS,
     EXTEND_KEYS,
@@ -199,6 +200,10 @@ class _Reader:
         if not isinstance(description, str):
             self.problem(self.where.rule(index, "description"), f"{name}.description",
                          "must be a string")  # fmt: skip
+        checksum = table.get("checksum")
+        if checksum is not None and checksum not in CHECKSUMS:
+            self.problem(self.where.rule(index, "checksum"), f"{name}.checksum",
+                         f"{checksum!r} is not one of {', '.join(sorted(CHECKSUMS))}")  # fmt: skip
         if len(self.problems) > before or pattern is None:
             return None
         return Rule(
@@ -210,6 +215,7 @@ class _Reader:
             allowlists=tuple(allowlists),
             description=str(description),
             pattern=None if pattern is _UNCOMPILED else pattern,
+            checksum=checksum,
         )
 
     def _regex(self, source: Any, line: int, key: str, rule: bool = False) -> Any:
@@ -344,7 +350,7 @@ def to_compiled(rule_file: RuleFile, digest: str) -> dict[str, Any]:
 
     rules = [
         [r.id, r.source, r.group, [w.decode() for w in r.keywords], r.entropy,
-         [allow(a) for a in r.allowlists], r.description, r.multiline]
+         [allow(a) for a in r.allowlists], r.description, r.multiline, r.checksum]
         for r in rule_file.rules
     ]  # fmt: skip
     return {
@@ -363,9 +369,12 @@ def from_compiled(compiled: dict[str, Any]) -> RuleFile:
                          description)  # fmt: skip
 
     out = RuleFile("kaizen_agentic/redact/secrets.toml")
-    for rule_id, source, group, words, entropy, lists, description, multiline in compiled["rules"]:
+    for rule_id, source, group, words, entropy, lists, description, multiline, checksum in compiled[
+        "rules"
+    ]:
         rule = Rule(rule_id, source, group, tuple(w.encode() for w in words), entropy,
-                    tuple(allow(a) for a in lists), description, multiline=multiline)  # fmt: skip
+                    tuple(allow(a) for a in lists), description, multiline=multiline,
+                    checksum=checksum)  # fmt: skip
         out.rules.append(rule)
     out.allowlists = [allow(a) for a in compiled["allowlists"]]
     out.disabled = set(compiled["disabled"])

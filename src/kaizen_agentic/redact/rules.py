@@ -17,10 +17,11 @@ GITLEAKS_RULES: Final = ".gitleaks.toml"
 RULE_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 TARGETS: Final = ("secret", "match", "line")
 
-# Keys gitleaks defines that we accept; those in IGNORED have no effect here.
+# Keys gitleaks defines that we accept (path, tags and skipReport have no effect here), and ours:
+# checksum (a published checksum the secret must pass, see ``checksums``).
 RULE_KEYS: Final = frozenset(
     {"id", "description", "regex", "secretGroup", "entropy", "keywords", "allowlist",
-     "allowlists", "path", "tags", "skipReport"}
+     "allowlists", "path", "tags", "skipReport", "checksum"}
 )  # fmt: skip
 ALLOWLIST_KEYS: Final = frozenset(
     {"description", "condition", "regexTarget", "regexes", "stopwords", "paths", "commits",
@@ -74,8 +75,8 @@ class Allowlist:
 class Rule:
     """One rule; its pattern is compiled the first time a text needs it."""
 
-    __slots__ = ("_pattern", "allowlists", "description", "entropy", "generic", "group", "id",
-                 "keywords", "multiline", "source")  # fmt: skip
+    __slots__ = ("_pattern", "allowlists", "checksum", "description", "entropy", "generic",
+                 "group", "id", "keywords", "multiline", "source")  # fmt: skip
 
     def __init__(
         self,
@@ -88,6 +89,7 @@ class Rule:
         description: str = "",
         pattern: Any = None,
         multiline: bool | None = None,
+        checksum: str | None = None,
     ) -> None:
         self.id = id
         self.description = description
@@ -101,6 +103,7 @@ class Rule:
         # may match across a line end
         self.multiline = can_cross_lines(source) if multiline is None else multiline
         self.generic = id.startswith("generic")  # loses to any specific rule on the same span
+        self.checksum = checksum  # the name of a published checksum the secret must pass
 
     @property
     def pattern(self) -> Any:
