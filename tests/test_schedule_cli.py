@@ -284,10 +284,13 @@ def test_init_takes_the_slug_from_the_flag_or_refuses_a_bad_one(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--at", "tomorrow"], "--at: Invalid isoformat string: 'tomorrow'"),
+        (
+            ["--at", "tomorrow"],
+            "--at: expected an RFC 3339 time with a UTC offset, e.g. 2027-03-29T09:00:00+02:00 or 2027-03-29T07:00:00Z; got 'tomorrow'",
+        ),
         (
             ["--at", "2027-03-26T12:00:00"],
-            "--at: '2027-03-26T12:00:00' has no UTC offset; add one, e.g. Z or +02:00",
+            "--at: '2027-03-26T12:00:00' has no UTC offset; add Z for UTC or the local offset, e.g. 2027-03-26T12:00:00Z or 2027-03-26T12:00:00+02:00",
         ),
     ],
 )

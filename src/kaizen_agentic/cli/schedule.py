@@ -39,7 +39,13 @@ INIT = verb(
         help="the repository's identity, as the state hub names it (default: the origin "
         "remote's owner/name, else the folder name)",
     ),
-    opt("--timezone", metavar="ZONE", default="UTC", help="IANA zone (default: UTC)"),
+    opt(
+        "--timezone",
+        "--tz",
+        metavar="ZONE",
+        default="UTC",
+        help="IANA zone, e.g. Europe/Berlin (default: UTC)",
+    ),
     opt("--force", action="store_true", help="overwrite an existing manifest"),
 )
 
@@ -206,7 +212,11 @@ DISCOVER = verb(
     *SOURCE,
 )
 
-ONE_REPO = opt("--repo", metavar="PATH", help="one repository (instead of a roster)")
+ONE_REPO = opt(
+    "--repo",
+    metavar="PATH",
+    help="one repository instead of a roster (default, when no roster is named: the git work tree holding the current directory)",
+)
 
 EXPORT = verb(
     "export",
@@ -231,6 +241,8 @@ EXPORT = verb(
         keyword="output_format",
         required=True,
         choices=("temporal", "k8s-cronjob", "crontab"),
+        help="the engine: temporal (JSON Schedules), k8s-cronjob (YAML CronJobs; needs "
+        "--bundle-dir and --image) or crontab (cronie lines; needs --bundle-dir)",
     ),
     opt("--at", metavar="RFC3339", help="export as of this time (default: now)"),
     opt(

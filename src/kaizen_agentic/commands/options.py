@@ -26,9 +26,9 @@ def parse_time(text: str | None, flag: str = "--at") -> datetime | None:
         raise UsageError(f"{flag}: {exc}") from None
 
 
-def parse_at(text: str | None) -> datetime:
-    """``--at``, or now: the one clock read of a command."""
-    return parse_time(text) or datetime.now(UTC)
+def parse_at(text: str | None, flag: str = "--at") -> datetime:
+    """``--at`` (or ``flag``), or now: the one clock read of a command."""
+    return parse_time(text, flag) or datetime.now(UTC)
 
 
 class Source(NamedTuple):
@@ -78,11 +78,28 @@ def discover(source: Source, at: datetime, count: int = 1) -> Discovery:
     )
 
 
+def default_repo(repo: str | None, source: Source) -> str | None:
+    """``--repo``; with no roster named (nor ``KAIZEN_HUB_URL`` set), the git work tree holding
+    the current directory, as ``validate``, ``list`` and ``prepare`` take it."""
+    if repo is not None or source.given or os.environ.get("KAIZEN_HUB_URL"):
+        return repo
+    from kaizen_agentic.repo import find_root, is_worktree
+
+    if is_worktree(find_root(".")):
+        return "."
+    raise UsageError(
+        "no repository or roster: run it inside a git work tree, or give --repo PATH, "
+        "--hub URL (or set KAIZEN_HUB_URL), --roster FILE or --scan DIR"
+    )
+
+
 def repo_or_fleet(repo: str | None, source: Source, at: datetime, doing: str) -> Discovery:
     """``--repo PATH`` as a one-repository fleet, or the roster: for commands that take either.
+    With neither, the current repository (``default_repo``).
 
     A repository that cannot take part (no manifest, an invalid one) is an error here, with
     its problems, since there is nothing else to ``doing``."""
+    repo = default_repo(repo, source)
     if repo is None:
         return discover(source, at)
     if source.given:

@@ -25,7 +25,7 @@ def run(
 ) -> int:
     from kaizen_agentic.manifest.schedule import check_timezone
 
-    begin = parse_at(start)
+    begin = parse_at(start, "--from")
     zone = timezone or "UTC"
     problem = check_timezone(zone)
     if problem:

@@ -40,11 +40,11 @@ def run_due(
         raise UsageError("--force does not go with --due")
     if if_due:
         raise UsageError("--if-due goes with one AGENT; --due prepares only what is due already")
-    grid = parse_duration(tick) if tick else None
+    grid = parse_duration(tick, "--tick") if tick else None
     when = parse_at(at)
     if grid is not None:
         when = tick_floor(when, grid)
-    span = parse_duration(window) if window else (grid or timedelta(hours=1))
+    span = parse_duration(window, "--window") if window else (grid or timedelta(hours=1))
     found = discover(source, when)
     due_list, not_due = due_jobs(found, when, span)
     workers = jobs or min(os.cpu_count() or 1, 8)
