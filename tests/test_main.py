@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from kaizen_agentic import __version__
+from tests.conftest import add_agent
 from tests.test_schedule_cli import GOOD, run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,6 +93,7 @@ def test_no_colour_when_not_a_terminal_and_with_no_color(
 ) -> None:
     good = tmp_path / "g.yml"
     good.write_text(GOOD)
+    add_agent(tmp_path, "digest")
     monkeypatch.setenv("FORCE_COLOR", "1")
     assert "\033[32mvalid\033[0m" in run(capsys, "schedule", "validate", str(good))[1]
     monkeypatch.setenv("NO_COLOR", "1")

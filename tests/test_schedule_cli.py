@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from kaizen_agentic.main import main
-from tests.conftest import commit_all, usage_error
+from tests.conftest import add_agent, commit_all, usage_error
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -120,6 +120,8 @@ def test_validate_reports_each_problem_and_exits_1(
     bad.write_text(BAD)
     good = tmp_path / "good.yml"
     good.write_text(GOOD)
+    add_agent(tmp_path, "digest")  # GOOD's own agent, defined where the file is
+    add_agent(tmp_path, "retro")
     code, out, err = run(capsys, "schedule", "validate", str(good), str(bad))
     assert code == 1
     assert err == ""

@@ -163,6 +163,13 @@ REPO = opt(
     help="the repository (default: the git work tree holding the current directory)",
 )
 
+#: ``--repo`` of the commands that take one repository or a roster.
+ONE_REPO = opt(
+    "--repo",
+    metavar="PATH",
+    help="one repository instead of a roster (default, when no roster is named: the git "
+    "work tree holding the current directory)",
+)
 
 _ROSTER, _FILTERS = "roster (one of)", "filters"
 

@@ -3,7 +3,7 @@ as data: each option declared once, with the command keyword it feeds."""
 
 from __future__ import annotations
 
-from kaizen_agentic.cli.common import JSON, REPO, SOURCE, Group, opt, verb, whole_number
+from kaizen_agentic.cli.common import JSON, ONE_REPO, REPO, SOURCE, Group, opt, verb, whole_number
 
 AGENTS = Group(
     "agents",
@@ -106,11 +106,7 @@ REPORT = verb(
         "--openmetrics /var/lib/node_exporter/textfile/kaizen.prom",
     ),
     "metrics_report",
-    opt(
-        "--repo",
-        metavar="PATH",
-        help="one repository instead of a roster (default, when no roster is named: the git work tree holding the current directory)",
-    ),
+    ONE_REPO,
     opt("--since", metavar="RFC3339", help="start of the period (default: 28 days before --until)"),
     opt("--until", metavar="RFC3339", help="end of the period (default: now)"),
     opt("--json", keyword="as_json", action="store_true", help="everything, as JSON"),

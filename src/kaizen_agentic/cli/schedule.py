@@ -7,6 +7,7 @@ from __future__ import annotations
 from kaizen_agentic.cli.common import (
     DELIVERY,
     JSON,
+    ONE_REPO,
     REPO,
     SOURCE,
     Group,
@@ -210,12 +211,6 @@ DISCOVER = verb(
     ),
     JSON,
     *SOURCE,
-)
-
-ONE_REPO = opt(
-    "--repo",
-    metavar="PATH",
-    help="one repository instead of a roster (default, when no roster is named: the git work tree holding the current directory)",
 )
 
 EXPORT = verb(
