@@ -209,3 +209,8 @@ def progress(text: str) -> None:
     stream = sys.stderr.stream if isinstance(sys.stderr, Terminal) else sys.stderr
     stream.write("\r" + escape(text))
     stream.flush()
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 repo``, ``2 repos``; ``many`` for the irregular (``1 entry``, ``2 entries``)."""
+    return f"{count} {word if count == 1 else many or word + 's'}"

@@ -117,3 +117,27 @@ def repo_or_fleet(repo: str | None, source: Source, at: datetime, doing: str) ->
         hint = "; create one with `kaizen-agentic schedule init`" if state.state == "absent" else ""
         raise KaizenError(f"{root}: {state.reason}{hint}; nothing to {doing}")
     return Discovery(f"repo {root}", host, at, (state,), ())
+
+
+def warn_unscheduled(root: str, agent: str) -> None:
+    """A warning on stderr when the repository's manifest does not name ``agent``: a typo or
+    the wrong ``--repo`` would otherwise start a memory or metrics file no run reads."""
+    from kaizen_agentic.manifest.schedule import MANIFEST_PATH, load_manifest, manifest_path
+
+    path = manifest_path(root)
+    if not path.exists():
+        sys.stderr.write(
+            f"warning: {root} has no {MANIFEST_PATH}, so no agent runs here (another --repo?)\n"
+        )
+        return
+    try:
+        names = [entry.agent for entry in load_manifest(path).agents]
+    except KaizenError:
+        return  # an invalid manifest: `schedule validate` says why; nothing to compare with
+    if agent not in names:
+        from kaizen_agentic.manifest.spec import suggest
+
+        sys.stderr.write(
+            f'warning: {MANIFEST_PATH} names no agent "{agent}" (it names {", ".join(names)})'
+            f"{suggest(agent, names)}\n"
+        )

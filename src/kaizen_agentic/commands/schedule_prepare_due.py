@@ -13,6 +13,10 @@ from kaizen_agentic.commands.options import Source, discover, parse_at
 from kaizen_agentic.errors import UsageError
 from kaizen_agentic.fleet.due import Outcome, due_jobs, parse_duration, prepare_due, tick_floor
 
+#: Roster repositories that would take part but cannot, named after every tick: the others
+#: (absent, paused, no-host-path, not-enabled-in-hub) are where they chose to be.
+SKIPPED = ("invalid", "conflict", "missing-checkout")
+
 
 def run_due(
     *,
@@ -121,6 +125,11 @@ def _document(
         "not_due": not_due,
         "summary": counts,
         "delivery_failures": delivery,
+        "skipped": [
+            {"repo": r.slug, "state": r.state, "reason": r.reason}
+            for r in found.repos
+            if r.state in SKIPPED
+        ],
         "bundles": [
             {
                 "repo": r.slug,
@@ -141,7 +150,7 @@ def _text(doc: dict[str, Any]) -> str:
     s = doc["summary"]
     head = (
         f"{doc['source']} at {doc['at']} (window {doc['window_seconds']} s): "
-        f"{doc['repos']} repos, {doc['enrolled']} enrolled; "
+        f"{output.plural(doc['repos'], 'repo')}, {doc['enrolled']} enrolled; "
         f"{s['created']} prepared, {s['exists']} already prepared, {s['failed']} failed, "
         f"{doc['not_due']} agent{'' if doc['not_due'] == 1 else 's'} not due\n\n"
     )
@@ -151,4 +160,8 @@ def _text(doc: dict[str, Any]) -> str:
     ]
     body = output.table(rows, ["REPO", "AGENT", "SLOT", "STATUS", "BUNDLE / ERROR"]) if rows else ""
     tail = "".join(f"delivery failed: {f}\n" for f in doc["delivery_failures"])
+    if doc["skipped"]:
+        tail += "\nskipped, until fixed:\n" + "".join(
+            f"  {r['repo']}: {r['state']} ({r['reason']})\n" for r in doc["skipped"]
+        )
     return head + body + tail
