@@ -277,3 +277,13 @@ def test_reading_from_the_end_stops_before_the_period(
         metrics.parse_line = original  # type: ignore[assignment]
     assert (len(found), malformed, ever) == (999, 0, True)
     assert len(parsed) < 1_100  # of 50,000 lines, only the period and two days of slack
+
+
+def test_the_reference_shows_the_terminal_report_as_it_is(
+    fleet: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = (ROOT / "docs" / "reference" / "report.md").read_text()
+    shown = doc.split("## Terminal", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    code, out, _ = report(capsys, fleet)
+    assert code == 0
+    assert out.replace(str(fleet), "fleet.json") == shown

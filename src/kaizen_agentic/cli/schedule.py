@@ -193,8 +193,9 @@ DISCOVER = verb(
     "discover",
     "resolve the fleet: which roster repos take part, and why not",
     "Give every roster repo exactly one state on this host, with its reason: enrolled,\n"
-    "invalid, absent, no-host-path, missing-checkout, not-enabled-in-hub or paused.\n"
-    "Exit 0 whatever the states; 1 only when the roster itself cannot be read.",
+    "conflict, invalid, absent, no-host-path, missing-checkout, not-enabled-in-hub or\n"
+    "paused. Exit 0 whatever the states; 1 only when the roster itself cannot be read.\n"
+    "The roster file's format: docs/reference/roster.md.",
     (
         "kaizen-agentic schedule discover --roster fleet.yml",
         "kaizen-agentic schedule discover --hub https://hub.example.com --domain payments --json",

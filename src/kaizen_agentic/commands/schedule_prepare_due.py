@@ -130,6 +130,7 @@ def _document(
             for r in found.repos
             if r.state in SKIPPED
         ],
+        "roster_problems": [str(p) for p in found.problems],
         "bundles": [
             {
                 "repo": r.slug,
@@ -160,8 +161,9 @@ def _text(doc: dict[str, Any]) -> str:
     ]
     body = output.table(rows, ["REPO", "AGENT", "SLOT", "STATUS", "BUNDLE / ERROR"]) if rows else ""
     tail = "".join(f"delivery failed: {f}\n" for f in doc["delivery_failures"])
-    if doc["skipped"]:
+    if doc["skipped"] or doc["roster_problems"]:
         tail += "\nskipped, until fixed:\n" + "".join(
             f"  {r['repo']}: {r['state']} ({r['reason']})\n" for r in doc["skipped"]
         )
+        tail += "".join(f"  roster problem: {p}\n" for p in doc["roster_problems"])
     return head + body + tail
