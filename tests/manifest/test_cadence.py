@@ -315,7 +315,10 @@ def test_describe(cadence: Cadence, text: str) -> None:
             'unknown macro "@weekley" (cronie\'s are @hourly, @daily, @midnight, @weekly, @monthly, @yearly, @annually); did you mean "@weekly"?',
         ),
         ("0 6 L * *", None),  # what `monthly` on `day: last` compiles to (schedule list --json)
-        ("0 6 L * 1", 'day-of-month "L" (the month\'s last day) goes with day-of-week "*", not "1"'),
+        (
+            "0 6 L * 1",
+            'day-of-month "L" (the month\'s last day) goes with day-of-week "*", not "1"',
+        ),
         ("0 0 ? * *", 'day-of-month field "?": "?" is not cronie syntax'),
         ("0 0 LW * *", 'day-of-month field "LW": "LW" is not cronie syntax'),
         ("0 0 * * 5L", 'day-of-week field "5L": "5L" is not cronie syntax'),

@@ -101,7 +101,8 @@ REPORT = verb(
     "collector (atomically).",
     (
         "kaizen-agentic metrics report --repo .",
-        "kaizen-agentic metrics report --roster fleet.yml --since 2027-03-01T00:00:00Z --json",
+        "kaizen-agentic metrics report --roster fleet.yml --since 2027-03-01T00:00:00Z "
+        "--until 2027-04-01T00:00:00Z --json",
         "kaizen-agentic metrics report --hub https://hub.example.com --html report.html "
         "--openmetrics /var/lib/node_exporter/textfile/kaizen.prom",
     ),

@@ -367,10 +367,14 @@ COMPLETE = verb(
     "Kaizen-Agent, -Slot, -Key, -Event), once per run; pushing it is the orchestrator's step.\n"
     "With --commit, --json prints {status, event, commit}.",
     (
-        "kaizen-agentic schedule complete BUNDLE_DIR --result answer.md",
-        "kaizen-agentic schedule complete BUNDLE_DIR --result - --json < result.json",
-        "kaizen-agentic schedule complete BUNDLE_DIR --result answer.md --commit",
-        "kaizen-agentic schedule complete BUNDLE_DIR --result a.md --commit --branch kaizen/memory",
+        "kaizen-agentic schedule complete /var/kaizen/acme__payments/coach/20270329T070000Z "
+        "--result answer.md",
+        "kaizen-agentic schedule complete /var/kaizen/acme__payments/coach/20270329T070000Z "
+        "--result - --at 2027-03-29T09:40:00+02:00 --json < result.json",
+        "kaizen-agentic schedule complete /var/kaizen/acme__payments/coach/20270329T070000Z "
+        "--result answer.md --commit",
+        "kaizen-agentic schedule complete /var/kaizen/acme__payments/coach/20270329T070000Z "
+        "--result answer.md --commit --branch kaizen/memory",
     ),
     "schedule_complete",
     opt("bundle", metavar="BUNDLE", help="the bundle folder"),

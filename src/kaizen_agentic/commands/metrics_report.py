@@ -30,7 +30,8 @@ def run(
     end = parse_time(until, "--until") or datetime.now(UTC)
     begin = parse_time(since, "--since") or end - DEFAULT_PERIOD
     if begin >= end:
-        raise UsageError("--since must be before --until")
+        now = "" if until else f" (default: now, {output.rfc3339(end)})"
+        raise UsageError(f"--since must be before --until{now}")
     found = repo_or_fleet(repo, source, end, doing="report")
     table = report.build(found, since=begin, until=end, agent=source.agent, progress=_progress())
     if html:
