@@ -25,8 +25,6 @@ DEMO = ROOT / "build" / "demo"
 CLI = [sys.executable, "-m", "kaizen_agentic"]
 TICK = "2027-03-29T13:00:00Z"  # a Monday afternoon in Europe, morning in New York
 HOST = os.uname().nodename
-# The tool's own cache (validated manifests) stays in the demo's folder, not in ~/.cache.
-ENV = {**os.environ, "KAIZEN_CACHE_DIR": str(DEMO / "cache")}
 
 BROKEN = """\
 version: 1
@@ -43,7 +41,9 @@ repo: acme/payments
 def sh(*args: str, expect: int = 0) -> None:
     shown = " ".join(a if " " not in a else repr(a) for a in ["kaizen-agentic", *args])
     print(f"\n$ {shown}", flush=True)
-    done = subprocess.run([*CLI, *args], cwd=DEMO, check=False, env=ENV)
+    # The tool's own cache (validated manifests) stays in the demo's folder, not in ~/.cache.
+    env = {**os.environ, "KAIZEN_CACHE_DIR": str(DEMO / "cache")}
+    done = subprocess.run([*CLI, *args], cwd=DEMO, check=False, env=env)
     if done.returncode != expect:
         sys.exit(f"demo: expected exit {expect}, got {done.returncode}")
 
