@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -751,3 +752,97 @@ def test_make_demo_writes_only_inside_its_folder(
     assert f"  cache:        {demo.DEMO / 'cache'} (KAIZEN_CACHE_DIR: validated manifests)" in out
     assert (demo.DEMO / "cache" / "manifests.json").is_file()
     assert list(home.iterdir()) == []  # no ~/.cache/kaizen-agentic
+
+
+# --- the roster reference lists every error, as the tool says it --------------------------------
+
+RECORDS = ""  # the file holding every unusable record the reference shows (`_records`)
+ROSTER_ERRORS = {
+    # the message as docs/reference/roster.md shows it: (the files, the arguments)
+    "roster fleet.yml: no such file": ({}, ["--roster", "fleet.yml"]),
+    "roster fleet.yml: is a directory": ({"fleet.yml/x": ""}, ["--roster", "fleet.yml"]),
+    "roster fleet.json: malformed JSON: Expecting value: line 1 column 12 (char 11)": (
+        {"fleet.json": '{"repos": ['},
+        ["--roster", "fleet.json"],
+    ),
+    'roster fleet.json: expected a list of repos, or an object with "repos"': (
+        {"fleet.json": '{"repos": 3}'},
+        ["--roster", "fleet.json"],
+    ),
+    'roster fleet.yml: expected a list of repos, or a mapping with "repos"': (
+        {"fleet.yml": "repos: 3\n"},
+        ["--roster", "fleet.yml"],
+    ),
+    'fleet.yml:3:3: duplicate key "slug" (first defined on line 1)': (
+        {"fleet.yml": "- slug: acme/a\n  host_paths: {}\n  slug: acme/b\n"},
+        ["--roster", "fleet.yml"],
+    ),
+    "--scan nowhere: not a directory": ({}, ["--scan", "nowhere"]),
+    "hub https://hub.example.com/repos/ did not answer after 4 attempts: HTTP 503": (
+        {},
+        ["--hub", "https://hub.example.com"],
+    ),
+    "give one roster: --hub, --roster or --scan": ({}, ["--roster", "r.yml", "--scan", "."]),
+    "no roster: give --hub URL (or set KAIZEN_HUB_URL), --roster FILE or --scan DIR": ({}, []),
+    "fleet.yml:3:3: repos[1]: expected a mapping with a slug, got int": (
+        {"fleet.yml": RECORDS},
+        ["--roster", "fleet.yml"],
+    ),
+}
+
+
+def _records() -> str:
+    return (
+        "- slug: acme/a\n  host_paths: {}\n- 3\n- slug: ''\n"
+        "- slug: acme/b\n  host_paths: [a]\n- slug: acme/c\n  domain: 3\n"
+        "- slug: acme/d\n  kaizen_schedule_enabled: 'yes'\n"
+    )
+
+
+RECORD_ERRORS = [
+    "fleet.yml:3:3: repos[1]: expected a mapping with a slug, got int",
+    'fleet.yml:4:3: repos[2]: "slug" must be a non-empty string',
+    'fleet.yml:5:3: repos[3]: acme/b: "host_paths" must map host names to path strings',
+    'fleet.yml:7:3: repos[4]: acme/c: "domain" must be a string',
+    'fleet.yml:9:3: repos[5]: acme/d: "kaizen_schedule_enabled" must be true or false',
+]
+
+
+def documented_roster_errors() -> list[str]:
+    from tests.test_readme import ROOT
+
+    text = (ROOT / "docs" / "reference" / "roster.md").read_text()
+    section = text.split("## Every error a roster can get", 1)[1].split("**A record resolves", 1)[0]
+    return re.findall(r"^\| [^|]+ \| `([^`]+)`", section, re.M)
+
+
+def test_the_roster_reference_lists_what_the_tool_says(
+    newcomer: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.loopback import Reply, serve
+
+    elsewhere = {  # tested above, with `calendar` outside a repository and in the bad table
+        "no repository or roster: run it inside a git work tree, or give --repo PATH, --hub URL "
+        "(or set KAIZEN_HUB_URL), --roster FILE or --scan DIR",
+        "give --repo or a roster (--hub, --roster, --scan), not both",
+    }
+    assert set(documented_roster_errors()) == {*ROSTER_ERRORS, *RECORD_ERRORS, *elsewhere}
+    with serve([Reply(503, b"", (("Retry-After", "0"),))]) as hub:
+        for message, (files, argv) in ROSTER_ERRORS.items():
+            for path, text in files.items():
+                (newcomer / path).parent.mkdir(parents=True, exist_ok=True)
+                (newcomer / path).write_text(text or _records())
+            argv = [a.replace("https://hub.example.com", hub.url) for a in argv]
+            main(["schedule", "discover", AT, *argv])
+            out, err = capsys.readouterr()
+            shown = (out + err).replace(hub.url, "https://hub.example.com")
+            lines = [
+                x.removeprefix("roster problem: ").split(": error: ")[-1]
+                for x in shown.splitlines()
+            ]
+            assert message in lines, shown
+            if "repos[1]" in message:
+                assert [x for x in lines if "repos[" in x] == RECORD_ERRORS
+            for path in files:
+                shutil.rmtree(newcomer / path.split("/")[0], ignore_errors=True)
+                (newcomer / path).unlink(missing_ok=True)
