@@ -85,8 +85,8 @@ MISTAKES = {
         2,
         usage(
             "schedule",
-            "argument COMMAND: invalid choice: 'valdate' (choose from 'init', 'validate', 'list', "
-            "'schema', 'prepare', 'discover', 'export', 'calendar', 'register', 'complete'); "
+            "argument COMMAND: invalid choice: 'valdate' (choose from init, validate, list, "
+            "schema, prepare, discover, export, calendar, register, complete); "
             "did you mean 'validate'?",
         ),
     ),
@@ -95,8 +95,8 @@ MISTAKES = {
         2,
         usage(
             "metrics record",
-            "argument --outcome: invalid choice: 'sucess' (choose from 'success', 'partial', "
-            "'failure', 'skipped'); did you mean 'success'?",
+            "argument --outcome: invalid choice: 'sucess' (choose from success, partial, "
+            "failure, skipped); did you mean 'success'?",
         ),
     ),
     "no command at all": Mistake(

@@ -59,7 +59,7 @@ class Parser(argparse.ArgumentParser):
         if message == _MISSING_COMMAND:  # `kaizen-agentic` or `kaizen-agentic schedule` alone
             self.print_help(sys.stderr)
             self.exit(2, f"{self.prog}: error: choose a COMMAND from the list above\n")
-        super().error(message + _choice_meant(message))
+        super().error(_choice_meant(message))
 
     def meant(self, extras: Sequence[str]) -> str:
         """``; did you mean --format?`` for the first unknown option close to one of ours."""
@@ -80,15 +80,18 @@ def _closest(word: str, options: Sequence[str]) -> str | None:
 
 
 def _choice_meant(message: str) -> str:
-    """``; did you mean 'validate'?`` after argparse's "invalid choice" message."""
+    """argparse's "invalid choice" message, in one form whatever Python's version quotes, with
+    ``; did you mean 'validate'?``; any other message as it is."""
     import re
 
-    match = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)$", message)
+    match = re.search(r"^(.*)invalid choice: '([^']*)' \(choose from (.*)\)$", message)
     if match is None:
-        return ""
-    choices = [c.strip().strip("'") for c in match.group(2).split(",")]
-    close = _closest(match.group(1), choices)
-    return f"; did you mean '{close}'?" if close else ""
+        return message
+    head, value, listed = match.groups()
+    choices = [c.strip().strip("'") for c in listed.split(",")]
+    close = _closest(value, choices)
+    meant = f"; did you mean '{close}'?" if close else ""
+    return f"{head}invalid choice: '{value}' (choose from {', '.join(choices)}){meant}"
 
 
 def examples(*lines: str) -> str:
