@@ -15,7 +15,9 @@ from kaizen_agentic.repo import find_root
 def run_show(*, agent: str, repo: str, as_json: bool) -> int:
     check_name(agent)
     root = str(find_root(repo))
-    _warn(root, agent)
+    from kaizen_agentic.commands.options import warn_unscheduled
+
+    warn_unscheduled(root, agent)
     entries, digest = read(root, agent)
     if as_json:
         doc = {
@@ -77,7 +79,9 @@ def run_add(
 
     when = parse_at(at)
     root = str(find_root(repo))
-    _warn(root, agent)
+    from kaizen_agentic.commands.options import warn_unscheduled
+
+    warn_unscheduled(root, agent)
     entry = new_entry(body, when=when, pinned=pin, bundle=bundle, commit=commit)
     path = add(root, agent, [entry])
     sys.stdout.write(f"added a{' pinned' if pin else 'n'} entry to {path}\n")
@@ -103,9 +107,3 @@ def run_merge(*, base: str, ours: str, theirs: str) -> int:
     if not clean:
         raise KaizenError(f"{ours}: conflicting edits to the same entries; marked for a person")
     return 0
-
-
-def _warn(root: str, agent: str) -> None:
-    from kaizen_agentic.commands.options import warn_unscheduled
-
-    warn_unscheduled(root, agent)

@@ -48,7 +48,9 @@ def run_record(
         bundle=bundle,
     )
     root = str(find_root(repo))
-    _warn(root, agent)
+    from kaizen_agentic.commands.options import warn_unscheduled
+
+    warn_unscheduled(root, agent)
     path = append(root, agent, record)
     sys.stdout.write(f"recorded {record.outcome} at {record.time} in {path}\n")
     return 0
@@ -57,7 +59,9 @@ def run_record(
 def run_show(*, agent: str, repo: str, last: int, as_json: bool) -> int:
     check_name(agent)
     root = str(find_root(repo))
-    _warn(root, agent)
+    from kaizen_agentic.commands.options import warn_unscheduled
+
+    warn_unscheduled(root, agent)
     summary = summarize(root, agent, last)
     if as_json:
         doc = {
@@ -103,9 +107,3 @@ def run_show(*, agent: str, repo: str, last: int, as_json: bool) -> int:
     )
     sys.stdout.write(head + body + ("\n" + trends if trends else ""))
     return 0
-
-
-def _warn(root: str, agent: str) -> None:
-    from kaizen_agentic.commands.options import warn_unscheduled
-
-    warn_unscheduled(root, agent)
