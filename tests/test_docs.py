@@ -194,6 +194,10 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (payments / "note.md").write_text("Prefer small PRs.\n")
     (payments / "extra.toml").write_text(RULES)
     (payments / "result.json").write_text(RESULT)
+    memory = "# Memory: coach\n\n## 2027-03-20T09:00:00+00:00\nKeep the retry tests.\n"
+    (payments / "base.md").write_text(memory)  # git's three versions for `memory merge`
+    (payments / "ours.md").write_text(memory + "\n## 2027-03-27T09:00:00+00:00\nOurs.\n")
+    (payments / "theirs.md").write_text(memory + "\n## 2027-03-28T09:00:00+00:00\nTheirs.\n")
     shutil.copy(ROOT / "examples" / "coach-answer.md", payments / "answer.md")
     fresh = home / "src" / "fleet" / "new"
     fresh.mkdir()

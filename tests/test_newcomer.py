@@ -364,8 +364,9 @@ def test_every_verb_answers_a_misspelt_option_with_its_usage_and_the_option(
     name: str, row: Verb, capsys: pytest.CaptureFixture[str]
 ) -> None:
     flags = [f for o in row.options for f in o.flags if f.startswith("--") and len(f) > 5]
-    flag = flags[0]
-    given = ["x"] if any(not o.flags[0].startswith("-") for o in row.options) else []
+    flag = (flags or ["--help"])[0]  # a verb of positionals only has --help to be meant
+    positionals = [o for o in row.options if not o.flags[0].startswith("-")]
+    given = ["x"] * len(positionals)
     for option in row.options:  # what argparse requires before it looks at the rest
         if option.settings.get("required"):
             given += [option.flags[0], (option.settings.get("choices") or ["x"])[0]]
