@@ -796,7 +796,8 @@ def _records() -> str:
     return (
         "- slug: acme/a\n  host_paths: {}\n- 3\n- slug: ''\n"
         "- slug: acme/b\n  host_paths: [a]\n- slug: acme/c\n  domain: 3\n"
-        "- slug: acme/d\n  kaizen_schedule_enabled: 'yes'\n"
+        "- slug: acme/d\n  kaizen_schedule_enabled: 'yes'\n- slug: acme/e f\n"
+        "- slug: acme/g\n  host_paths: {'runner 1': /srv/g}\n"
     )
 
 
@@ -804,8 +805,12 @@ RECORD_ERRORS = [
     "fleet.yml:3:3: repos[1]: expected a mapping with a slug, got int",
     'fleet.yml:4:3: repos[2]: "slug" must be a non-empty string',
     'fleet.yml:5:3: repos[3]: acme/b: "host_paths" must map host names to path strings',
-    'fleet.yml:7:3: repos[4]: acme/c: "domain" must be a string',
+    'fleet.yml:7:3: repos[4]: acme/c: "domain" must be a string without control characters',
     'fleet.yml:9:3: repos[5]: acme/d: "kaizen_schedule_enabled" must be true or false',
+    "fleet.yml:11:3: repos[6]: \"slug\" 'acme/e f' is not a slug like owner/name (A-Z, a-z, 0-9, "
+    "'.', '_', '/', '-')",
+    "fleet.yml:12:3: repos[7]: acme/g: \"host_paths\" key 'runner 1' is not a host name "
+    "(letters, digits, '.', '-', '_'; up to 253)",
 ]
 
 
