@@ -11,7 +11,8 @@ DEV     := $(VENV)/.installed-dev
 .PHONY: help venv test quick lint typecheck unit demo bench schema clean
 
 help:
-	@echo "make demo   - run the main job on the embedded example (no service, no network)"
+	@echo "make demo   - run the main job on the embedded example (no service, no network;"
+	@echo "              it writes only in the clone: .venv and build/demo)"
 	@echo "make test   - lint, type-check and run the whole test suite (what CI runs)"
 	@echo "make quick  - the test suite without the slow tests (for a quick local check)"
 	@echo "make bench  - run the benchmarks and rewrite docs/performance.md"

@@ -7,7 +7,8 @@
    on another host), discover them from a local roster, prepare every due bundle at a fixed
    time, run it again (nothing new, no event twice), and close the loop for one run.
 
-Each command is printed before it runs. Everything is written under build/demo/.
+Each command is printed before it runs. Everything is written under build/demo/, the manifest
+cache included (KAIZEN_CACHE_DIR points there): nothing outside the clone.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ repo: acme/payments
 def sh(*args: str, expect: int = 0) -> None:
     shown = " ".join(a if " " not in a else repr(a) for a in ["kaizen-agentic", *args])
     print(f"\n$ {shown}", flush=True)
-    done = subprocess.run([*CLI, *args], cwd=DEMO, check=False)
+    # The tool's own cache (validated manifests) stays in the demo's folder, not in ~/.cache.
+    env = {**os.environ, "KAIZEN_CACHE_DIR": str(DEMO / "cache")}
+    done = subprocess.run([*CLI, *args], cwd=DEMO, check=False, env=env)
     if done.returncode != expect:
         sys.exit(f"demo: expected exit {expect}, got {done.returncode}")
 
@@ -164,15 +167,22 @@ def the_fleet() -> None:
     sh("memory", "show", "coach", "--repo", "fleet/payments")
     events = (DEMO / "events.jsonl").read_text().splitlines()
     print(
-        f"\ndemo: done.\n  bundles: {DEMO / 'bundles'}\n  events:  {DEMO / 'events.jsonl'} "
-        f"({len(events)} events)\n  prompt:  {DEMO / bundle / 'PROMPT.md'}\n"
-        f"  calendar: {DEMO / 'calendar.html'}"
+        f"\ndemo: done. It wrote only under {DEMO}:\n"
+        f"  repositories: {DEMO / 'sandbox'} and {DEMO / 'fleet'}/\n"
+        f"  roster:       {DEMO / 'roster.yml'}\n"
+        f"  bundles:      {DEMO / 'bundles'}\n"
+        f"  events:       {DEMO / 'events.jsonl'} ({len(events)} events)\n"
+        f"  a prompt:     {DEMO / bundle / 'PROMPT.md'}\n"
+        f"  calendar:     {DEMO / 'calendar.html'}\n"
+        f"  cache:        {DEMO / 'cache'} (KAIZEN_CACHE_DIR: validated manifests)\n"
+        "Remove it all with `rm -rf build/demo`; `make demo` starts afresh each time."
     )
 
 
 def main() -> int:
     shutil.rmtree(DEMO, ignore_errors=True)
     DEMO.mkdir(parents=True)
+    print(f"demo: writing everything under {DEMO} (repositories, bundles, events, cache)")
     one_repository()
     the_fleet()
     return 0

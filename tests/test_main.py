@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from kaizen_agentic import __version__
+from tests.conftest import add_agent
 from tests.test_schedule_cli import GOOD, run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,8 +32,8 @@ def test_python_dash_m_and_the_console_script_agree() -> None:
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
-        ([], "the following arguments are required: COMMAND"),
-        (["schedule"], "the following arguments are required: COMMAND"),
+        ([], "choose a COMMAND from the list above"),
+        (["schedule"], "choose a COMMAND from the list above"),
         (["schedule", "bogus"], "invalid choice: 'bogus'"),
         (["schedule", "list", "--count", "0"], "expected 1 to 1000, got 0"),
         (["schedule", "list", "--count", "x"], "expected a whole number, got 'x'"),
@@ -92,6 +93,7 @@ def test_no_colour_when_not_a_terminal_and_with_no_color(
 ) -> None:
     good = tmp_path / "g.yml"
     good.write_text(GOOD)
+    add_agent(tmp_path, "digest")
     monkeypatch.setenv("FORCE_COLOR", "1")
     assert "\033[32mvalid\033[0m" in run(capsys, "schedule", "validate", str(good))[1]
     monkeypatch.setenv("NO_COLOR", "1")
@@ -118,12 +120,12 @@ BAD_INVOCATIONS = [
     (
         ["memory", "add", "coach", "x", "--at", "yesterday"],
         2,
-        "--at: Invalid isoformat string: 'yesterday'",
+        "--at: expected an RFC 3339 time with a UTC offset, e.g. 2027-03-29T09:00:00+02:00 or 2027-03-29T07:00:00Z; got 'yesterday'",
     ),
     (
         ["metrics", "record", "coach", "--outcome", "success", "--at", "2027-01-01T00:00"],
         2,
-        "--at: '2027-01-01T00:00' has no UTC offset; add one, e.g. Z or +02:00",
+        "--at: '2027-01-01T00:00' has no UTC offset; add Z for UTC or the local offset, e.g. 2027-01-01T00:00Z or 2027-01-01T00:00+02:00",
     ),
     (["schedule", "prepare"], 2, "name the AGENT to prepare, or use --due with a roster"),
     (
@@ -164,7 +166,7 @@ BAD_INVOCATIONS = [
             "0m",
         ],
         2,
-        "'0m': a duration must be longer than zero",
+        "--window: '0m': a duration must be longer than zero",
     ),
     (
         [
@@ -179,17 +181,17 @@ BAD_INVOCATIONS = [
             "1x",
         ],
         2,
-        "'1x' is not a duration like 90m, 1h, 2h30m or 1d",
+        "--window: '1x' is not a duration like 90m, 1h, 2h30m or 1d",
     ),
     (
         ["schedule", "prepare", "coach", "--at", "tomorrow"],
         2,
-        "--at: Invalid isoformat string: 'tomorrow'",
+        "--at: expected an RFC 3339 time with a UTC offset, e.g. 2027-03-29T09:00:00+02:00 or 2027-03-29T07:00:00Z; got 'tomorrow'",
     ),
     (
-        ["schedule", "calendar"],
+        ["schedule", "calendar", "--repo", ".", "--roster", "a.yml"],
         2,
-        "no roster: give --hub URL (or set KAIZEN_HUB_URL), --roster FILE or --scan DIR",
+        "give --repo or a roster (--hub, --roster, --scan), not both",
     ),
     (
         ["schedule", "calendar", "--roster", "a.yml", "--timezone", "Mars/Base"],
@@ -199,7 +201,7 @@ BAD_INVOCATIONS = [
     (
         ["schedule", "list", "--at", "2027-03-26T12:00:00"],
         2,
-        "--at: '2027-03-26T12:00:00' has no UTC offset; add one, e.g. Z or +02:00",
+        "--at: '2027-03-26T12:00:00' has no UTC offset; add Z for UTC or the local offset, e.g. 2027-03-26T12:00:00Z or 2027-03-26T12:00:00+02:00",
     ),
     (
         ["schedule", "export", "--format", "crontab", "--roster", "a.yml"],

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from kaizen_agentic.main import main
-from tests.conftest import commit_all, usage_error
+from tests.conftest import add_agent, commit_all, usage_error
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -120,6 +120,8 @@ def test_validate_reports_each_problem_and_exits_1(
     bad.write_text(BAD)
     good = tmp_path / "good.yml"
     good.write_text(GOOD)
+    add_agent(tmp_path, "digest")  # GOOD's own agent, defined where the file is
+    add_agent(tmp_path, "retro")
     code, out, err = run(capsys, "schedule", "validate", str(good), str(bad))
     assert code == 1
     assert err == ""
@@ -284,10 +286,13 @@ def test_init_takes_the_slug_from_the_flag_or_refuses_a_bad_one(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--at", "tomorrow"], "--at: Invalid isoformat string: 'tomorrow'"),
+        (
+            ["--at", "tomorrow"],
+            "--at: expected an RFC 3339 time with a UTC offset, e.g. 2027-03-29T09:00:00+02:00 or 2027-03-29T07:00:00Z; got 'tomorrow'",
+        ),
         (
             ["--at", "2027-03-26T12:00:00"],
-            "--at: '2027-03-26T12:00:00' has no UTC offset; add one, e.g. Z or +02:00",
+            "--at: '2027-03-26T12:00:00' has no UTC offset; add Z for UTC or the local offset, e.g. 2027-03-26T12:00:00Z or 2027-03-26T12:00:00+02:00",
         ),
     ],
 )

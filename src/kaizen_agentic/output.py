@@ -96,14 +96,41 @@ def rfc3339(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
 
+_EXAMPLE = "2027-03-29T09:00:00+02:00 or 2027-03-29T07:00:00Z"
+
+
 def parse_rfc3339(text: str) -> datetime:
-    """Parse an RFC 3339 timestamp with an offset (``Z`` allowed). Raises ``ValueError``."""
+    """Parse an RFC 3339 timestamp with its offset: ``T`` or a space between date and time,
+    ``Z`` for UTC, either in lower case (as RFC 3339 allows); seconds may be left out.
+
+    Raises ``ValueError`` saying what is expected, with an example built from ``text``."""
     from datetime import datetime
 
-    value = datetime.fromisoformat(text.strip())
-    if value.tzinfo is None:
-        raise ValueError(f"{text!r} has no UTC offset; add one, e.g. Z or +02:00")
-    return value
+    clean = text.strip()
+    match = re.fullmatch(
+        r"(\d{4}-\d{2}-\d{2})(?:[Tt ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?))?"
+        r"([Zz]|[+-]\d{2}:?\d{2})?",
+        clean,
+    )
+    if match is None:
+        raise ValueError(
+            f"expected an RFC 3339 time with a UTC offset, e.g. {_EXAMPLE}; got {text!r}"
+        )
+    day, clock, offset = match.groups()
+    if clock is None:
+        shown = "Z" if offset in ("Z", "z") else offset or "+02:00"
+        raise ValueError(f"{text!r} has no time of day; write one, e.g. {day}T00:00:00{shown}")
+    if offset is None:
+        raise ValueError(
+            f"{text!r} has no UTC offset; add Z for UTC or the local offset, e.g. {day}T{clock}Z "
+            f"or {day}T{clock}+02:00"
+        )
+    try:
+        return datetime.fromisoformat(
+            f"{day}T{clock}{'+00:00' if offset in ('Z', 'z') else offset}"
+        )
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a time on the calendar: {exc}") from None
 
 
 def use_colour(stream: TextIO | None = None) -> bool:
@@ -182,3 +209,8 @@ def progress(text: str) -> None:
     stream = sys.stderr.stream if isinstance(sys.stderr, Terminal) else sys.stderr
     stream.write("\r" + escape(text))
     stream.flush()
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 repo``, ``2 repos``; ``many`` for the irregular (``1 entry``, ``2 entries``)."""
+    return f"{count} {word if count == 1 else many or word + 's'}"

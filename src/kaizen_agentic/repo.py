@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Final, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from kaizen_agentic.errors import KaizenError
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 
 def find_root(start: str | Path) -> Path:
@@ -59,9 +62,47 @@ def slug_from_url(url: str) -> str | None:
 def detect_slug(root: Path) -> str:
     """The repo's identity when the manifest has no ``repo:``: origin's owner/name, else the
     folder name."""
-    url = origin_url(root) if is_worktree(root) else None
+    return guess_slug(root)[0]
+
+
+def guess_slug(root: Path) -> tuple[str, str | None]:
+    """``detect_slug``, and why it is only the folder's name when it is (else None)."""
+    worktree = is_worktree(root)
+    url = origin_url(root) if worktree else None
     slug = slug_from_url(url) if url else None
-    return slug or root.name
+    if slug:
+        return slug, None
+    if not worktree:
+        return root.name, f"{root} is not a git work tree"
+    if url is None:
+        return root.name, f"{root} has no origin remote"
+    return root.name, f"the origin remote {url!r} names no owner/name"
+
+
+def added_at(root: str, relative: str) -> datetime | None:
+    """When ``relative`` entered the history of the work tree at ``root``: the commit time of
+    the newest commit that added it (a file removed and added again counts from its return).
+    None when it is not committed, or git cannot say."""
+    import subprocess
+    from datetime import datetime
+
+    try:
+        done = subprocess.run(
+            ["git", "-C", root, "log", "-1", "--diff-filter=A", "--format=%cI", "--", relative],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    stamp = done.stdout.strip()
+    if done.returncode != 0 or not stamp:
+        return None
+    try:
+        return datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
 
 
 class GitState(NamedTuple):

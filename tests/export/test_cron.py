@@ -249,7 +249,7 @@ def test_export_refuses_what_cannot_run(
     repo = make_repo("a", manifest=(ROOT / "examples/fleet/infra.yml").read_text())
     base = ["schedule", "export", "--repo", str(repo), "--format"]
     assert main([*base, "k8s-cronjob", "--bundle-dir", "/srv/b"]) == 2
-    assert "needs --image (or KAIZEN_IMAGE)" in capsys.readouterr().err
+    assert "needs --image IMAGE (or KAIZEN_IMAGE)" in capsys.readouterr().err
     assert main([*base, "crontab"]) == 2
     assert "needs --bundle-dir DIR" in capsys.readouterr().err
     assert main([*base, "crontab", "--bundle-dir", "rel/b"]) == 2

@@ -301,11 +301,23 @@ def test_describe(cadence: Cadence, text: str) -> None:
         ("*/0 * * * *", 'invalid cron expression "*/0 * * * *": bad minute'),
         (
             "0 0 * * * *",
-            "expected 5 fields (minute hour day-of-month month day-of-week), got 6: '0 0 * * * *'",
+            "expected 5 fields (minute hour day-of-month month day-of-week) or a macro such as @daily, got 6: '0 0 * * * *'",
+        ),
+        ("@daily", None),  # cronie's macros that name a time
+        ("@weekly", None),
+        ("@annually", None),
+        (
+            "@reboot",
+            '"@reboot" names no time, and kaizen runs prepare on a clock; write a time, e.g. "@daily" or "0 9 * * 1"',
         ),
         (
-            "@daily",
-            "expected 5 fields (minute hour day-of-month month day-of-week), got 1: '@daily'",
+            "@weekley",
+            'unknown macro "@weekley" (cronie\'s are @hourly, @daily, @midnight, @weekly, @monthly, @yearly, @annually); did you mean "@weekly"?',
+        ),
+        ("0 6 L * *", None),  # what `monthly` on `day: last` compiles to (schedule list --json)
+        (
+            "0 6 L * 1",
+            'day-of-month "L" (the month\'s last day) goes with day-of-week "*", not "1"',
         ),
         ("0 0 ? * *", 'day-of-month field "?": "?" is not cronie syntax'),
         ("0 0 LW * *", 'day-of-month field "LW": "LW" is not cronie syntax'),

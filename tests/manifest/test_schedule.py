@@ -214,13 +214,13 @@ INVALID = [
         entry("{interval: cron, cronjob: '0 9 * *'}"),
         [
             "s.yml:4:41: agents[0].schedule.cronjob: expected 5 fields (minute hour day-of-month "
-            "month day-of-week), got 4: '0 9 * *'",
+            "month day-of-week) or a macro such as @daily, got 4: '0 9 * *'",
         ],
     ),
     (
-        entry("{interval: cron, cronjob: '0 0 L * *'}"),
+        entry("{interval: cron, cronjob: '0 0 L * 5'}"),
         [
-            's.yml:4:41: agents[0].schedule.cronjob: day-of-month field "L": "L" is not cronie syntax',
+            's.yml:4:41: agents[0].schedule.cronjob: day-of-month "L" (the month\'s last day) goes with day-of-week "*", not "5"',
         ],
     ),
     (

@@ -4,6 +4,7 @@ same values in the Prometheus text, a page that opens offline in a real browser.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HOST = "runner-1"
 SINCE = "2027-03-22T00:00:00+00:00"
 UNTIL = "2027-04-01T00:00:00+00:00"  # Europe/Berlin skips 02:00-02:59 on 2027-03-28
+BEFORE = datetime(2027, 1, 1, tzinfo=UTC).timestamp()  # the manifests were there before SINCE
 
 ALPHA = (
     "version: 1\nrepo: acme/alpha\ntimezone: Europe/Berlin\nagents:\n"
@@ -76,6 +78,8 @@ def fleet(make_repo: Callable[..., Path], tmp_path: Path) -> Path:
         + line("2027-03-31T20:00:00+00:00", "failure", tokens=700, memory_dropped=4)
         + '{"time": "x", "outcome": "success"}\n'
     )
+    for name in ("alpha", "beta", "gamma", "delta"):  # not committed: their files' times count
+        os.utime(tmp_path / name / ".kaizen/schedule.yml", (BEFORE, BEFORE))
     absent = make_repo("absent")
     records = [
         {"slug": f"acme/{name}", "host_paths": {HOST: str(tmp_path / name)}}
@@ -119,6 +123,12 @@ def test_the_json_has_the_known_figures(fleet: Path, capsys: pytest.CaptureFixtu
     assert delta["memory"]["dropped_by_last_bundle"] == 4
     assert doc["attention"] == [
         {
+            "repo": "acme/gamma",
+            "agent": "coach",
+            "score": 9,  # 2 per missed slot, 5 more for never having run
+            "reasons": ["never ran", "2 missed slots"],
+        },
+        {
             "repo": "acme/delta",
             "agent": "optimization-review",
             "score": 8,
@@ -128,7 +138,6 @@ def test_the_json_has_the_known_figures(fleet: Path, capsys: pytest.CaptureFixtu
                 "2 unreadable metrics lines",
             ],
         },
-        {"repo": "acme/gamma", "agent": "coach", "score": 5, "reasons": ["never ran"]},
         {"repo": "acme/alpha", "agent": "coach", "score": 4, "reasons": ["2 missed slots"]},
     ]
     assert doc["totals"]["coach"] == {
@@ -143,14 +152,23 @@ def test_the_json_has_the_known_figures(fleet: Path, capsys: pytest.CaptureFixtu
     assert [w["week"] for w in doc["weeks"]] == ["2027-W12", "2027-W13"]
 
 
-def test_the_terminal_table_fits_100_columns_worst_first(
-    fleet: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("columns", ["100", "140"])
+def test_the_terminal_table_is_worst_first_with_whole_names(
+    fleet: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, columns: str
 ) -> None:
+    monkeypatch.setenv("COLUMNS", columns)
     code, out, _ = report(capsys, fleet)
     assert code == 0
-    assert max(len(x) for x in out.splitlines()[1:]) <= 100  # the first names the roster
+    assert max(len(x) for x in out.splitlines()[3:8]) <= 100  # the table; reasons are sentences
+    assert "\nacme/delta  optimization-review  0/0/2/0 " in out  # never cut to "optimization-…"
     rows = [x.split()[0] for x in out.splitlines()[4:8]]
-    assert rows == ["acme/delta", "acme/gamma", "acme/alpha", "acme/beta"]
+    assert rows == ["acme/gamma", "acme/delta", "acme/alpha", "acme/beta"]
+    assert (
+        "\nneeds attention first:\n"
+        "  acme/gamma coach: never ran; 2 missed slots\n"
+        "  acme/delta optimization-review: 2 failures in a row; budget: the last bundle left out 4 memory entries; 2 unreadable metrics lines\n"
+        "  acme/alpha coach: 2 missed slots\n"
+    ) in out
     assert "not taking part:\n  acme/absent: absent (no .kaizen/schedule.yml)\n" in out
 
 
@@ -259,3 +277,13 @@ def test_reading_from_the_end_stops_before_the_period(
         metrics.parse_line = original  # type: ignore[assignment]
     assert (len(found), malformed, ever) == (999, 0, True)
     assert len(parsed) < 1_100  # of 50,000 lines, only the period and two days of slack
+
+
+def test_the_reference_shows_the_terminal_report_as_it_is(
+    fleet: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = (ROOT / "docs" / "reference" / "report.md").read_text()
+    shown = doc.split("## Terminal", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    code, out, _ = report(capsys, fleet)
+    assert code == 0
+    assert out.replace(str(fleet), "fleet.json") == shown

@@ -174,17 +174,20 @@ def undefined(agents: list[tuple[str, int, int, int]], repo_root: str, path: str
         return []  # the common case: no need to list the repository's agents folder
     known = set(builtins) | set(repo_names(repo_root))
     return [
-        Problem(
-            path,
-            line,
-            col,
-            f"agents[{index}].agent",
-            f'no agent "{name}": it is not built in and '
-            f"{os.path.join(REPO_AGENTS_DIR, name)}.md does not exist",
-        )
+        Problem(path, line, col, f"agents[{index}].agent", unknown_agent(name, sorted(known)))
         for name, index, line, col in agents
         if name not in known
     ]
+
+
+def unknown_agent(name: str, known: list[str]) -> str:
+    """``no agent "coatch": ...; did you mean "coach"?``: where an agent would be defined."""
+    from kaizen_agentic.manifest.spec import suggest
+
+    return (
+        f'no agent "{name}": it is not built in and '
+        f"{os.path.join(REPO_AGENTS_DIR, name)}.md does not exist{suggest(name, known)}"
+    )
 
 
 def load_repo_manifest(root: str) -> Manifest:

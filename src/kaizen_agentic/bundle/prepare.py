@@ -60,8 +60,13 @@ def resolve(root: str, agent: str, at: datetime, force: bool) -> Context:
     manifest = load_repo_manifest(str(work))
     entry = manifest.get(agent)
     if entry is None:
-        names = ", ".join(a.agent for a in manifest.agents)
-        raise KaizenError(f'agent "{agent}" is not in {path} (it lists: {names})')
+        from kaizen_agentic.manifest.spec import suggest
+
+        listed = [a.agent for a in manifest.agents]
+        raise KaizenError(
+            f'agent "{agent}" is not in {path} (it lists: {", ".join(listed)})'
+            f"{suggest(agent, listed)}"
+        )
     state = entry.state(at)
     if state != "enabled" and not force:
         why = "disabled" if state == "disabled" else f"paused until {entry.paused_until}"

@@ -11,7 +11,16 @@ from __future__ import annotations
 import argparse
 
 from kaizen_agentic import __version__
-from kaizen_agentic.cli.common import PROG, Formatter, Group, Verb, add_group, add_verb, examples
+from kaizen_agentic.cli.common import (
+    PROG,
+    Formatter,
+    Group,
+    Parser,
+    Verb,
+    add_group,
+    add_verb,
+    examples,
+)
 from kaizen_agentic.cli.common import call as run
 
 __all__ = ["PROG", "build_parser", "run", "table"]
@@ -27,7 +36,7 @@ def table() -> tuple[Group | Verb, ...]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line: every group, command and option."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog=PROG,
         description=(
             "Declare, validate, preview and prepare scheduled kaizen agent runs\n"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
 PROG = "kaizen-agentic"
 
@@ -33,6 +33,65 @@ def _width() -> int:
 class Formatter(argparse.RawDescriptionHelpFormatter):
     def __init__(self, prog: str) -> None:
         super().__init__(prog, max_help_position=32, width=_width())
+
+
+_MISSING_COMMAND = "the following arguments are required: COMMAND"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, answering ordinary mistakes as a newcomer needs: an unknown option gets the
+    usage of the command it was given to and the option meant; a mistyped command or choice
+    gets the one meant; a group named without its command lists its commands.
+
+    Subparsers are made of this class too (argparse builds them with the parent's type)."""
+
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            # argparse reports a verb's unknown options at the top, with the top's usage.
+            command: Parser = getattr(parsed, "_parser", self)
+            command.error(f"unrecognized arguments: {' '.join(extras)}{command.meant(extras)}")
+        return parsed
+
+    def error(self, message: str) -> NoReturn:
+        if message == _MISSING_COMMAND:  # `kaizen-agentic` or `kaizen-agentic schedule` alone
+            self.print_help(sys.stderr)
+            self.exit(2, f"{self.prog}: error: choose a COMMAND from the list above\n")
+        super().error(_choice_meant(message))
+
+    def meant(self, extras: Sequence[str]) -> str:
+        """``; did you mean --format?`` for the first unknown option close to one of ours."""
+        flags = [f for a in self._actions for f in a.option_strings if f.startswith("--")]
+        for extra in extras:
+            if extra.startswith("--"):
+                close = _closest(extra.partition("=")[0], flags)
+                if close:
+                    return f"; did you mean {close}?"
+        return f"; see {self.prog} --help"
+
+
+def _closest(word: str, options: Sequence[str]) -> str | None:
+    import difflib  # only when there is a mistake to explain
+
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _choice_meant(message: str) -> str:
+    """argparse's "invalid choice" message, in one form whatever Python's version quotes, with
+    ``; did you mean 'validate'?``; any other message as it is."""
+    import re
+
+    match = re.search(r"^(.*)invalid choice: '([^']*)' \(choose from (.*)\)$", message)
+    if match is None:
+        return message
+    head, value, listed = match.groups()
+    choices = [c.strip().strip("'") for c in listed.split(",")]
+    close = _closest(value, choices)
+    meant = f"; did you mean '{close}'?" if close else ""
+    return f"{head}invalid choice: '{value}' (choose from {', '.join(choices)}){meant}"
 
 
 def examples(*lines: str) -> str:
@@ -107,6 +166,13 @@ REPO = opt(
     help="the repository (default: the git work tree holding the current directory)",
 )
 
+#: ``--repo`` of the commands that take one repository or a roster.
+ONE_REPO = opt(
+    "--repo",
+    metavar="PATH",
+    help="one repository instead of a roster (default, when no roster is named: the git "
+    "work tree holding the current directory)",
+)
 
 _ROSTER, _FILTERS = "roster (one of)", "filters"
 

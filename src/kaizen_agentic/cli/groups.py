@@ -3,7 +3,7 @@ as data: each option declared once, with the command keyword it feeds."""
 
 from __future__ import annotations
 
-from kaizen_agentic.cli.common import JSON, REPO, SOURCE, Group, opt, verb, whole_number
+from kaizen_agentic.cli.common import JSON, ONE_REPO, REPO, SOURCE, Group, opt, verb, whole_number
 
 AGENTS = Group(
     "agents",
@@ -26,7 +26,7 @@ AGENTS = Group(
             "Show an agent's front matter and prompt (the repository's override if any).",
             ("kaizen-agentic agents show coach", "kaizen-agentic agents show coach --json"),
             "agents:run_show",
-            opt("name", metavar="NAME"),
+            opt("name", metavar="NAME", help="the agent's name, e.g. coach"),
             opt("--repo", metavar="PATH", help="look for the repository's override"),
             JSON,
         ),
@@ -48,7 +48,7 @@ MEMORY = Group(
             "Show an agent's memory entries.",
             ("kaizen-agentic memory show coach", "kaizen-agentic memory show coach --json"),
             "memory:run_show",
-            opt("agent", metavar="AGENT"),
+            opt("agent", metavar="AGENT", help="the agent whose memory to show, e.g. coach"),
             REPO,
             JSON,
         ),
@@ -61,7 +61,7 @@ MEMORY = Group(
                 "kaizen-agentic memory add coach --file note.md",
             ),
             "memory:run_add",
-            opt("agent", metavar="AGENT"),
+            opt("agent", metavar="AGENT", help="the agent that is to remember it, e.g. coach"),
             opt("text", metavar="TEXT", nargs="?", help="the entry's text"),
             opt("--file", metavar="FILE", help="read the text from FILE (- for stdin)"),
             opt("--pin", action="store_true", help="a standing decision, dropped last"),
@@ -101,12 +101,13 @@ REPORT = verb(
     "collector (atomically).",
     (
         "kaizen-agentic metrics report --repo .",
-        "kaizen-agentic metrics report --roster fleet.yml --since 2027-03-01T00:00:00Z --json",
+        "kaizen-agentic metrics report --roster fleet.yml --since 2027-03-01T00:00:00Z "
+        "--until 2027-04-01T00:00:00Z --json",
         "kaizen-agentic metrics report --hub https://hub.example.com --html report.html "
         "--openmetrics /var/lib/node_exporter/textfile/kaizen.prom",
     ),
     "metrics_report",
-    opt("--repo", metavar="PATH", help="one repository (instead of a roster)"),
+    ONE_REPO,
     opt("--since", metavar="RFC3339", help="start of the period (default: 28 days before --until)"),
     opt("--until", metavar="RFC3339", help="end of the period (default: now)"),
     opt("--json", keyword="as_json", action="store_true", help="everything, as JSON"),
@@ -133,8 +134,13 @@ METRICS = Group(
                 "kaizen-agentic metrics record coach --outcome failure --at 2027-03-29T09:14:00Z",
             ),
             "metrics:run_record",
-            opt("agent", metavar="AGENT"),
-            opt("--outcome", required=True, choices=("success", "partial", "failure", "skipped")),
+            opt("agent", metavar="AGENT", help="the agent that ran, e.g. coach"),
+            opt(
+                "--outcome",
+                required=True,
+                choices=("success", "partial", "failure", "skipped"),
+                help="how the run went",
+            ),
             opt("--duration", metavar="SECONDS", type=float, help="wall time in seconds"),
             opt("--tokens", metavar="N", type=int, help="tokens used"),
             opt(
@@ -157,7 +163,7 @@ METRICS = Group(
                 "kaizen-agentic metrics show coach --last 50 --json",
             ),
             "metrics:run_show",
-            opt("agent", metavar="AGENT"),
+            opt("agent", metavar="AGENT", help="the agent whose runs to show, e.g. coach"),
             opt(
                 "--last",
                 metavar="N",

@@ -7,6 +7,7 @@ from __future__ import annotations
 from kaizen_agentic.cli.common import (
     DELIVERY,
     JSON,
+    ONE_REPO,
     REPO,
     SOURCE,
     Group,
@@ -39,7 +40,13 @@ INIT = verb(
         help="the repository's identity, as the state hub names it (default: the origin "
         "remote's owner/name, else the folder name)",
     ),
-    opt("--timezone", metavar="ZONE", default="UTC", help="IANA zone (default: UTC)"),
+    opt(
+        "--timezone",
+        "--tz",
+        metavar="ZONE",
+        default="UTC",
+        help="IANA zone, e.g. Europe/Berlin (default: UTC)",
+    ),
     opt("--force", action="store_true", help="overwrite an existing manifest"),
 )
 
@@ -186,8 +193,9 @@ DISCOVER = verb(
     "discover",
     "resolve the fleet: which roster repos take part, and why not",
     "Give every roster repo exactly one state on this host, with its reason: enrolled,\n"
-    "invalid, absent, no-host-path, missing-checkout, not-enabled-in-hub or paused.\n"
-    "Exit 0 whatever the states; 1 only when the roster itself cannot be read.",
+    "conflict, invalid, absent, no-host-path, missing-checkout, not-enabled-in-hub or\n"
+    "paused. Exit 0 whatever the states; 1 only when the roster itself cannot be read.\n"
+    "The roster file's format: docs/reference/roster.md.",
     (
         "kaizen-agentic schedule discover --roster fleet.yml",
         "kaizen-agentic schedule discover --hub https://hub.example.com --domain payments --json",
@@ -205,8 +213,6 @@ DISCOVER = verb(
     JSON,
     *SOURCE,
 )
-
-ONE_REPO = opt("--repo", metavar="PATH", help="one repository (instead of a roster)")
 
 EXPORT = verb(
     "export",
@@ -231,6 +237,8 @@ EXPORT = verb(
         keyword="output_format",
         required=True,
         choices=("temporal", "k8s-cronjob", "crontab"),
+        help="the engine: temporal (JSON Schedules), k8s-cronjob (YAML CronJobs; needs "
+        "--bundle-dir and --image) or crontab (cronie lines; needs --bundle-dir)",
     ),
     opt("--at", metavar="RFC3339", help="export as of this time (default: now)"),
     opt(
@@ -359,10 +367,14 @@ COMPLETE = verb(
     "Kaizen-Agent, -Slot, -Key, -Event), once per run; pushing it is the orchestrator's step.\n"
     "With --commit, --json prints {status, event, commit}.",
     (
-        "kaizen-agentic schedule complete BUNDLE_DIR --result answer.md",
-        "kaizen-agentic schedule complete BUNDLE_DIR --result - --json < result.json",
-        "kaizen-agentic schedule complete BUNDLE_DIR --result answer.md --commit",
-        "kaizen-agentic schedule complete BUNDLE_DIR --result a.md --commit --branch kaizen/memory",
+        "kaizen-agentic schedule complete /var/kaizen/acme__payments/coach/20270329T070000Z "
+        "--result answer.md",
+        "kaizen-agentic schedule complete /var/kaizen/acme__payments/coach/20270329T070000Z "
+        "--result - --at 2027-03-29T09:40:00+02:00 --json < result.json",
+        "kaizen-agentic schedule complete /var/kaizen/acme__payments/coach/20270329T070000Z "
+        "--result answer.md --commit",
+        "kaizen-agentic schedule complete /var/kaizen/acme__payments/coach/20270329T070000Z "
+        "--result answer.md --commit --branch kaizen/memory",
     ),
     "schedule_complete",
     opt("bundle", metavar="BUNDLE", help="the bundle folder"),

@@ -15,6 +15,9 @@ from kaizen_agentic.repo import find_root
 def run_show(*, agent: str, repo: str, as_json: bool) -> int:
     check_name(agent)
     root = str(find_root(repo))
+    from kaizen_agentic.commands.options import warn_unscheduled
+
+    warn_unscheduled(root, agent)
     entries, digest = read(root, agent)
     if as_json:
         doc = {
@@ -76,6 +79,9 @@ def run_add(
 
     when = parse_at(at)
     root = str(find_root(repo))
+    from kaizen_agentic.commands.options import warn_unscheduled
+
+    warn_unscheduled(root, agent)
     entry = new_entry(body, when=when, pinned=pin, bundle=bundle, commit=commit)
     path = add(root, agent, [entry])
     sys.stdout.write(f"added a{' pinned' if pin else 'n'} entry to {path}\n")

@@ -47,7 +47,11 @@ def run_record(
         measures=_measures(measure),
         bundle=bundle,
     )
-    path = append(str(find_root(repo)), agent, record)
+    root = str(find_root(repo))
+    from kaizen_agentic.commands.options import warn_unscheduled
+
+    warn_unscheduled(root, agent)
+    path = append(root, agent, record)
     sys.stdout.write(f"recorded {record.outcome} at {record.time} in {path}\n")
     return 0
 
@@ -55,6 +59,9 @@ def run_record(
 def run_show(*, agent: str, repo: str, last: int, as_json: bool) -> int:
     check_name(agent)
     root = str(find_root(repo))
+    from kaizen_agentic.commands.options import warn_unscheduled
+
+    warn_unscheduled(root, agent)
     summary = summarize(root, agent, last)
     if as_json:
         doc = {

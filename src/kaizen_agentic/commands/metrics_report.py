@@ -30,7 +30,8 @@ def run(
     end = parse_time(until, "--until") or datetime.now(UTC)
     begin = parse_time(since, "--since") or end - DEFAULT_PERIOD
     if begin >= end:
-        raise UsageError("--since must be before --until")
+        now = "" if until else f" (default: now, {output.rfc3339(end)})"
+        raise UsageError(f"--since must be before --until{now}")
     found = repo_or_fleet(repo, source, end, doing="report")
     table = report.build(found, since=begin, until=end, agent=source.agent, progress=_progress())
     if html:
@@ -77,56 +78,42 @@ def _progress() -> Any:
     return show
 
 
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def text(table: Any) -> str:
-    """A compact table that fits 100 columns, worst first; then totals and who is not in."""
+    """A table, worst first, with whole names (a name cut short is a name misread); then who
+    needs attention first and why, totals per agent, and who is not taking part."""
     from kaizen_agentic.views import report
 
     colour = output.use_colour()
-    ranked = {(a.slug, a.agent): (score, why) for a, score, why in report.attention(table)}
+    ranked = report.attention(table)
+    order = {(a.slug, a.agent): i for i, (a, _, _) in enumerate(ranked)}
     rows = []
-    ordered = sorted(
-        table.agents, key=lambda a: (-ranked.get((a.slug, a.agent), (0, []))[0], a.slug, a.agent)
-    )
-    for a in ordered:
-        _, why = ranked.get((a.slug, a.agent), (0, []))
+    for a in sorted(
+        table.agents, key=lambda a: (order.get((a.slug, a.agent), len(order)), a.slug, a.agent)
+    ):
         runs = "/".join(str(a.runs[o]) for o in ("success", "partial", "failure", "skipped"))
-        note = _cut("; ".join(why), 22)
-        rows.append(
-            [
-                _cut(a.slug, 22),
-                _cut(a.agent, 14),
-                runs,
-                str(len(a.missed)),
-                (a.last_run or "never")[:10],
-                str(a.tokens_total),
-                output.paint(note, "red", colour) if note else "",
-            ]
-        )
+        last = (a.last_run or "never")[:10]
+        rows.append([a.slug, a.agent, runs, str(len(a.missed)), last, str(a.tokens_total)])
     head = (
         f"{table.source}\n{output.rfc3339(table.since)} to {output.rfc3339(table.until)}: "
-        f"{len(table.agents)} agents\n\n"
+        f"{output.plural(len(table.agents), 'agent')}\n\n"
     )
     body = (
-        output.table(rows, ["REPO", "AGENT", "OK/P/F/S", "MISS", "LAST", "TOKENS", "ATTENTION"])
+        output.table(rows, ["REPO", "AGENT", "OK/P/F/S", "MISS", "LAST", "TOKENS"])
         if rows
         else "no agents in the period\n"
     )
-    lines = [
-        "",
-        "OK/P/F/S: success, partial, failure, skipped runs; MISS: due slots with no run",
-        "",
-        "per agent:",
-    ]
+    lines = ["", "OK/P/F/S: success, partial, failure, skipped runs; MISS: due slots with no run"]
+    if ranked:
+        lines += ["", "needs attention first:"]
+        for a, _, why in ranked:
+            lines.append(f"  {a.slug} {a.agent}: " + output.paint("; ".join(why), "red", colour))
+    lines += ["", "per agent:"]
     for agent, t in report.totals(table).items():
         r = t["runs"]
         lines.append(
-            f"  {agent}: {t['repos']} repos, {r['success']} ok, {r['partial']} partial, "
-            f"{r['failure']} failed, {r['skipped']} skipped, {t['missed']} missed, "
-            f"{t['tokens']} tokens"
+            f"  {agent}: {output.plural(t['repos'], 'repo')}, {r['success']} ok, "
+            f"{r['partial']} partial, {r['failure']} failed, {r['skipped']} skipped, "
+            f"{t['missed']} missed, {t['tokens']} tokens"
         )
     if table.not_taking_part:
         lines += ["", "not taking part:"]

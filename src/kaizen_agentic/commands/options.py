@@ -26,9 +26,9 @@ def parse_time(text: str | None, flag: str = "--at") -> datetime | None:
         raise UsageError(f"{flag}: {exc}") from None
 
 
-def parse_at(text: str | None) -> datetime:
-    """``--at``, or now: the one clock read of a command."""
-    return parse_time(text) or datetime.now(UTC)
+def parse_at(text: str | None, flag: str = "--at") -> datetime:
+    """``--at`` (or ``flag``), or now: the one clock read of a command."""
+    return parse_time(text, flag) or datetime.now(UTC)
 
 
 class Source(NamedTuple):
@@ -78,11 +78,28 @@ def discover(source: Source, at: datetime, count: int = 1) -> Discovery:
     )
 
 
+def default_repo(repo: str | None, source: Source) -> str | None:
+    """``--repo``; with no roster named (nor ``KAIZEN_HUB_URL`` set), the git work tree holding
+    the current directory, as ``validate``, ``list`` and ``prepare`` take it."""
+    if repo is not None or source.given or os.environ.get("KAIZEN_HUB_URL"):
+        return repo
+    from kaizen_agentic.repo import find_root, is_worktree
+
+    if is_worktree(find_root(".")):
+        return "."
+    raise UsageError(
+        "no repository or roster: run it inside a git work tree, or give --repo PATH, "
+        "--hub URL (or set KAIZEN_HUB_URL), --roster FILE or --scan DIR"
+    )
+
+
 def repo_or_fleet(repo: str | None, source: Source, at: datetime, doing: str) -> Discovery:
     """``--repo PATH`` as a one-repository fleet, or the roster: for commands that take either.
+    With neither, the current repository (``default_repo``).
 
     A repository that cannot take part (no manifest, an invalid one) is an error here, with
     its problems, since there is nothing else to ``doing``."""
+    repo = default_repo(repo, source)
     if repo is None:
         return discover(source, at)
     if source.given:
@@ -100,3 +117,27 @@ def repo_or_fleet(repo: str | None, source: Source, at: datetime, doing: str) ->
         hint = "; create one with `kaizen-agentic schedule init`" if state.state == "absent" else ""
         raise KaizenError(f"{root}: {state.reason}{hint}; nothing to {doing}")
     return Discovery(f"repo {root}", host, at, (state,), ())
+
+
+def warn_unscheduled(root: str, agent: str) -> None:
+    """A warning on stderr when the repository's manifest does not name ``agent``: a typo or
+    the wrong ``--repo`` would otherwise start a memory or metrics file no run reads."""
+    from kaizen_agentic.manifest.schedule import MANIFEST_PATH, load_manifest, manifest_path
+
+    path = manifest_path(root)
+    if not path.exists():
+        sys.stderr.write(
+            f"warning: {root} has no {MANIFEST_PATH}, so no agent runs here (another --repo?)\n"
+        )
+        return
+    try:
+        names = [entry.agent for entry in load_manifest(path).agents]
+    except KaizenError:
+        return  # an invalid manifest: `schedule validate` says why; nothing to compare with
+    if agent not in names:
+        from kaizen_agentic.manifest.spec import suggest
+
+        sys.stderr.write(
+            f'warning: {MANIFEST_PATH} names no agent "{agent}" (it names {", ".join(names)})'
+            f"{suggest(agent, names)}\n"
+        )

@@ -25,7 +25,7 @@ def run(
 ) -> int:
     from kaizen_agentic.manifest.schedule import check_timezone
 
-    begin = parse_at(start)
+    begin = parse_at(start, "--from")
     zone = timezone or "UTC"
     problem = check_timezone(zone)
     if problem:
@@ -50,7 +50,7 @@ def text(table: Timetable) -> str:
     end = table.end - timedelta(seconds=1)
     lines = [
         f"{table.start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} ({table.zone}): "
-        f"{len(table.runs)} runs",
+        f"{output.plural(len(table.runs), 'run')}",
         "",
         "      " + "".join(f"{h:>3}" for h in range(24)),
     ]
@@ -67,9 +67,11 @@ def text(table: Timetable) -> str:
         lines.append(f"{day:<6}" + "".join(cells))
     lines.append("")
     for d, h, n in table.busiest():
-        who = [f"{r.slug} {r.agent}" for r in table.who(d, h)]
+        who = table.who_names(d, h)
         shown = ", ".join(who[:6]) + (f" (+{len(who) - 6} more)" if len(who) > 6 else "")
-        lines.append(f"busiest: {DAYS[d]} {h:02d}:00, {n} run{'' if n == 1 else 's'}: {shown}")
+        lines.append(f"busiest: {DAYS[d]} {h:02d}:00, {output.plural(n, 'run')}: {shown}")
+    if table.runs and not table.busiest():
+        lines.append("busiest: none; no hour of the week holds the runs of more than one agent")
     lines_, closing = advice(table)
     lines += [f"advisory: {line}" for line in lines_]
     if closing:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from kaizen_agentic import output
@@ -37,9 +38,8 @@ def run(
         raise UsageError("--branch names where --commit commits; add --commit")
     data, name = _read(result)
     parsed = parse_result(data, name)
-    done = finish(
-        bundle, parsed, at=parse_at(at), host=os.uname().nodename, commit=commit, branch=branch
-    )
+    when = parse_at(at)
+    done = finish(bundle, parsed, at=when, host=os.uname().nodename, commit=commit, branch=branch)
     if done.status == "completed":
         assert done.event is not None
         try:
@@ -50,6 +50,8 @@ def run(
         sys.stdout.write(output.to_json(_as_json(done)))
     else:
         sys.stdout.write(_as_text(done, bundle))
+    if done.status == "completed" and done.event is not None:
+        _early(when, done.event["data"]["slot"], given=at is not None)
     return 0
 
 
@@ -101,3 +103,16 @@ def _commit_line(done: Committed) -> str:
     if done.status == "already-committed":
         return f"{done.sha[:12]} on {done.branch} (already committed)"
     return f"{done.sha[:12]} on {done.branch}: {done.subject}"
+
+
+def _early(when: datetime, slot: str, *, given: bool) -> None:
+    """Warn when the run is recorded as finished before its slot: a bundle prepared ahead with
+    ``--at``, completed now."""
+    if when >= datetime.fromisoformat(slot):
+        return
+    how = "--at" if given else "now: no --at"
+    sys.stdout.flush()
+    sys.stderr.write(
+        f"warning: recorded as finished at {output.rfc3339(when)} ({how}), before its slot "
+        f"{slot}; give --at the time the run finished\n"
+    )

@@ -69,7 +69,7 @@ def text(found: Discovery) -> str:
     summary = ", ".join(f"{counts[s]} {s}" for s in STATES if counts[s])
     head = (
         f"{found.source} on {found.hostname} at {output.rfc3339(found.at)}: "
-        f"{len(found.repos)} repos ({summary or 'none'})\n\n"
+        f"{output.plural(len(found.repos), 'repo')} ({summary or 'none'})\n\n"
     )
     tail = "".join(f"roster problem: {p}\n" for p in found.problems)
     return head + output.table(rows, ["REPO", "STATE", "REASON"]) + (("\n" + tail) if tail else "")

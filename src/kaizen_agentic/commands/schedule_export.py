@@ -33,6 +33,9 @@ class Options(NamedTuple):
 def targets(opts: Options, at: datetime) -> list[tuple[Target, datetime | None]]:
     """Every enabled agent, of one repo or of a roster's enrolled and paused repos, with the
     instant its pause ends when it is paused at ``at``."""
+    from kaizen_agentic.commands.options import default_repo
+
+    opts = opts._replace(repo=default_repo(opts.repo, opts.source))
     if opts.repo is not None:
         if opts.source.hub or opts.source.roster or opts.source.scan:
             raise UsageError("give --repo or a roster (--hub, --roster, --scan), not both")
@@ -86,6 +89,7 @@ def run(
     when = parse_at(at)
     if opts.window and not opts.tick:
         raise UsageError("--window goes with --tick")
+    _check(opts)
     if opts.format == "temporal":
         return _temporal(opts, when)
     deploy = _deploy(opts)
@@ -93,17 +97,40 @@ def run(
     return 0
 
 
+def _check(opts: Options) -> None:
+    """Every option the format needs and was not given, at once; durations that do not parse."""
+    from kaizen_agentic.fleet.due import parse_duration
+
+    if opts.tick:
+        parse_duration(opts.tick, "--tick")
+    if opts.window:
+        parse_duration(opts.window, "--window")
+    missing = []
+    if opts.format in ("crontab", "k8s-cronjob") and not opts.bundle_dir:
+        missing.append(
+            "--bundle-dir DIR: the absolute bundle folder on the runner host (an exporting "
+            "user's home is not the runner's)"
+        )
+    if opts.format == "k8s-cronjob" and not (opts.image or os.environ.get("KAIZEN_IMAGE")):
+        missing.append(
+            "--image IMAGE (or KAIZEN_IMAGE): an image with Python 3.11+, git and "
+            "kaizen-agentic installed; see docs/reference/export.md"
+        )
+    if missing:
+        raise UsageError(f"--format {opts.format} needs " + "; and ".join(missing))
+
+
 def _temporal(opts: Options, at: datetime) -> int:
     from kaizen_agentic.export.temporal import temporal, temporal_tick
     from kaizen_agentic.fleet.due import parse_duration
 
     if opts.tick:
-        tick = parse_duration(opts.tick)
+        tick = parse_duration(opts.tick, "--tick")
         hub, roster = _shared_roster(opts)
         item = temporal_tick(
             root=_tick_root(opts),
             tick=tick,
-            window=parse_duration(opts.window) if opts.window else tick,
+            window=parse_duration(opts.window, "--window") if opts.window else tick,
             hub_url=hub,
             roster_file=roster,
             domain=opts.source.domain,
@@ -146,11 +173,7 @@ def _deploy(opts: Options) -> Any:
 
     from kaizen_agentic.export.cron import Deploy
 
-    if not opts.bundle_dir:
-        raise UsageError(
-            f"--format {opts.format} needs --bundle-dir DIR: the absolute bundle folder on the "
-            "runner host (an exporting user's home is not the runner's)"
-        )
+    assert opts.bundle_dir is not None  # _check asked for it
     if not os.path.isabs(opts.bundle_dir):
         raise UsageError(f"--bundle-dir must be absolute, got {opts.bundle_dir!r}")
     if opts.format == "crontab":
@@ -204,11 +227,7 @@ def _pod(opts: Options) -> Any:
     from kaizen_agentic.export.cron import Pod
 
     image = opts.image or os.environ.get("KAIZEN_IMAGE")
-    if not image:
-        raise UsageError(
-            "--format k8s-cronjob needs --image (or KAIZEN_IMAGE): an image with Python 3.11+, "
-            "git and kaizen-agentic installed; see docs/reference/export.md"
-        )
+    assert image  # _check asked for it
     if opts.uid < 1:
         raise UsageError(f"--uid must be a non-root user id (1 or more), got {opts.uid}")
     return Pod(image, opts.checkout_claim, opts.bundle_claim, opts.uid)
@@ -239,8 +258,10 @@ def _cron_ticks(opts: Options, deploy: Any) -> str:
     from kaizen_agentic.export.cron import crontab_tick, k8s_tick
     from kaizen_agentic.fleet.due import parse_duration
 
-    tick = parse_duration(opts.tick or "")
-    window = parse_duration(opts.window) if opts.window else max(tick, timedelta(hours=1))
+    tick = parse_duration(opts.tick or "", "--tick")
+    window = (
+        parse_duration(opts.window, "--window") if opts.window else max(tick, timedelta(hours=1))
+    )
     _shared_roster(opts)
     hosts = _hosts(opts, deploy)
     if opts.format == "k8s-cronjob":

@@ -15,7 +15,7 @@ from kaizen_agentic.manifest.schedule import (
     scaffold,
 )
 from kaizen_agentic.names import AGENT_NAME_PATTERN, SLUG_PATTERN
-from kaizen_agentic.repo import detect_slug, find_root
+from kaizen_agentic.repo import find_root, guess_slug, is_worktree
 
 
 def run(*, agents: str, timezone: str, repo: str, force: bool, slug: str | None) -> int:
@@ -36,7 +36,8 @@ def run(*, agents: str, timezone: str, repo: str, force: bool, slug: str | None)
     target = manifest_path(root)
     if target.exists() and not force:
         raise KaizenError(f"{target} already exists; use --force to overwrite it")
-    chosen = slug or detect_slug(root)
+    _check_agents(names, str(root))
+    chosen, guessed = (slug, None) if slug else guess_slug(root)
     if not re.fullmatch(SLUG_PATTERN, chosen):
         how = "--slug" if slug else f"the detected slug {chosen!r}"
         raise UsageError(
@@ -63,4 +64,23 @@ def run(*, agents: str, timezone: str, repo: str, force: bool, slug: str | None)
         + "next: edit it, then run `kaizen-agentic schedule validate` and "
         "`kaizen-agentic schedule list`\n"
     )
+    if guessed:
+        sys.stdout.flush()
+        sys.stderr.write(
+            f'warning: {guessed}, so repo: is the folder\'s name, "{chosen}"; set the slug the '
+            "state hub knows with --slug OWNER/NAME (or edit repo: in the file)"
+            + ("; prepare needs a git work tree (git init)" if not is_worktree(root) else "")
+            + "\n"
+        )
     return 0
+
+
+def _check_agents(names: list[str], root: str) -> None:
+    """Refuse agents that are neither built in nor defined in the repository: the manifest
+    would not validate."""
+    from kaizen_agentic.agents import builtin_names, repo_names, unknown_agent
+
+    known = sorted({*builtin_names(), *repo_names(root)})
+    unknown = [unknown_agent(name, known) for name in names if name not in known]
+    if unknown:
+        raise UsageError(f"--agents: {'; '.join(unknown)} (known: {', '.join(known)})")

@@ -23,7 +23,7 @@ def _due_slot(root: str, agent: str, at: datetime, window_text: str) -> datetime
     from kaizen_agentic.agents import load_repo_manifest
     from kaizen_agentic.fleet.due import parse_duration
 
-    window = parse_duration(window_text)
+    window = parse_duration(window_text, "--if-due")
     manifest = load_repo_manifest(root)
     entry = manifest.get(agent)
     if entry is None:

@@ -13,6 +13,10 @@ from kaizen_agentic.commands.options import Source, discover, parse_at
 from kaizen_agentic.errors import UsageError
 from kaizen_agentic.fleet.due import Outcome, due_jobs, parse_duration, prepare_due, tick_floor
 
+#: Roster repositories that would take part but cannot, named after every tick: the others
+#: (absent, paused, no-host-path, not-enabled-in-hub) are where they chose to be.
+SKIPPED = ("invalid", "conflict", "missing-checkout")
+
 
 def run_due(
     *,
@@ -40,11 +44,11 @@ def run_due(
         raise UsageError("--force does not go with --due")
     if if_due:
         raise UsageError("--if-due goes with one AGENT; --due prepares only what is due already")
-    grid = parse_duration(tick) if tick else None
+    grid = parse_duration(tick, "--tick") if tick else None
     when = parse_at(at)
     if grid is not None:
         when = tick_floor(when, grid)
-    span = parse_duration(window) if window else (grid or timedelta(hours=1))
+    span = parse_duration(window, "--window") if window else (grid or timedelta(hours=1))
     found = discover(source, when)
     due_list, not_due = due_jobs(found, when, span)
     workers = jobs or min(os.cpu_count() or 1, 8)
@@ -121,6 +125,12 @@ def _document(
         "not_due": not_due,
         "summary": counts,
         "delivery_failures": delivery,
+        "skipped": [
+            {"repo": r.slug, "state": r.state, "reason": r.reason}
+            for r in found.repos
+            if r.state in SKIPPED
+        ],
+        "roster_problems": [str(p) for p in found.problems],
         "bundles": [
             {
                 "repo": r.slug,
@@ -141,7 +151,7 @@ def _text(doc: dict[str, Any]) -> str:
     s = doc["summary"]
     head = (
         f"{doc['source']} at {doc['at']} (window {doc['window_seconds']} s): "
-        f"{doc['repos']} repos, {doc['enrolled']} enrolled; "
+        f"{output.plural(doc['repos'], 'repo')}, {doc['enrolled']} enrolled; "
         f"{s['created']} prepared, {s['exists']} already prepared, {s['failed']} failed, "
         f"{doc['not_due']} agent{'' if doc['not_due'] == 1 else 's'} not due\n\n"
     )
@@ -151,4 +161,9 @@ def _text(doc: dict[str, Any]) -> str:
     ]
     body = output.table(rows, ["REPO", "AGENT", "SLOT", "STATUS", "BUNDLE / ERROR"]) if rows else ""
     tail = "".join(f"delivery failed: {f}\n" for f in doc["delivery_failures"])
+    if doc["skipped"] or doc["roster_problems"]:
+        tail += "\nskipped, until fixed:\n" + "".join(
+            f"  {r['repo']}: {r['state']} ({r['reason']})\n" for r in doc["skipped"]
+        )
+        tail += "".join(f"  roster problem: {p}\n" for p in doc["roster_problems"])
     return head + body + tail

@@ -53,7 +53,7 @@ def _why_missing(root: object, path: str) -> str:
 
 
 def check(path: str) -> FileResult:
-    """Validate one manifest; in a repository's ``.kaizen/`` also check its agents exist.
+    """Validate one manifest, and that its agents exist in the repository holding it.
 
     A manifest named ``.kaizen/schedule.yaml`` is checked too, with one more problem: nothing
     else reads that name, so the repository would not take part."""
@@ -70,15 +70,25 @@ def check(path: str) -> FileResult:
         return FileResult(path, 0, misnamed + found)
     if misnamed:
         return FileResult(path, 0, misnamed)
+    from kaizen_agentic.agents import undefined
+
+    entries = [(e.agent, i, e.line, e.col) for i, e in enumerate(manifest.agents) if e.enabled]
+    problems = undefined(entries, _repository_of(path), path)
+    if problems:
+        return FileResult(path, 0, problems)
+    return FileResult(path, len(manifest.agents), [])
+
+
+def _repository_of(path: str) -> str:
+    """The repository a manifest belongs to, whose ``.kaizen/agents/`` define its agents: the
+    folder holding its ``.kaizen/``, else the git work tree holding the file. One verdict for
+    one manifest, wherever it sits in its repository."""
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.basename(folder) == ".kaizen":
-        from kaizen_agentic.agents import undefined
+        return os.path.dirname(folder)
+    from kaizen_agentic.repo import find_root
 
-        entries = [(e.agent, i, e.line, e.col) for i, e in enumerate(manifest.agents) if e.enabled]
-        problems = undefined(entries, os.path.dirname(folder), path)
-        if problems:
-            return FileResult(path, 0, problems)
-    return FileResult(path, len(manifest.agents), [])
+    return str(find_root(folder))
 
 
 def _undefined_raw(path: str) -> list[Problem]:
@@ -91,9 +101,6 @@ def _undefined_raw(path: str) -> list[Problem]:
     from kaizen_agentic.manifest import yamlsafe
     from kaizen_agentic.names import AGENT_NAME_PATTERN
 
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.basename(folder) != ".kaizen":
-        return []
     try:
         text, _ = yamlsafe.decode(atomic.read_capped(path), path)
     except (OSError, ValueError):
@@ -113,7 +120,7 @@ def _undefined_raw(path: str) -> list[Problem]:
             and not (isinstance(enabled, yamlsafe.Scalar) and enabled.value is False)
         ):
             entries.append((name.value, index, item.line, item.col))
-    return undefined(entries, os.path.dirname(folder), path)
+    return undefined(entries, _repository_of(path), path)
 
 
 def _shown(path: str) -> str:

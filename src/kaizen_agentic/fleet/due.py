@@ -29,15 +29,19 @@ def tick_floor(moment: datetime, tick: timedelta) -> datetime:
     return datetime.fromtimestamp(seconds - seconds % step, UTC)
 
 
-def parse_duration(text: str) -> timedelta:
-    """``90m``, ``1h``, ``2h30m``, ``1d``, ``45s``. Raises ``KaizenError``."""
-    match = _DURATION.fullmatch(text.strip())
-    if not text.strip() or match is None or not any(match.groups()):
-        raise UsageError(f"{text!r} is not a duration like 90m, 1h, 2h30m or 1d")
+def parse_duration(text: str, flag: str | None = None) -> timedelta:
+    """``90m``, ``1h``, ``2h30m``, ``1d``, ``45s``. Raises ``UsageError`` naming ``flag``."""
+    named = f"{flag}: " if flag else ""
+    clean = text.strip()
+    match = _DURATION.fullmatch(clean)
+    if clean.isdigit():
+        raise UsageError(f"{named}{text!r} needs a unit: {clean}m, {clean}h or {clean}d")
+    if not clean or match is None or not any(match.groups()):
+        raise UsageError(f"{named}{text!r} is not a duration like 90m, 1h, 2h30m or 1d")
     days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
     value = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
     if value <= timedelta(0):
-        raise UsageError(f"{text!r}: a duration must be longer than zero")
+        raise UsageError(f"{named}{text!r}: a duration must be longer than zero")
     return value
 
 

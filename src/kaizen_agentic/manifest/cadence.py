@@ -82,7 +82,7 @@ def compile_cadence(
     if interval == "cron":
         assert cronjob is not None
         expr = " ".join(cronjob.split())
-        return Cadence("cron", expr, timezone, None, False, None, user_cron=expr)
+        return Cadence("cron", MACROS.get(expr, expr), timezone, None, False, None, user_cron=expr)
     spread = at is None
     hhmm = spread_time(identity, agent) if at is None else at
     hour, minute = (int(part) for part in hhmm.split(":"))
@@ -211,16 +211,39 @@ _FIELDS: Final = ("minute", "hour", "day-of-month", "month", "day-of-week")
 _TOKEN = re.compile(r"[^,/-]+")
 
 
+#: cronie's macros that name a time (``@reboot`` names none), as the 5 fields they stand for.
+MACROS: Final = {
+    "@hourly": "0 * * * *",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@weekly": "0 0 * * 0",
+    "@monthly": "0 0 1 * *",
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+}
+
+
 @lru_cache(maxsize=4096)
 def check_cron(expr: str) -> str | None:
-    """Why ``expr`` is not a usable 5-field cronie expression, or None when it is."""
+    """Why ``expr`` is not a usable cron expression, or None when it is: 5 fields in cronie's
+    syntax (plus ``L`` alone in day-of-month, the month's last day, with day-of-week ``*``: what
+    ``monthly`` on the ``last`` day compiles to), or one of cronie's macros but ``@reboot``."""
     fields = expr.split()
+    if expr.strip().startswith("@"):
+        return _check_macro(expr.strip())
     if len(fields) != 5:
         return (
-            "expected 5 fields (minute hour day-of-month month day-of-week), "
-            f"got {len(fields)}: {expr!r}"
+            "expected 5 fields (minute hour day-of-month month day-of-week) or a macro such as "
+            f"@daily, got {len(fields)}: {expr!r}"
         )
     for index, text in enumerate(fields):
+        if index == 2 and text.upper() == "L":
+            if fields[4] != "*":
+                return (
+                    f'day-of-month "L" (the month\'s last day) goes with day-of-week "*", '
+                    f'not "{fields[4]}"'
+                )
+            continue
         for token in _TOKEN.findall(text.upper()):
             if token == "*" or token.isdigit() or token in _NAMES.get(index, ()):
                 continue
@@ -236,6 +259,20 @@ def check_cron(expr: str) -> str | None:
     except StopIteration:
         return f'cron expression "{expr}" never fires (no date matches it)'
     return None
+
+
+def _check_macro(expr: str) -> str | None:
+    if expr in MACROS:
+        return None
+    if expr == "@reboot":
+        return (
+            '"@reboot" names no time, and kaizen runs prepare on a clock; write a time, '
+            'e.g. "@daily" or "0 9 * * 1"'
+        )
+    from kaizen_agentic.manifest.spec import suggest
+
+    known = ", ".join(MACROS)
+    return f'unknown macro "{expr}" (cronie\'s are {known}){suggest(expr, list(MACROS))}'
 
 
 def describe(cadence: Cadence) -> str:

@@ -50,7 +50,8 @@ MEMO: dict[str, Manifest] = {}
 
 
 def check_timezone(name: str) -> str | None:
-    """Why ``name`` is not a usable IANA time zone, or None."""
+    """Why ``name`` is not a usable IANA time zone, or None: with the zone meant, found by its
+    spelling (``Europe/Berlinn``), its case (``europe/berlin``) or its city (``berlin``)."""
     from zoneinfo import ZoneInfoNotFoundError
 
     try:
@@ -60,7 +61,14 @@ def check_timezone(name: str) -> str | None:
 
         from kaizen_agentic.manifest.spec import suggest
 
-        return f'unknown time zone "{name}"{suggest(name, sorted(available_timezones()))}'
+        zones = sorted(available_timezones())
+        wanted = name.strip().lower().replace(" ", "_")
+        by_city = [
+            z for z in zones if wanted in (z.lower(), z.rsplit("/", 1)[-1].lower()) and "/" in z
+        ]
+        if by_city:
+            return f'unknown time zone "{name}"; did you mean "{by_city[0]}"?'
+        return f'unknown time zone "{name}"{suggest(name, zones)}'
     return None
 
 
@@ -120,7 +128,11 @@ SCHEDULE_SPEC: Final = Map(
             "cronjob",
             Str(hint="a 5-field cron expression", check_value=cad.check_cron, max_length=200),
             "5-field cron expression (minute hour day-of-month month day-of-week) in cronie "
-            "syntax, over local time; only with `interval: cron`.",
+            "syntax, over local time; only with `interval: cron`. Also taken: `L` alone in "
+            "day-of-month with day-of-week `*` (the month's last day, as `schedule list --json` "
+            "shows `monthly` on `day: last`), and cronie's macros `@hourly`, `@daily` "
+            "(`@midnight`), `@weekly`, `@monthly`, `@yearly` (`@annually`); not `@reboot`, "
+            "which names no time.",
         ),
         Field(
             "timezone",

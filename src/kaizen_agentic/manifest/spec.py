@@ -274,7 +274,11 @@ class Choice(Spec):
             if not trial.problems:
                 return value
         scalar = node.value if isinstance(node, Scalar) else node
-        ctx.add(node, key, f"expected {self.hint}, got {describe(scalar)}")
+        meant = ""
+        if isinstance(scalar, str):  # "mondey": the word among the options' words
+            words = [w for o in self.options if isinstance(o, Str) for w in o.enum]
+            meant = suggest(scalar, words)
+        ctx.add(node, key, f"expected {self.hint}, got {describe(scalar)}{meant}")
         return None
 
     def json_schema(self) -> dict[str, Value]:

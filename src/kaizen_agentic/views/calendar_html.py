@@ -10,6 +10,7 @@ from html import escape
 from itertools import groupby
 from typing import Final
 
+from kaizen_agentic.output import plural
 from kaizen_agentic.views.timetable import DAYS, Timetable, advice
 
 # viridis, light text on the dark half
@@ -112,7 +113,8 @@ def render(table: Timetable, title: str = "Kaizen fleet calendar") -> str:
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
-        f"<h1>{escape(title)}</h1><p class='sub'>{span}: {len(table.runs)} runs; busiest: {top}</p>"
+        f"<h1>{escape(title)}</h1><p class='sub'>{span}: {plural(len(table.runs), 'run')}; "
+        f"busiest: {top}</p>"
         f"<h2>When the fleet runs</h2>{_heatmap(table)}"
         f"<h2>Load advisory</h2>{_advice(table)}"
         f"<h2>Repositories not taking part</h2>{_others(table)}"

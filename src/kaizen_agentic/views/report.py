@@ -7,7 +7,9 @@ have no record, tokens and durations, memory pressure and each measure's movemen
 fleet: totals per agent, who needs attention first and why, who is not taking part.
 
 A record covers a slot when it names that slot's bundle (its idempotency key); a record that
-names no bundle covers the latest slot at or before its time. Nothing here reads the clock.
+names no bundle covers the latest slot at or before its time. A slot before the manifest came
+into the repository (``manifest_start``) that no record covers is not due: a repository that
+opted in today has missed nothing. Nothing here reads the clock.
 """
 
 from __future__ import annotations
@@ -62,7 +64,9 @@ class AgentReport(NamedTuple):
     weeks: dict[str, dict[str, int]]  # ISO week -> outcome counts and "tokens"
 
     def attention(self) -> tuple[int, list[str]]:
-        """A score (higher first) and the reasons, for the fleet's attention list."""
+        """A score (higher first) and the reasons, for the fleet's attention list: the sum of
+        3 per failure in a row (from two on), 2 per missed slot, 5 more when the agent never
+        ran, 1 for budget pressure and 1 for unreadable lines."""
         score, why = 0, []
         if self.failures_in_row >= 2:
             score += 3 * self.failures_in_row
@@ -70,7 +74,7 @@ class AgentReport(NamedTuple):
         if not self.ever_ran and self.due:
             score += 5
             why.append("never ran")
-        elif self.missed:
+        if self.missed:
             score += 2 * len(self.missed)
             n = len(self.missed)
             why.append(f"{n} missed slot{'s' if n != 1 else ''}")
@@ -159,16 +163,45 @@ def covered(
     return out
 
 
+def manifest_start(root: str) -> datetime | None:
+    """When the repository's manifest came into it: the commit that added
+    ``.kaizen/schedule.yml`` (the newest, if it was removed and added again), or for a manifest
+    not committed yet, the file's modification time. None when neither can be read."""
+    from kaizen_agentic.manifest.schedule import MANIFEST_PATH
+    from kaizen_agentic.repo import added_at
+
+    added = added_at(root, MANIFEST_PATH)
+    if added is not None:
+        return added
+    try:
+        return datetime.fromtimestamp(os.stat(os.path.join(root, MANIFEST_PATH)).st_mtime, UTC)
+    except OSError:
+        return None
+
+
 def agent_report(
-    root: str, slug: str, entry: AgentEntry, *, since: datetime, until: datetime
+    root: str,
+    slug: str,
+    entry: AgentEntry,
+    *,
+    since: datetime,
+    until: datetime,
+    start: Callable[[], datetime | None] | None = None,
 ) -> AgentReport:
-    """The report of one agent of the repository at ``root`` for ``(since, until]``."""
+    """The report of one agent of the repository at ``root`` for ``(since, until]``.
+
+    ``start`` gives when the manifest came into the repository (default ``manifest_start``);
+    it is asked only when a slot has no record."""
     from kaizen_agentic.bundle import memory
     from kaizen_agentic.errors import KaizenError
 
     records, malformed, ever = read_period(root, entry.agent, since, until)
     slots = entry.runs_between(since, until)
     done = covered(slug, entry, slots, records)
+    if any(s.astimezone(UTC) not in done for s in slots):
+        began = (start or (lambda: manifest_start(root)))()
+        if began is not None:  # an uncovered slot before the manifest existed was not due
+            slots = tuple(s for s in slots if s > began or s.astimezone(UTC) in done)
     missed = tuple(
         s.astimezone(UTC).isoformat(timespec="seconds")
         for s in slots
@@ -256,13 +289,28 @@ def build(
     reports = []
     for done, repo in enumerate(taking_part, start=1):
         assert repo.manifest is not None and repo.path is not None
+        start = _once(manifest_start, repo.path)
         for entry in repo.manifest.agents:
             if agent is None or entry.agent == agent:
-                reports.append(agent_report(repo.path, repo.slug, entry, since=since, until=until))
+                reports.append(
+                    agent_report(repo.path, repo.slug, entry, since=since, until=until, start=start)
+                )
         if progress is not None:
             progress(done, len(taking_part))
     others = tuple(r for r in found.repos if r.state not in ("enrolled", "paused"))
     return FleetReport(since, until, found.source, tuple(reports), others)
+
+
+def _once(function: Callable[[str], datetime | None], root: str) -> Callable[[], datetime | None]:
+    """``function(root)``, asked at most once: a repository's agents share its manifest."""
+    memo: list[datetime | None] = []
+
+    def call() -> datetime | None:
+        if not memo:
+            memo.append(function(root))
+        return memo[0]
+
+    return call
 
 
 # --- views --------------------------------------------------------------------------------------

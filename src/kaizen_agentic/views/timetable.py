@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final, NamedTuple
 from zoneinfo import ZoneInfo
 
+from kaizen_agentic import output
 from kaizen_agentic.fleet.discovery import Discovery, RepoState
 from kaizen_agentic.manifest import cadence as cad
 
@@ -61,13 +62,24 @@ class Timetable(NamedTuple):
     peaks: tuple[Peak, ...]
 
     def busiest(self, n: int = 3) -> list[tuple[int, int, int]]:
-        cells = [(self.heat[d][h], d, h) for d in range(7) for h in range(24) if self.heat[d][h]]
+        """The ``n`` hours of the week holding the most runs, (day, hour, runs), among those
+        where more than one agent runs: one agent's runs in several weeks are not a crowd."""
+        entries: dict[tuple[int, int], set[tuple[str, str]]] = {}
+        for r in self.runs:
+            entries.setdefault((r.when.weekday(), r.when.hour), set()).add((r.slug, r.agent))
+        cells = [(self.heat[d][h], d, h) for (d, h), who in entries.items() if len(who) > 1]
         return [
             (d, h, count) for count, d, h in sorted(cells, key=lambda c: (-c[0], c[1], c[2]))[:n]
         ]
 
     def who(self, day: int, hour: int) -> list[Run]:
         return [r for r in self.runs if r.when.weekday() == day and r.when.hour == hour]
+
+    def who_names(self, day: int, hour: int) -> list[str]:
+        """``slug agent`` of each entry running in that hour of the week, once, in time order,
+        with ``(5 times)`` after one that runs there in several weeks of the window."""
+        seen = Counter(f"{r.slug} {r.agent}" for r in self.who(day, hour))
+        return [name if times == 1 else f"{name} ({times} times)" for name, times in seen.items()]
 
 
 # A repository paused at the window's start still runs in it once its pause ends.
@@ -248,15 +260,14 @@ def advice(table: Timetable) -> tuple[list[str], str]:
     if any(p.pinned for p in table.peaks):
         closing = (
             f"Omitting `time` from the pinned entries spreads each over {cad.SPREAD_WINDOW} "
-            f"local time; the busiest hour would then hold {table.peaks[0].if_spread} runs."
+            f"local time; the busiest hour would then hold "
+            f"{output.plural(table.peaks[0].if_spread, 'run')}."
         )
     return lines, closing
 
 
 def as_dict(table: Timetable) -> dict[str, Any]:
     """The calendar as plain data: what ``--json`` prints."""
-    from kaizen_agentic import output
-
     return {
         "from": output.rfc3339(table.start),
         "to": output.rfc3339(table.end),
@@ -273,7 +284,7 @@ def as_dict(table: Timetable) -> dict[str, Any]:
                 "day": DAYS[d],
                 "hour": h,
                 "runs": n,
-                "who": [f"{r.slug} {r.agent}" for r in table.who(d, h)],
+                "who": table.who_names(d, h),
             }
             for d, h, n in table.busiest()
         ],
