@@ -355,15 +355,25 @@ def _build(value: dict[str, Any], root: Any, path: str, digest: str) -> Manifest
     return Manifest(path, repo, value["timezone"], value["token_budget"], tuple(entries), digest)
 
 
-def load_manifest(path: str | os.PathLike[str]) -> Manifest:
-    """Read and validate a manifest file. Raises ``InvalidFileError`` (a ``KaizenError``)."""
-    return parse_manifest(read_manifest_bytes(str(path)), str(path))
+def load_manifest(path: str | os.PathLike[str], root: str | None = None) -> Manifest:
+    """Read and validate a manifest file. Raises ``InvalidFileError`` (a ``KaizenError``).
+
+    ``root``: the repository the file belongs to; a file that resolves outside it is refused
+    unread (a committed symbolic link to a system file)."""
+    return parse_manifest(read_manifest_bytes(str(path), root), str(path))
 
 
-def read_manifest_bytes(path: str) -> bytes:
+def read_manifest_bytes(path: str, root: str | None = None) -> bytes:
     """A manifest's bytes, or ``InvalidFileError`` saying why they cannot be read."""
     from kaizen_agentic import atomic
 
+    if root is not None:
+        from kaizen_agentic.repo import outside
+
+        why = outside(root, path) if os.path.lexists(path) else None
+        if why:
+            problem = Problem(path, 0, 0, "", f"{why}; refusing to read it")
+            raise InvalidFileError(path, [problem])
     try:
         return atomic.read_capped(path)
     except FileNotFoundError:
