@@ -190,6 +190,26 @@ def test_a_manifest_without_its_run_is_refused(
     assert str(info.value) == "manifest.json lacks the repository, agent, key or slot of its run"
 
 
+def test_complete_commit_follows_the_binding_too(
+    bundle: str, make_repo: Callable[..., Path]
+) -> None:
+    """``complete --commit`` (``finish``): a retargeted bundle commits nothing anywhere, and a
+    manifest without its run is a clear error, not a crash."""
+    from kaizen_agentic.bundle.finish import finish
+
+    other = _other_repository(Path(), make_repo)
+    head = git(other, "rev-parse", "HEAD")
+    forge(bundle, lambda m: m["repo"].update(path=str(other)))
+    with pytest.raises(KaizenError) as info:
+        finish(bundle, result("planted"), at=DONE, host="h", commit=True)
+    assert str(info.value).startswith(f"{other} is not acme/files: its .kaizen/schedule.yml says")
+    assert git(other, "rev-parse", "HEAD") == head and written(other) == []
+    forge(bundle, lambda m: m.pop("agent"))
+    with pytest.raises(KaizenError) as info:
+        finish(bundle, result("planted"), at=DONE, host="h", commit=True)
+    assert str(info.value) == "manifest.json lacks the repository, agent, key or slot of its run"
+
+
 def test_the_limit_of_the_binding_a_clone_holding_the_commit(
     repo: Path, bundle: str, tmp_path: Path
 ) -> None:

@@ -75,7 +75,7 @@ def test_the_round_3_rows_quote_the_suite() -> None:
     crash = test_crash_and_concurrency
     bad = len(files.BAD_LINES)
     expected += [
-        f"| {len(files.RETARGETED)} + 1 + 1 + 4 + 2 + 1 + 1 + 1 |",
+        f"| {len(files.RETARGETED)} + 1 + 1 + 4 + 2 + 1 + 1 + 1 + 1 |",
         f"| 2 + {len(files.LINKS)} + 1 |",
         f"| {len(files.FORGERIES)} + 1 + 2; 300 examples |",
         f"| {bad} bad lines (",

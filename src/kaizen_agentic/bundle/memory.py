@@ -279,7 +279,8 @@ def _split_new(text: str, known: set[tuple[str, str | None]]) -> tuple[str, list
     first = len(entries)
     while first > 0 and _identity(entries[first - 1]) not in known:
         first -= 1
-    lines = text.splitlines(keepends=True)
+    lines = text.split("\n")  # as parse() numbers them: a line ends at "\n" only
+    lines = [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
     new = []
     for i in range(first, len(entries)):
         end = entries[i + 1].line - 1 if i + 1 < len(entries) else len(lines)

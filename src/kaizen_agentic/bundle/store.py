@@ -273,16 +273,10 @@ class Binding(NamedTuple):
     head: str
 
 
-def binding(manifest: dict[str, Any]) -> Binding:
-    """Where a bundle's result may be written: the checkout it names, once that checkout is
-    shown to be the repository the bundle was prepared from. Raises ``KaizenError``.
-
-    The bundle's word is not enough: whoever can write the bundle folder can rewrite
-    ``manifest.json`` and recompute its plain digest. So the checkout vouches for itself: it
-    must be the top of a git work tree whose own ``.kaizen/schedule.yml`` says ``repo:`` is the
-    bundle's slug, and whose history holds the commit the bundle was prepared at; the bundle's
-    key must be the one its slug, agent and slot give. A forged bundle can then point only at
-    a checkout of the same repository, never at another folder (docs/reliability.md)."""
+def named_run(manifest: dict[str, Any]) -> Binding:
+    """The checkout, slug, agent, key and commit a manifest names, once they have the shape of
+    its run (strings; a key that its slug, agent and slot give). Nothing about the checkout is
+    checked here: ``binding`` does that. Raises ``KaizenError``."""
     repo, agent = manifest.get("repo"), manifest.get("agent")
     fields = (
         repo.get("path") if isinstance(repo, dict) else None,
@@ -301,8 +295,22 @@ def binding(manifest: dict[str, Any]) -> Binding:
         expected = None
     if key != expected:
         raise KaizenError(f"{MANIFEST}: the key does not match its repository, agent and slot")
-    _bound(root, slug, head)
     return Binding(root, slug, name, key, head)
+
+
+def binding(manifest: dict[str, Any]) -> Binding:
+    """Where a bundle's result may be written: the checkout it names, once that checkout is
+    shown to be the repository the bundle was prepared from. Raises ``KaizenError``.
+
+    The bundle's word is not enough: whoever can write the bundle folder can rewrite
+    ``manifest.json`` and recompute its plain digest. So the checkout vouches for itself: it
+    must be the top of a git work tree whose own ``.kaizen/schedule.yml`` says ``repo:`` is the
+    bundle's slug, and whose history holds the commit the bundle was prepared at; the bundle's
+    key must be the one its slug, agent and slot give. A forged bundle can then point only at
+    a checkout of the same repository, never at another folder (docs/reliability.md)."""
+    named = named_run(manifest)
+    _bound(named.root, named.slug, named.head)
+    return named
 
 
 def _bound(root: str, slug: str, head: str) -> None:
