@@ -54,6 +54,7 @@ bench: $(DEV)
 	$(PY) bench/redact.py
 	$(PY) bench/ordinary.py
 	$(PY) bench/redact_corpus.py
+	$(PY) bench/report_caps.py
 
 schema: $(DEV)
 	$(PY) -m kaizen_agentic.generate

@@ -57,6 +57,19 @@ def append_line(fd: int, line: bytes) -> None:
     os.fsync(fd)
 
 
+def file_contains(fd: int, needle: bytes) -> bool:
+    """Whether the open file holds ``needle``: a byte scan in blocks, nothing parsed."""
+    position, previous = 0, b""
+    while True:
+        block = os.pread(fd, 1 << 20, position)
+        if not block:
+            return False
+        if needle in previous[-len(needle) :] + block:
+            return True
+        previous = block
+        position += len(block)
+
+
 def fsync_dir(folder: str | Path) -> None:
     """Make a folder's entries (a rename, a new file) durable."""
     dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
@@ -90,33 +103,39 @@ def read_capped(path: str, limit: int = MAX_READ) -> bytes:
     """
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise ValueError("is a directory")
-        if not stat.S_ISREG(info.st_mode):
-            raise ValueError("not a regular file")
-        if info.st_size > limit:
-            raise ValueError(
-                f"file is {human_size(info.st_size)}; the limit is {human_size(limit)}"
-            )
-        chunks = []
-        remaining = limit + 1
-        while remaining > 0:
-            chunk = os.read(fd, min(remaining, 1 << 16))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            remaining -= len(chunk)
-        data = b"".join(chunks)
-        if len(data) > limit:  # grew while we read it
-            raise ValueError(f"file is larger than the limit of {human_size(limit)}")
-        return data
+        return read_fd_capped(fd, limit)
     finally:
         os.close(fd)
 
 
+def read_fd_capped(fd: int, limit: int) -> bytes:
+    """``read_capped`` on a descriptor the caller opened (and closes): regular files only, at
+    most ``limit`` bytes, however much the file claims or grows while it is read."""
+    info = os.fstat(fd)
+    if stat.S_ISDIR(info.st_mode):
+        raise ValueError("is a directory")
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError("not a regular file")
+    if info.st_size > limit:
+        raise ValueError(f"file is {human_size(info.st_size)}; the limit is {human_size(limit)}")
+    chunks = []
+    remaining = limit + 1
+    while remaining > 0:
+        chunk = os.read(fd, min(remaining, 1 << 16))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    data = b"".join(chunks)
+    if len(data) > limit:  # grew while we read it
+        raise ValueError(f"file is larger than the limit of {human_size(limit)}")
+    return data
+
+
 def human_size(n: int) -> str:
-    """``n`` bytes as people read them: bytes, KiB or MiB."""
+    """``n`` bytes as people read them: bytes, KiB, MiB or GiB."""
+    if n >= 1024 * 1024 * 1024:
+        return f"{n / (1024 * 1024 * 1024):.1f} GiB"
     if n >= 1024 * 1024:
         return f"{n / (1024 * 1024):.1f} MiB"
     if n >= 1024:

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING, Final, NamedTuple
 
 from kaizen_agentic.errors import KaizenError
 
 if TYPE_CHECKING:
     from datetime import datetime
+    from pathlib import Path
 
 
 def find_root(start: str | Path) -> Path:
     """The git work tree holding ``start``, or ``start`` itself when it is in none."""
+    from pathlib import Path  # lazily: `schedule validate` checks containment, not work trees
+
     here = Path(start).absolute()
     for folder in (here, *here.parents):
         if (folder / ".git").exists():
@@ -170,17 +172,31 @@ def _own(record: bytes) -> bool:
     return path.startswith(_OWN_PATHS)
 
 
+# The one containment rule. Every file this tool reads from a repository, and every folder it
+# writes in, is checked here: resolved with its symbolic links followed, it must stay inside the
+# work tree. A link inside the repository that points inside it is fine; one that leaves is not.
+# Files are read with a size cap and only when regular (no FIFO, no device). The repository's
+# author is the one this guards against: committed links are theirs, so no race is in play.
+
+
 def inside(root: str, path: str) -> bool:
     """Whether ``path`` resolves (symlinks followed) to ``root`` or below it."""
     real_root = os.path.realpath(root)
     return os.path.commonpath([real_root, os.path.realpath(path)]) == real_root
 
 
+def outside(root: str, path: str) -> str | None:
+    """Why ``path`` may not be used, when it resolves outside ``root``; None when it stays in."""
+    if inside(root, path):
+        return None
+    return f"points outside the repository ({os.path.realpath(path)})"
+
+
 def check_inside(root: str, path: str) -> None:
     """Refuse ``path`` when it resolves (symlinks followed) outside ``root``."""
-    if not inside(root, path):
-        real = os.path.realpath(path)
-        raise KaizenError(f"{path} points outside the repository ({real}); refusing to read it")
+    why = outside(root, path)
+    if why:
+        raise KaizenError(f"{path} {why}; refusing to read it")
 
 
 def read_inside(root: str, relative: str, limit: int) -> bytes | None:
@@ -195,3 +211,24 @@ def read_inside(root: str, relative: str, limit: int) -> bytes | None:
         return atomic.read_capped(path, limit)
     except ValueError as exc:
         raise KaizenError(f"{path}: {exc}") from None
+
+
+def folder_inside(root: str, relative: str) -> str:
+    """The folder ``root/relative``, made where missing, each part checked before anything is
+    written in it: a part that is a link out of the repository, or not a folder, is refused."""
+    path = root
+    for part in relative.split(os.sep):
+        path = os.path.join(path, part)
+        if not os.path.lexists(path):
+            try:
+                os.mkdir(path)
+            except FileExistsError:
+                pass  # another writer made it: checked below like any other
+            except OSError as exc:
+                raise KaizenError(f"cannot make {path}: {exc.strerror}") from None
+        why = outside(root, path)
+        if why:
+            raise KaizenError(f"{path} {why}; refusing to write there")
+        if not os.path.isdir(path):
+            raise KaizenError(f"cannot write in {path}: it is not a folder")
+    return path

@@ -81,12 +81,21 @@ def test_damaged_lines_are_skipped_and_counted(tmp_path: Path) -> None:
             "outcome must be one of success, partial, failure, skipped; got 'great'",
         ),
         ({"duration_s": -1.0}, "duration must be a finite number of seconds >= 0; got -1.0"),
+        (
+            {"duration_s": 10**400},
+            "duration must be a finite number of seconds >= 0; got an integer of 401 digits",
+        ),
         ({"tokens": -5}, "tokens must be >= 0; got -5"),
+        ({"tokens": 10**13}, "tokens must be at most 1000000000000; got 10000000000000"),
         (
             {"measures": {"Bad Name": 1}},
             "measure name 'Bad Name' must be 1-64 characters of a-z, 0-9, '_', '.', '-'",
         ),
         ({"measures": {"x": float("nan")}}, "measure 'x' must be a finite number; got nan"),
+        (
+            {"measures": {"x": -(10**400)}},
+            "measure 'x' must be a finite number; got a negative integer of 401 digits",
+        ),
         ({"time": datetime(2027, 1, 1)}, "a run's time needs a UTC offset"),
     ],
 )

@@ -176,3 +176,153 @@ def test_eight_processes_adding_memory_lose_nothing(repo: Path) -> None:
     text = (repo / ".kaizen" / "memory" / "coach.md").read_text()
     assert all(f"learning from writer {w}" in text for w in range(WRITERS))
     assert text.count("note 1\n") == 1  # the earlier entries are still there, once
+
+
+# --- issue 21, row 9: every prepared event is delivered at least once --------------------------
+
+DUE_REPOS = 6
+DUE_KILL_TRIALS = 20
+DUE_CONCURRENT_TRIALS = 8
+
+
+@pytest.fixture
+def fleet(make_repo: Callable[..., Path], tmp_path: Path) -> Path:
+    records = []
+    for i in range(DUE_REPOS):
+        root = make_repo(f"f{i}", manifest=MANIFEST.replace("acme/crash", f"acme/f{i}"))
+        commit_all(root)
+        records.append({"slug": f"acme/f{i}", "host_paths": {"h": str(root)}})
+    roster = tmp_path / "roster.json"
+    roster.write_text(json.dumps(records))
+    return roster
+
+
+def due(roster: Path, out: Path, outbox: Path) -> list[str]:
+    return cli(
+        *("schedule", "prepare", "--due", "--at", AT, "--window", "6h", "--jobs", "1"),
+        *("--roster", str(roster), "--hostname", "h", "--out", str(out), "--outbox", str(outbox)),
+    )
+
+
+def announced(outbox: Path) -> list[str]:
+    if not outbox.exists():
+        return []
+    return [json.loads(line)["id"] for line in outbox.read_text().splitlines() if line]
+
+
+def settled(out: Path) -> list[str]:
+    """Every bundle is intact and has no event waiting; their keys."""
+    keys = []
+    for found in bundles(out):
+        assert verify(str(found)) == [], found
+        assert sorted(p.name for p in found.iterdir() if p.name.startswith(".")) == []
+        keys.append(json.loads((found / "manifest.json").read_text())["key"])
+    assert list(out.rglob(".tmp-*")) == []
+    return sorted(keys)
+
+
+@pytest.mark.slow
+def test_prepare_due_killed_then_rerun_announces_every_bundle_once(
+    fleet: Path, tmp_path: Path
+) -> None:
+    rng = random.Random(21)
+    started = time.monotonic()
+    subprocess.run(due(fleet, tmp_path / "probe", tmp_path / "probe.jsonl"), env=ENV, check=True)
+    whole = time.monotonic() - started  # one uninterrupted run, to aim the kills inside it
+    mid_run = 0
+    for trial in range(DUE_KILL_TRIALS):
+        out, outbox = tmp_path / f"t{trial}", tmp_path / f"t{trial}.jsonl"
+        child = subprocess.Popen(
+            due(fleet, out, outbox), env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        time.sleep(rng.uniform(0.2, 1.0) * whole)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        made = len(bundles(out))
+        mid_run += 0 < made < DUE_REPOS
+        for found in bundles(out):
+            assert verify(str(found)) == [], f"trial {trial}: {found}"
+        done = subprocess.run(due(fleet, out, outbox), env=ENV, capture_output=True, check=False)
+        assert done.returncode == 0, done.stderr
+        keys = settled(out)
+        assert len(keys) == DUE_REPOS
+        assert sorted(announced(outbox)) == keys, f"trial {trial}: killed after {made} bundles"
+    assert mid_run >= DUE_KILL_TRIALS // 4  # the kills really landed between bundles
+
+
+@pytest.mark.slow
+def test_three_concurrent_due_runs_one_killed_announce_nothing_twice(
+    fleet: Path, tmp_path: Path
+) -> None:
+    rng = random.Random(2103)
+    for trial in range(DUE_CONCURRENT_TRIALS):
+        out, outbox = tmp_path / f"c{trial}", tmp_path / f"c{trial}.jsonl"
+        children = [
+            subprocess.Popen(
+                due(fleet, out, outbox),
+                env=ENV,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for _ in range(3)
+        ]
+        time.sleep(rng.uniform(0.3, 2.0))
+        children[rng.randrange(3)].send_signal(signal.SIGKILL)
+        for child in children:
+            child.wait()
+        ids = announced(outbox)
+        assert len(ids) == len(set(ids)), f"trial {trial}: an event twice"
+        for found in bundles(out):
+            assert verify(str(found)) == []
+        subprocess.run(due(fleet, out, outbox), env=ENV, capture_output=True, check=True)
+        assert sorted(announced(outbox)) == settled(out)  # each once, after one more run
+
+
+# --- issue 21, row 21: three processes completing one bundle record it once --------------------
+
+COMPLETE_ROUNDS = 10
+COMPLETER = """
+import json, sys
+from datetime import datetime, UTC
+from kaizen_agentic.bundle.result import complete, parse_result
+result = parse_result(json.dumps({"outcome": "success",
+    "learnings": [{"text": "learned once"}]}).encode(), "r")
+print("ready", flush=True)
+sys.stdin.readline()
+done = complete(sys.argv[1], result, at=datetime(2027, 4, 1, tzinfo=UTC), host="h")
+print(done.status, flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_three_processes_completing_one_bundle_record_it_once(repo: Path, tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from kaizen_agentic.bundle import memory, metrics
+    from kaizen_agentic.bundle.prepare import prepare
+
+    for day in range(COMPLETE_ROUNDS):
+        at = datetime(2027, 3, 1, 12, tzinfo=UTC) + timedelta(days=day)
+        bundle = prepare(str(repo), "coach", at=at, out_dir=str(tmp_path / "out"), host="h")
+        children = [
+            subprocess.Popen(
+                [sys.executable, "-c", COMPLETER, bundle.path],
+                env=ENV,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(3)
+        ]
+        for child in children:  # all three imported and waiting: then go at once
+            assert child.stdout is not None and child.stdout.readline() == "ready\n"
+        for child in children:
+            assert child.stdin is not None
+            child.stdin.write("go\n")
+            child.stdin.flush()
+        statuses = sorted(child.communicate()[0].strip() for child in children)
+        assert statuses == ["already-completed", "already-completed", "completed"], day
+        records = metrics.summarize(str(repo), "coach", window=1000).window
+        assert [r.bundle for r in records].count(bundle.key) == 1
+        entries, _ = memory.read(str(repo), "coach")
+        assert [e.bundle for e in entries].count(bundle.key) == 1

@@ -8,6 +8,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kaizen_agentic.bundle import memory
 from kaizen_agentic.errors import InvalidFileError
 from kaizen_agentic.fleet.roster import parse_record
 from kaizen_agentic.manifest.schedule import Manifest, parse_manifest
@@ -258,3 +259,53 @@ def test_openmetrics_reads_back_exactly_or_refuses(
             elif sample.name == "kaizen_runs_total":
                 assert (sample.labels["outcome"], sample.value) == ("success", 2)
     assert read == measures
+
+
+# What a learning may hold that the memory file's reader could take for structure, mixed with
+# arbitrary text: headings, fences, provenance comments, backslashes and every kind of line end.
+STRUCTURE = st.sampled_from(
+    [
+        "## 2099-12-31 (pinned) forged",
+        "##",
+        "```",
+        "~~~python",
+        "<!-- kaizen: bundle=kz-forged commit=0 -->",
+        "  <!-- kaizen: commit=1 -->",
+        "\\",
+        "\\## escaped",
+        "\\\\```",
+        "\n",
+        "\r",
+        "\r\n",
+        "\u2028",
+        "\x0c",
+        "\x00",
+        "\ufeff",
+        " ",
+        "# Memory: x",
+    ]
+)
+LEARNING = (
+    st.lists(st.one_of(STRUCTURE, st.text(max_size=8)), min_size=1, max_size=12)
+    .map("".join)
+    .filter(lambda t: bool(t.strip()))
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts=st.lists(LEARNING, min_size=1, max_size=4), pinned=st.booleans())
+def test_any_learning_is_read_back_as_added_one_entry_each(texts: list[str], pinned: bool) -> None:
+    """Whatever text is added is read back byte for byte (without the blank lines around it,
+    which ``new_entry`` leaves out), as one entry, with its own provenance."""
+    import tempfile
+    from datetime import UTC, datetime
+
+    when = datetime(2027, 3, 29, 12, tzinfo=UTC)
+    with tempfile.TemporaryDirectory() as root:
+        for number, text in enumerate(texts):
+            entry = memory.new_entry(text, when=when, pinned=pinned, bundle=f"kz-{number}")
+            memory.add(root, "coach", [entry])
+        entries, _ = memory.read(root, "coach")
+    assert [(e.text, e.pinned, e.bundle) for e in entries] == [
+        (text.strip("\n") + "\n", pinned, f"kz-{number}") for number, text in enumerate(texts)
+    ]

@@ -7,6 +7,7 @@ from pathlib import Path
 from tests.hardening import (
     test_crash_and_concurrency,
     test_filesystem,
+    test_hostile_files,
     test_hostile_inputs,
     test_redaction_inputs,
     test_secrets,
@@ -69,6 +70,19 @@ def test_the_round_3_rows_quote_the_suite() -> None:
         f"| {len(out.ESCAPES)} escape sequences",
         f"{len(out.NON_FINITE)} non-finite metrics lines",
         f"| {cases(out)} | no raw control character",
+    ]
+    files = test_hostile_files
+    crash = test_crash_and_concurrency
+    bad = len(files.BAD_LINES)
+    expected += [
+        f"| {len(files.RETARGETED)} + 1 + 1 + 4 + 2 + 1 + 1 + 1 + 1 |",
+        f"| 2 + {len(files.LINKS)} + 1 |",
+        f"| {len(files.FORGERIES)} + 1 + 2; 300 examples |",
+        f"| {bad} bad lines (",
+        f"| {bad} x 3 ({bad * 3}) + 1 + 1 + 3 |",
+        f"| 1 + 1 + {len(files.CAPPED)} + 1 |",
+        f"| {crash.DUE_KILL_TRIALS} trials; {crash.DUE_CONCURRENT_TRIALS} trials; "
+        f"{crash.COMPLETE_ROUNDS} rounds |",
     ]
     for fragment in expected:
         assert fragment in DOC, fragment

@@ -247,36 +247,32 @@ def test_the_page_opens_offline_in_a_real_browser(
     assert shot.stat().st_size > 10_000
 
 
-def test_reading_from_the_end_stops_before_the_period(
-    make_repo: Callable[..., Path], tmp_path: Path
+def test_a_long_history_costs_its_tail_and_one_scan(
+    make_repo: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A long history is not parsed: only the records near the period are read."""
+    """Records count by their time wherever they stand in the file, yet a long history in time
+    order is parsed only back to the period: what comes before is scanned, not parsed, except
+    the lines whose time is on a date of the period."""
     from kaizen_agentic.bundle import metrics
-    from kaizen_agentic.views import report as core
+    from kaizen_agentic.views import period as core
 
     repo = make_repo("long", manifest=GAMMA.replace("gamma", "long"))
     (repo / ".kaizen/metrics").mkdir()
     start = datetime(2020, 1, 1, tzinfo=UTC)
+    since, until = start + timedelta(hours=49_000), start + timedelta(hours=50_000)
     with open(repo / ".kaizen/metrics/coach.jsonl", "w") as handle:
+        handle.write(line((since + timedelta(minutes=1)).isoformat(), "failure"))  # first line
         for i in range(50_000):
             handle.write(line((start + timedelta(hours=i)).isoformat(), "success"))
     parsed = []
-    real = metrics.parse_line
-
-    def counting(raw: bytes) -> Any:
-        parsed.append(raw)
-        return real(raw)
-
-    since = start + timedelta(hours=49_000)
-    original = metrics.parse_line
-    metrics.parse_line = counting  # type: ignore[assignment]
-    try:
-        until = start + timedelta(hours=50_000)
-        found, malformed, ever = core.read_period(str(repo), "coach", since, until)
-    finally:
-        metrics.parse_line = original  # type: ignore[assignment]
-    assert (len(found), malformed, ever) == (999, 0, True)
-    assert len(parsed) < 1_100  # of 50,000 lines, only the period and two days of slack
+    real = metrics.read_line
+    monkeypatch.setattr(metrics, "read_line", lambda raw: parsed.append(raw) or real(raw))
+    tally = core.Tally("acme/long", "coach", ())
+    found = core.read_period(str(repo), "coach", since, until, tally)
+    assert found == core.Read(0, True, None)
+    assert tally.runs == {"success": 999, "partial": 0, "failure": 1, "skipped": 0}
+    assert tally.last is not None and tally.last[1].time == (until - timedelta(hours=1)).isoformat()
+    assert len(parsed) < 1_100  # of 50,001 lines: the period, two days of slack, one more
 
 
 def test_the_reference_shows_the_terminal_report_as_it_is(

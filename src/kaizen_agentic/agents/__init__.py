@@ -150,7 +150,11 @@ def builtin_names() -> list[str]:
 
 def repo_names(repo_root: str) -> list[str]:
     """Names of the agents a repository defines in ``.kaizen/agents/``."""
+    from kaizen_agentic.repo import inside
+
     folder = os.path.join(repo_root, REPO_AGENTS_DIR)
+    if os.path.lexists(folder) and not inside(repo_root, folder):
+        return []  # a link out of the repository: its names are not the repository's agents
     try:
         names = os.listdir(folder)
     except OSError:
@@ -197,7 +201,7 @@ def load_repo_manifest(root: str) -> Manifest:
     from kaizen_agentic.manifest.schedule import MANIFEST_PATH, load_manifest
 
     path = os.path.join(root, MANIFEST_PATH)
-    manifest = load_manifest(path)
+    manifest = load_manifest(path, root)
     entries = [(e.agent, i, e.line, e.col) for i, e in enumerate(manifest.agents) if e.enabled]
     problems = undefined(entries, root, path)
     if problems:

@@ -6,6 +6,13 @@ slot, the moment the occurrence belongs to, not the moment the event was written
 
 Delivery: ``append_outbox`` appends one JSON line under a lock; ``post`` sends CloudEvents
 HTTP structured mode (``application/cloudevents+json``) with bounded retries and backoff.
+
+At least once: a bundle is written with its prepared event inside it (``PENDING``), in the same
+atomic rename, so a bundle never exists without its event waiting. ``deliver_pending`` claims
+the event under a lock, marks it ``SENDING``, delivers it and removes the mark. A run killed at
+any moment leaves the mark, and the next run that meets the bundle (``exists``) sends it again;
+a run killed mid-delivery leaves ``SENDING``, and the next one first looks for the event in the
+outbox, so the outbox holds it once. A sink may see it twice; consumers deduplicate by ``id``.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ COMPLETED: Final = "kaizen.schedule.completed"
 PREPARED_SCHEMA: Final = "urn:kaizen-agentic:schema:prepared-event:v1"
 COMPLETED_SCHEMA: Final = "urn:kaizen-agentic:schema:completed-event:v1"
 MAX_EVENT_BYTES: Final = 64 * 1024
+PENDING: Final = ".event.json"  # in a bundle folder: its prepared event, not yet delivered
+SENDING: Final = ".event.sending"  # the same, while (or since) a delivery was under way
 CONTENT_TYPE: Final = "application/cloudevents+json"
 
 
@@ -66,8 +75,11 @@ def encode(event: dict[str, Any]) -> bytes:
     return output.compact_json(event).encode()
 
 
-def append_outbox(path: str, event: dict[str, Any]) -> None:
-    """Append the event as one JSON line; concurrent writers are serialised by ``flock``."""
+def append_outbox(path: str, event: dict[str, Any], unless_present: bool = False) -> None:
+    """Append the event as one JSON line; concurrent writers are serialised by ``flock``.
+
+    ``unless_present``: first look for the event's id in the outbox (a byte scan), and append
+    nothing when it is there: for an event whose earlier delivery was interrupted."""
     import fcntl
 
     from kaizen_agentic.atomic import append_line
@@ -80,9 +92,32 @@ def append_outbox(path: str, event: dict[str, Any]) -> None:
         raise KaizenError(f"cannot open outbox {path}: {exc.strerror}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        append_line(fd, encode(event))
+        if not (unless_present and _holds(fd, event["id"])):
+            append_line(fd, encode(event))
     finally:
         os.close(fd)
+
+
+def _holds(fd: int, event_id: str) -> bool:
+    """Whether the outbox holds a whole event with this id (a line torn by a crash does not
+    count). A byte scan first; lines are parsed only when the id is in the file at all."""
+    from kaizen_agentic.atomic import file_contains
+
+    needle = encode({"id": event_id})[1:-1]
+    if not file_contains(fd, needle):
+        return False
+    import json
+
+    with open(os.dup(fd), "rb") as lines:
+        lines.seek(0)
+        for line in lines:
+            if needle in line:
+                try:
+                    if json.loads(line).get("id") == event_id:
+                        return True
+                except (ValueError, AttributeError):
+                    continue
+    return False
 
 
 class DeliveryError(KaizenError):
@@ -133,3 +168,72 @@ def deliver(event: dict[str, Any], outbox: str | None, sink: str | None) -> None
         append_outbox(outbox, event)
     if sink:
         post(sink, event)
+
+
+def deliver_pending(
+    bundle: str, event: dict[str, Any], outbox: str | None, sink: str | None
+) -> bool:
+    """Deliver the bundle's prepared event if it is still pending (see the module's note).
+
+    Returns True when this call delivered it; False when it was delivered already, another
+    process is delivering it, or there is nowhere to deliver to. A sink failure raises
+    ``DeliveryError`` and leaves the event pending for the next run."""
+    from kaizen_agentic.atomic import fsync_dir
+
+    if not (outbox or sink):
+        return False
+    claimed = _claim(bundle)
+    if claimed is None:
+        return False
+    fd, resumed = claimed
+    try:
+        if outbox:
+            append_outbox(outbox, event, unless_present=resumed)
+        if sink:
+            post(sink, event)
+        os.unlink(os.path.join(bundle, SENDING))
+        fsync_dir(bundle)
+    finally:
+        os.close(fd)  # releases the claim
+    return True
+
+
+def _claim(bundle: str) -> tuple[int, bool] | None:
+    """Lock the bundle's pending event and mark it ``SENDING``: the descriptor holding the lock
+    and whether an earlier delivery was interrupted; None when there is nothing to claim."""
+    import fcntl
+
+    from kaizen_agentic.atomic import fsync_dir
+
+    pending, sending = os.path.join(bundle, PENDING), os.path.join(bundle, SENDING)
+    for path in (sending, pending):
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            continue  # none (or not ours: a link is no event of a bundle)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return None  # another process holds it and is delivering it
+        # Under the lock the file's name is settled: it may have moved or gone since we opened
+        # it (a process that held it renamed it, then delivered it or was killed).
+        if _names(sending, fd):
+            return fd, True
+        if _names(pending, fd):
+            os.rename(pending, sending)  # the file, and our lock on it, move along
+            fsync_dir(bundle)
+            return fd, False
+        os.close(fd)
+        return None  # delivered and removed
+    return None
+
+
+def _names(path: str, fd: int) -> bool:
+    """Whether ``path`` is the file open as ``fd``."""
+    try:
+        there = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return False
+    here = os.fstat(fd)
+    return (there.st_dev, there.st_ino) == (here.st_dev, here.st_ino)

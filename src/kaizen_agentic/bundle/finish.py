@@ -18,7 +18,9 @@ from typing import Any, Final, NamedTuple
 
 from kaizen_agentic.bundle import commit as git_commit
 from kaizen_agentic.bundle import store
+from kaizen_agentic.bundle.metrics import metrics_path
 from kaizen_agentic.bundle.result import complete
+from kaizen_agentic.errors import KaizenError
 
 EVENT_FILE: Final = "completed.json"
 
@@ -47,10 +49,10 @@ def finish(
     from kaizen_agentic.atomic import locked_dir, write_atomic
 
     manifest = store.read_manifest(bundle_dir)
-    root, agent = manifest["repo"]["path"], manifest["agent"]["name"]
+    named = store.named_run(manifest)  # its shape only: complete() binds it to the checkout
     where = None
-    if commit and os.path.isdir(root):  # a missing checkout is complete()'s to report
-        where = git_commit.target(root, agent, branch)
+    if commit and os.path.isdir(named.root):  # a missing checkout is complete()'s to report
+        where = git_commit.target(named.root, named.agent, branch)  # checks; writes nothing
     with locked_dir(bundle_dir):  # a concurrent repeat waits for the event to be kept
         done = complete(bundle_dir, result, at=at, host=host)
         if done.event is not None:
@@ -58,11 +60,15 @@ def finish(
             write_atomic(os.path.join(bundle_dir, EVENT_FILE), data, mode=0o600)
         event = done.event or kept_event(bundle_dir)
     committed = None
+    if where is not None and done.metrics_path != metrics_path(named.root, named.agent):
+        # complete() bound what it read to its checkout; this is not that checkout (the
+        # manifest was rewritten between the two reads): commit nothing
+        raise KaizenError(f"{bundle_dir} changed while it was completed; nothing committed")
     if where is not None:
         key = manifest["key"]
         committed = git_commit.commit_run(
             where,
-            agent=agent,
+            agent=named.agent,
             slot=manifest["slot"],
             key=key,
             event_id=f"{key}.completed",
@@ -74,10 +80,8 @@ def finish(
 
 def kept_event(bundle_dir: str) -> dict[str, Any] | None:
     """The completed event kept in the bundle, or None (never completed here, or unreadable)."""
-    from kaizen_agentic.atomic import read_capped
-
-    try:
-        value = json.loads(read_capped(os.path.join(bundle_dir, EVENT_FILE)))
-    except (OSError, ValueError):
+    try:  # the bundle's own regular file, capped, no link followed (store.read_member)
+        value = json.loads(store.read_member(bundle_dir, EVENT_FILE, store.MAX_MANIFEST_BYTES))
+    except (OSError, ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None

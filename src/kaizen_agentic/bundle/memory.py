@@ -10,6 +10,11 @@ optional provenance comment, and free text::
 
 Pinned entries are standing decisions: they are the last dropped when a bundle's token budget
 is tight. Anything above the first heading is a preamble and is not an entry.
+
+An entry's text cannot make structure: a line of it that the reader would take for a heading,
+a code fence or a provenance comment is written with one more leading backslash (Markdown's own
+escape, so it still reads as text) and read back with one less. Whatever text is added is read
+back byte for byte, as one entry. Lines end at ``\n`` only.
 """
 
 from __future__ import annotations
@@ -26,6 +31,10 @@ MAX_MEMORY_BYTES: Final = 16 * 1024 * 1024
 MAX_ENTRY_CHARS: Final = 20_000
 _HEADING = re.compile(r"## +(?P<when>\S+)(?P<rest>.*)$")
 _META = re.compile(r"<!--\s*kaizen:(?P<pairs>[^>]*?)-->\s*$")
+# What the reader may take for structure, after any leading backslashes: escaped on writing.
+_STRUCTURE = re.compile(r"##(?:[ \t]|$)|```|~~~|\s*<!--\s*kaizen:")
+_FENCES: Final = ("```", "~~~")
+_PROVENANCE = re.compile(r"[A-Za-z0-9._:+-]{1,200}")
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -54,8 +63,20 @@ class MemoryEntry(NamedTuple):
         )
         if meta:
             lines.append(f"<!-- kaizen: {meta} -->")
-        lines.append(self.text.rstrip("\n"))
+        lines.append(escape(self.text.rstrip("\n")))
         return "\n".join(lines) + "\n"
+
+
+def escape(text: str) -> str:
+    """``text`` with one more leading backslash on each line the reader would take for
+    structure (see the module's note); ``parse`` takes it off again."""
+    return "\n".join(
+        "\\" + line if _STRUCTURE.match(line.lstrip("\\")) else line for line in text.split("\n")
+    )
+
+
+def _unescape(line: str) -> str:
+    return line[1:] if line.startswith("\\") and _STRUCTURE.match(line.lstrip("\\")) else line
 
 
 def memory_path(root: str, agent: str) -> str:
@@ -79,14 +100,14 @@ def parse(text: str) -> list[MemoryEntry]:
     entries: list[MemoryEntry] = []
     current: dict[str, object] | None = None
     body: list[str] = []
-    fence = False
 
     def close() -> None:
         if current is not None:
             entries.append(MemoryEntry(text="\n".join(body).strip("\n") + "\n", **current))  # type: ignore[arg-type]
 
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.startswith(("```", "~~~")):
+    fence = False
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.startswith(_FENCES):
             fence = not fence
         match = None if fence else _HEADING.match(line)
         if match is None:
@@ -96,7 +117,7 @@ def parse(text: str) -> list[MemoryEntry]:
                     pairs = dict(p.split("=", 1) for p in meta["pairs"].split() if "=" in p)
                     current["bundle"], current["commit"] = pairs.get("bundle"), pairs.get("commit")
                     continue
-            body.append(line)
+            body.append(line if fence else _unescape(line))
             continue
         close()
         body = []
@@ -116,6 +137,15 @@ def parse(text: str) -> list[MemoryEntry]:
         }
     close()
     return entries
+
+
+def _open_fence(text: str) -> bool:
+    """Whether ``text`` ends inside a code fence (one a hand edit left open)."""
+    fence = False
+    for line in text.split("\n"):
+        if line.startswith(_FENCES):
+            fence = not fence
+    return fence
 
 
 def _load(root: str, agent: str) -> tuple[str, bytes] | None:
@@ -160,19 +190,13 @@ def add(root: str, agent: str, entries: list[MemoryEntry]) -> str:
     """
     from kaizen_agentic.agents import check_name
     from kaizen_agentic.atomic import locked_dir, write_atomic
+    from kaizen_agentic.repo import folder_inside
 
     check_name(agent)
-    folder = os.path.join(root, MEMORY_DIR)
-    os.makedirs(folder, exist_ok=True)
     path = memory_path(root, agent)
     for entry in entries:
-        size = len(entry.text.rstrip("\n"))
-        if not entry.text.strip():
-            raise KaizenError("a memory entry needs some text")
-        if size > MAX_ENTRY_CHARS:
-            raise KaizenError(
-                f"a memory entry is {size} characters; the limit is {MAX_ENTRY_CHARS}"
-            )
+        _check(entry)
+    folder = folder_inside(root, MEMORY_DIR)
     with locked_dir(folder):
         loaded = _load(root, agent)
         existing = loaded[0] if loaded else ""
@@ -181,9 +205,29 @@ def add(root: str, agent: str, entries: list[MemoryEntry]) -> str:
         if not fresh:
             return path
         text = existing or header(agent)
+        if _open_fence(text):
+            text = text.rstrip("\n") + "\n```"  # else the new entries would read as code
         text = text.rstrip("\n") + "\n\n" + "\n".join(e.render() for e in fresh)
         write_atomic(path, text.encode("utf-8"))
     return path
+
+
+def _check(entry: MemoryEntry) -> None:
+    size = len(entry.text.rstrip("\n"))
+    if not entry.text.strip():
+        raise KaizenError("a memory entry needs some text")
+    if size > MAX_ENTRY_CHARS:
+        raise KaizenError(f"a memory entry is {size} characters; the limit is {MAX_ENTRY_CHARS}")
+    try:
+        entry.text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise KaizenError("a memory entry must be Unicode text (a lone surrogate is not)") from None
+    for name, value in (("bundle", entry.bundle), ("commit", entry.commit)):
+        if value is not None and not _PROVENANCE.fullmatch(value):
+            raise KaizenError(
+                f"a memory entry's {name} must be 1-200 characters of A-Z, a-z, 0-9, "
+                f"'.', '_', ':', '+', '-'; got {value[:60]!r}"
+            )
 
 
 def new_entry(
@@ -235,7 +279,8 @@ def _split_new(text: str, known: set[tuple[str, str | None]]) -> tuple[str, list
     first = len(entries)
     while first > 0 and _identity(entries[first - 1]) not in known:
         first -= 1
-    lines = text.splitlines(keepends=True)
+    lines = text.split("\n")  # as parse() numbers them: a line ends at "\n" only
+    lines = [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
     new = []
     for i in range(first, len(entries)):
         end = entries[i + 1].line - 1 if i + 1 < len(entries) else len(lines)

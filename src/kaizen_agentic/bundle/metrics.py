@@ -16,8 +16,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Iterator
-from datetime import datetime
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, Final, NamedTuple
 
 from kaizen_agentic import names, output
@@ -27,6 +29,21 @@ METRICS_DIR: Final = os.path.join(".kaizen", "metrics")
 OUTCOMES: Final = ("success", "partial", "failure", "skipped")
 DEFAULT_WINDOW: Final = 20
 MAX_LINE_BYTES: Final = 64 * 1024
+# A record's numbers, for writers and readers alike, are finite floats: NaN, the infinities and
+# an integer too long for a float (Python's JSON reads 400 digits happily; float() of them
+# raises) make a line malformed, not a crash in a sum. Token counts are whole and bounded, as
+# results have them.
+MAX_TOKENS: Final = 10**12
+_MEASURE_NAME: Final = re.compile(names.MEASURE_NAME_PATTERN)
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number")
+
+
+# Strict JSON: NaN and Infinity are not numbers (nor is 1e999, which overflows to infinity:
+# ``number`` refuses it with every other value out of bounds).
+_DECODER: Final = json.JSONDecoder(parse_constant=_no_constant)
 _BLOCK: Final = 1 << 16
 
 
@@ -97,90 +114,164 @@ def make_record(
         raise KaizenError("a run's time needs a UTC offset")
     if outcome not in OUTCOMES:
         raise KaizenError(f"outcome must be one of {', '.join(OUTCOMES)}; got {outcome!r}")
-    if duration_s is not None and (not math.isfinite(duration_s) or duration_s < 0):
-        raise KaizenError(f"duration must be a finite number of seconds >= 0; got {duration_s}")
+    if duration_s is not None and number(duration_s, 0) is None:
+        raise KaizenError(
+            f"duration must be a finite number of seconds >= 0; got {_shown(duration_s)}"
+        )
     if tokens is not None and tokens < 0:
-        raise KaizenError(f"tokens must be >= 0; got {tokens}")
+        raise KaizenError(f"tokens must be >= 0; got {_shown(tokens)}")
+    if tokens is not None and tokens > MAX_TOKENS:
+        raise KaizenError(f"tokens must be at most {MAX_TOKENS}; got {_shown(tokens)}")
     clean: dict[str, float] = {}
     for name, value in (measures or {}).items():
-        if names.measure_problem(name):
+        if not measure_name(name):
             raise KaizenError(
                 f"measure name {name!r} must be 1-64 characters of a-z, 0-9, '_', '.', '-'"
             )
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
-            raise KaizenError(f"measure {name!r} must be a finite number; got {value!r}")
+        if number(value) is None:
+            raise KaizenError(f"measure {name!r} must be a finite number; got {_shown(value)}")
         clean[name] = value
     stamp = time.isoformat(timespec="seconds")
     return RunRecord(stamp, outcome, duration_s, tokens, clean, bundle, memory_dropped)
 
 
+def number(value: object, minimum: float = -math.inf) -> float | None:
+    """``value`` as a float when it is a number (not a bool), finite as a float and at least
+    ``minimum``; None for anything else: NaN, infinities, an integer too long for a float."""
+    if type(value) is float:  # the common case first: a report reads every value of a file
+        as_float = value
+    elif type(value) is int:
+        try:
+            as_float = float(value)
+        except OverflowError:
+            return None
+    else:
+        return None  # not a number, or a bool
+    return as_float if -math.inf < as_float < math.inf and as_float >= minimum else None
+
+
+def measure_name(name: object) -> bool:
+    """Whether ``name`` is a measure name: 1-64 characters of a-z, 0-9, '_', '.', '-'."""
+    return isinstance(name, str) and _MEASURE_NAME.fullmatch(name) is not None
+
+
+# RFC 3339 (seconds optional): what records hold. Other spellings Python would read (basic
+# format, week dates) are refused, so that a time is always found by its date (views.report).
+_RFC3339 = re.compile(
+    r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d(?::\d\d(?:\.\d{1,9})?)?(?:[Zz]|[+-]\d\d:\d\d)"
+)
+
+
+def record_time(text: str) -> datetime | None:
+    """A record's time in UTC, or None when it is not an RFC 3339 time with an offset that
+    stays within the calendar in UTC (``9999-12-31T23:59:59-23:59`` does not)."""
+    if not _RFC3339.fullmatch(text):
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+        return value.astimezone(UTC) if value.tzinfo is not None else None
+    except (ValueError, OverflowError):
+        return None
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**20:
+        sign = "a negative" if value < 0 else "an"
+        return f"{sign} integer of {len(str(abs(value))):,} digits"
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
+
+
 def append(root: str, agent: str, record: RunRecord) -> str:
     """Append one record, under the folder lock, as one write. Returns the file's path."""
-    from kaizen_agentic.agents import check_name
-    from kaizen_agentic.atomic import append_line, locked_dir
+    with ledger(root, agent) as log:
+        log.append(record)
+    return metrics_path(root, agent)
 
-    check_name(agent)
-    folder = os.path.join(root, METRICS_DIR)
-    os.makedirs(folder, exist_ok=True)
-    path = metrics_path(root, agent)
-    line = output.compact_json(record.as_dict()) + "\n"
-    data = line.encode("utf-8")
-    with locked_dir(folder):
+
+class Ledger(NamedTuple):
+    """An agent's metrics file while its folder's lock is held (see ``ledger``)."""
+
+    root: str
+    agent: str
+
+    def has(self, bundle: str) -> bool:
+        """Whether a record for ``bundle`` is in the file."""
+        return has_bundle(self.root, self.agent, bundle)
+
+    def append(self, record: RunRecord) -> None:
+        """Append one record as one write on an ``O_APPEND`` descriptor, fsynced."""
+        from kaizen_agentic.atomic import append_line
+
+        path = metrics_path(self.root, self.agent)
+        line = output.compact_json(record.as_dict()) + "\n"
         if os.path.islink(path):
             raise KaizenError(f"{path} is a symbolic link; refusing to write through it")
         fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
-            append_line(fd, data)
+            append_line(fd, line.encode("utf-8"))
         finally:
             os.close(fd)
-    return path
 
 
-def _no_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a number")
+@contextmanager
+def ledger(root: str, agent: str) -> Iterator[Ledger]:
+    """Hold the agent's metrics folder locked (made inside the repository if missing): what is
+    checked and appended under it is one step for every other writer, in any process."""
+    from kaizen_agentic.agents import check_name
+    from kaizen_agentic.atomic import locked_dir
+    from kaizen_agentic.repo import folder_inside
+
+    check_name(agent)
+    folder = folder_inside(root, METRICS_DIR)
+    with locked_dir(folder):
+        yield Ledger(root, agent)
 
 
 def parse_line(line: bytes) -> RunRecord | None:
-    """A record from one line, or None when the line is not a readable record: not strict
-    JSON (``NaN`` and ``Infinity`` are not numbers, nor is ``1e999``, which overflows to
-    infinity), a time with a control character, a measure name outside its rule."""
+    """A record from one line, or None when the line is not a readable record: any field that
+    is present with a value out of its type or bounds makes the whole line malformed."""
+    read = read_line(line)
+    return read[0] if read is not None else None
+
+
+def read_line(line: bytes) -> tuple[RunRecord, datetime] | None:
+    """``parse_line``, with the record's time in UTC."""
     try:
-        raw = json.loads(line, parse_constant=_no_constant)
-    except ValueError:
+        raw = _DECODER.decode(line.decode())
+    except (ValueError, RecursionError):  # ValueError: not UTF-8, not JSON, over 4,300 digits
         return None
-    if not isinstance(raw, dict) or not isinstance(raw.get("time"), str):
+    if not isinstance(raw, dict):
         return None
-    outcome = raw.get("outcome")
-    measures = raw.get("measures") or {}
-    if outcome not in OUTCOMES or not isinstance(measures, dict):
+    when, outcome = raw.get("time"), raw.get("outcome")
+    if not isinstance(when, str) or outcome not in OUTCOMES:
         return None
-    if names.label_problem(raw["time"]) or any(names.measure_problem(k) for k in measures):
+    moment = record_time(when)
+    if moment is None:
         return None
     duration, tokens = raw.get("duration_s"), raw.get("tokens")
-    floats = [v for v in (duration, *measures.values()) if isinstance(v, float)]
-    if not all(map(math.isfinite, floats)):
+    measures = raw.get("measures") or {}
+    bundle, dropped = raw.get("bundle"), raw.get("memory_dropped")
+    seconds = None if duration is None else number(duration, 0)
+    if (
+        (duration is not None and seconds is None)
+        or not (tokens is None or _count(tokens, MAX_TOKENS))
+        or not (dropped is None or _count(dropped, 10**9))
+        or not (bundle is None or isinstance(bundle, str))
+        or not isinstance(measures, dict)
+    ):
         return None
-    return RunRecord(
-        raw["time"],
-        outcome,
-        float(duration) if isinstance(duration, int | float) else None,
-        int(tokens) if isinstance(tokens, int) and not isinstance(tokens, bool) else None,
-        {
-            str(k): float(v)
-            for k, v in measures.items()
-            if isinstance(v, int | float) and not isinstance(v, bool)
-        },
-        raw.get("bundle") if isinstance(raw.get("bundle"), str) else None,
-        _count(raw.get("memory_dropped")),
-    )
+    values: dict[str, float] = {}
+    for name, value in measures.items():
+        checked = number(value)
+        if checked is None or not measure_name(name):
+            return None
+        values[name] = checked
+    return RunRecord(when, outcome, seconds, tokens, values, bundle, dropped), moment
 
 
-def _count(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+def _count(value: object, most: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= most
 
 
 def _open_inside(root: str, agent: str) -> int | None:
@@ -190,7 +281,10 @@ def _open_inside(root: str, agent: str) -> int | None:
     from kaizen_agentic.repo import check_inside
 
     check_inside(root, path)
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise KaizenError(f"cannot read {path}: {exc.strerror}") from None
     import stat
 
     if not stat.S_ISREG(os.fstat(fd).st_mode):
@@ -201,21 +295,30 @@ def _open_inside(root: str, agent: str) -> int | None:
 
 def lines_from_end(fd: int) -> Iterator[bytes]:
     """Complete lines of the file, last first, reading backwards in blocks."""
+    for line, _ in lines_back(fd):
+        yield line
+
+
+def lines_back(fd: int, floor: int = 0) -> Iterator[tuple[bytes, int]]:
+    """Non-blank lines of the file at or after byte ``floor``, last first, each with the offset
+    it starts at; a line that starts before ``floor`` is not read."""
     position = os.fstat(fd).st_size
     tail = b""
-    while position > 0:
-        step = min(_BLOCK, position)
+    while position > floor:
+        step = min(_BLOCK, position - floor)
         position -= step
         block = os.pread(fd, step, position) + tail
         parts = block.split(b"\n")
         tail = parts[0]
+        end = position + len(block)
         for part in reversed(parts[1:]):
+            end -= len(part) + 1
             if part.strip():
-                yield part
+                yield part, end + 1
         if len(tail) > MAX_LINE_BYTES:
             tail = b""  # an absurd line: skip it rather than buffer it
-    if tail.strip():
-        yield tail
+    if floor == 0 and tail.strip():
+        yield tail, 0
 
 
 def count_lines(fd: int) -> int:
@@ -301,20 +404,13 @@ def _trend(name: str, values: list[float]) -> Trend:
 
 def has_bundle(root: str, agent: str, bundle: str) -> bool:
     """Whether a record for ``bundle`` is already in the file (a byte scan, no parsing)."""
+    from kaizen_agentic.atomic import file_contains
+
     fd = _open_inside(root, agent)
     if fd is None:
         return False
     needle = output.compact_json({"bundle": bundle})[1:-1].encode()
     try:
-        position, keep = 0, len(needle)
-        previous = b""
-        while True:
-            block = os.pread(fd, 1 << 20, position)
-            if not block:
-                return False
-            if needle in previous[-keep:] + block:
-                return True
-            previous = block
-            position += len(block)
+        return file_contains(fd, needle)
     finally:
         os.close(fd)

@@ -245,6 +245,7 @@ def prepare(
     window: int = metrics.DEFAULT_WINDOW,
     durable: bool = True,
     strict_secrets: bool = False,
+    announce: bool = False,
 ) -> Prepared:
     """Prepare the bundle for ``agent``'s slot at or before ``at`` in the repo at ``root``.
 
@@ -252,6 +253,9 @@ def prepare(
     ``force``, which rebuilds it and swaps it in atomically (``"replaced"``).
     ``strict_secrets``: raise ``SecretsFound`` (and write nothing) when any input held a
     secret, instead of writing the bundle with the secret redacted.
+    ``announce``: a delivery follows (an outbox or a sink): a new bundle is written with its
+    event waiting in it, so that the event is delivered at least once
+    (``events.deliver_pending``), however the run ends.
     """
     if at.tzinfo is None:
         raise ValueError("`at` must be timezone-aware")
@@ -294,10 +298,13 @@ def prepare(
     files[store.MANIFEST] = store.json_bytes(manifest)
     final = store.bundle_path(out_dir, ctx.slug, agent, ctx.slot)
     store.check_out_dir(out_dir, final)
+    event = prepared_event(manifest, final, host)
+    if announce:  # the event waits in the bundle, written in the same rename
+        files[events.PENDING] = events.encode(event) + b"\n"
     status, note = store.place(final, files, manifest["digest"], force, durable)
     if status == "exists":
         manifest = store.read_manifest(final)
-    event = prepared_event(manifest, final, host)
+        event = prepared_event(manifest, final, host)
     return Prepared(status, final, key, manifest["digest"], manifest, event, note)
 
 

@@ -8,7 +8,6 @@ nothing the second time: the metrics record and the memory entries carry the bun
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import datetime
 from typing import Any, Final, NamedTuple
@@ -32,7 +31,8 @@ _FENCE = re.compile(r"^```kaizen-result[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE |
 
 
 class Number(Spec):
-    """Any finite number (``Int`` accepts only integers)."""
+    """Any number that is finite as a float (``Int`` accepts only integers): not NaN, not an
+    infinity, not an integer too long for a float."""
 
     title = "number"
 
@@ -43,11 +43,13 @@ class Number(Spec):
         from kaizen_agentic.manifest.yamlsafe import Scalar, describe
 
         value = node.value if isinstance(node, Scalar) else node
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-            ctx.add(node, key, f"expected a number, got {describe(value)}")
+        checked = metrics.number(value)
+        if checked is None:
+            numeric = isinstance(value, int | float) and not isinstance(value, bool)
+            ctx.add(node, key, f"expected a {'finite ' * numeric}number, got {describe(value)}")
             return None
-        if self.minimum is not None and value < self.minimum:
-            ctx.add(node, key, f"expected a number >= {self.minimum}, got {value:g}")
+        if self.minimum is not None and checked < self.minimum:
+            ctx.add(node, key, f"expected a number >= {self.minimum}, got {checked:g}")
             return None
         return value
 
@@ -98,7 +100,7 @@ RESULT_SPEC: Final = Map(
         Field("outcome", Str(enum=metrics.OUTCOMES), "How the run went.", required=True),
         Field("summary", Str(max_length=2000), "One or two sentences on the result."),
         Field("duration_s", Number(minimum=0), "Wall time of the run, in seconds."),
-        Field("tokens", Int(0, 10**12), "Tokens the run used."),
+        Field("tokens", Int(0, metrics.MAX_TOKENS), "Tokens the run used."),
         Field("measures", Measures(), "Free-form numeric measures.", default={}),
         Field(
             "learnings",
@@ -167,42 +169,45 @@ def parse_result(data: bytes, path: str) -> dict[str, Any]:
 
 
 def complete(bundle_dir: str, result: dict[str, Any], *, at: datetime, host: str) -> Completed:
-    """Record a run's result against its bundle; a second call for the same bundle is a no-op."""
+    """Record a run's result against its bundle; a second call for the same bundle is a no-op.
+
+    The bundle must be intact and bound to its checkout (``store.binding``); only that
+    checkout's ``.kaizen/memory`` and ``.kaizen/metrics`` are written. Whether the bundle was
+    already recorded is decided under the metrics folder's lock, so concurrent calls record it
+    once."""
     manifest = store.read_manifest(bundle_dir)
     problems = store.verify(bundle_dir)
     if problems:
         raise KaizenError(f"{bundle_dir} is not an intact bundle: {'; '.join(problems)}")
-    root, agent, key = manifest["repo"]["path"], manifest["agent"]["name"], manifest["key"]
-    if not os.path.isdir(root):
-        raise KaizenError(f"the bundle's repository {root} is not on this host")
+    bound = store.binding(manifest)
+    root, agent, key = bound.root, bound.agent, bound.key
     metrics_file = metrics.metrics_path(root, agent)
-    if metrics.has_bundle(root, agent, key):
-        return Completed("already-completed", metrics_file, None, None)
-    learnings = [
-        memory.new_entry(
-            item["text"],
-            when=at,
-            pinned=item["pinned"],
+    dropped = manifest.get("dropped")
+    left_out = dropped.get("memory") if isinstance(dropped, dict) else None
+    with metrics.ledger(root, agent) as log:
+        if log.has(key):
+            return Completed("already-completed", metrics_file, None, None)
+        learnings = [
+            memory.new_entry(
+                item["text"], when=at, pinned=item["pinned"], bundle=key, commit=bound.head[:12]
+            )
+            for item in result["learnings"]
+        ]
+        memory_file = memory.add(root, agent, learnings) if learnings else None
+        record = metrics.make_record(
+            time=at,
+            outcome=result["outcome"],
+            duration_s=result["duration_s"],
+            tokens=result["tokens"],
+            measures=result["measures"],
             bundle=key,
-            commit=manifest["repo"]["head"][:12],
+            memory_dropped=len(left_out) if isinstance(left_out, list) else 0,
         )
-        for item in result["learnings"]
-    ]
-    memory_file = memory.add(root, agent, learnings) if learnings else None
-    record = metrics.make_record(
-        time=at,
-        outcome=result["outcome"],
-        duration_s=result["duration_s"],
-        tokens=result["tokens"],
-        measures=result["measures"],
-        bundle=key,
-        memory_dropped=len(manifest.get("dropped", {}).get("memory", [])),
-    )
-    metrics.append(root, agent, record)  # last: its presence marks the bundle completed
+        log.append(record)  # last: its presence marks the bundle completed
     data = {
         "agent": agent,
         "idempotency_key": key,
-        "repo": {"slug": manifest["repo"]["slug"], "head": manifest["repo"]["head"]},
+        "repo": {"slug": bound.slug, "head": bound.head},
         "slot": manifest["slot"],
         "bundle_digest": manifest["digest"],
         "outcome": result["outcome"],
@@ -215,7 +220,7 @@ def complete(bundle_dir: str, result: dict[str, Any], *, at: datetime, host: str
         event_id=f"{key}.completed",
         host=host,
         time_=at.isoformat(timespec="seconds"),
-        subject=manifest["repo"]["slug"],
+        subject=bound.slug,
         schema=events.COMPLETED_SCHEMA,
         data=data,
     )

@@ -10,6 +10,7 @@ later. Making one is ``prepare``'s job; this module is its key, path, digest, wr
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -18,7 +19,7 @@ import secrets
 import shutil
 import time
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from kaizen_agentic import output
 from kaizen_agentic.atomic import fsync_dir
@@ -28,6 +29,10 @@ BUNDLE_FORMAT: Final = 1
 MANIFEST: Final = "manifest.json"
 PROMPT: Final = "PROMPT.md"
 STALE_TMP_SECONDS: Final = 3600
+# What reading a bundle may cost: its files are written by `prepare` (a prompt within a budget
+# of at most a million tokens), so anything larger was put there by someone else.
+MAX_MANIFEST_BYTES: Final = 4 * 1024 * 1024
+MAX_FILE_BYTES: Final = 32 * 1024 * 1024
 
 
 def default_out_dir() -> str:
@@ -89,9 +94,9 @@ def write_bundle(final: str, files: dict[str, bytes], durable: bool = True) -> b
     """
     parent = os.path.dirname(final)
     os.makedirs(parent, mode=0o700, exist_ok=True)
-    sweep(parent)
     tmp = os.path.join(
-        parent, f".tmp-{os.path.basename(final)}-{os.getpid()}-{secrets.token_hex(4)}"
+        parent,
+        f".tmp-{os.path.basename(final)}-{secrets.token_hex(4)}-{os.getpid()}-{_host()}",
     )
     os.mkdir(tmp, 0o700)
     try:
@@ -126,7 +131,9 @@ def write_bundle(final: str, files: dict[str, bytes], durable: bool = True) -> b
 
 
 def sweep(parent: str, older_than: float = STALE_TMP_SECONDS) -> int:
-    """Remove temporary folders that crashed writers left in ``parent``. Returns how many."""
+    """Remove temporary folders that crashed writers left in ``parent``: at once when the
+    writer was a process of this host that is gone, else once older than ``older_than``
+    seconds. Returns how many."""
     removed = 0
     now = time.time()
     try:
@@ -138,7 +145,7 @@ def sweep(parent: str, older_than: float = STALE_TMP_SECONDS) -> int:
             continue
         path = os.path.join(parent, name)
         try:
-            if now - os.lstat(path).st_mtime < older_than:
+            if now - os.lstat(path).st_mtime < older_than and not _gone(name):
                 continue
         except OSError:
             continue
@@ -147,22 +154,89 @@ def sweep(parent: str, older_than: float = STALE_TMP_SECONDS) -> int:
     return removed
 
 
+@functools.cache
+def _host() -> str:
+    """Who can tell whether a writer's pid is alive: this host's name and PID namespace (two
+    containers that share a bundle folder, and even a host name, do not share pids)."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid").strip("pid:[]")
+    except OSError:
+        namespace = "?"  # no way to tell: such folders only ever expire by age
+    return re.sub(r"[^A-Za-z0-9.]", "_", f"{os.uname().nodename}.{namespace}")[:80]
+
+
+def _gone(name: str) -> bool:
+    """Whether the writer of ``.tmp-<name>-<hex>-<pid>-<host>`` ran here and is gone."""
+    parts = name[len(".tmp-") :].split("-", 3)
+    if not name.startswith(".tmp-") or len(parts) != 4 or parts[3] != _host():
+        return False
+    if _host().endswith(".?"):
+        return False
+    try:
+        os.kill(int(parts[2]), 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, ValueError):
+        return False  # alive under another user, or not a pid
+    return False
+
+
+def read_member(path: str, relative: str, limit: int) -> bytes:
+    """The bytes of the bundle's file ``relative`` (``/``-separated): a regular file below the
+    bundle folder, reached without following any link, of at most ``limit`` bytes.
+
+    Raises ``FileNotFoundError`` when it is missing and ``ValueError`` saying why it may not be
+    read: a path leaving the bundle, a symbolic link, a FIFO or device, too large."""
+    import errno
+
+    from kaizen_agentic.atomic import read_fd_capped
+
+    parts = relative.split("/")
+    if relative.startswith("/") or "\0" in relative or any(p in ("", ".", "..") for p in parts):
+        raise ValueError("not a path inside the bundle")
+    nofollow = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+    folder = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        # One component at a time, relative to the folder already open: a link swapped in
+        # between a check and an open cannot lead the read out of the bundle.
+        for part in parts[:-1]:
+            inner = os.open(part, nofollow | os.O_DIRECTORY, dir_fd=folder)
+            os.close(folder)
+            folder = inner
+        fd = os.open(parts[-1], nofollow | os.O_NONBLOCK, dir_fd=folder)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or (
+            exc.errno == errno.ENOTDIR and os.path.islink(os.path.join(path, *parts[:-1]))
+        ):  # O_NOFOLLOW refused a link
+            raise ValueError("a symbolic link (a bundle holds only regular files)") from None
+        if exc.errno == errno.ENOTDIR:
+            raise ValueError("not a path inside the bundle") from None
+        raise
+    finally:
+        os.close(folder)
+    try:
+        return read_fd_capped(fd, limit)
+    finally:
+        os.close(fd)
+
+
 def read_manifest(path: str) -> dict[str, Any]:
     """The manifest of the bundle at ``path``. Raises ``KaizenError`` when it is unreadable."""
     try:
-        with open(os.path.join(path, MANIFEST), "rb") as handle:
-            value = json.loads(handle.read())
+        value = json.loads(read_member(path, MANIFEST, MAX_MANIFEST_BYTES))
     except FileNotFoundError:
         raise KaizenError(f"{path} is not a bundle (no {MANIFEST})") from None
-    except (OSError, ValueError) as exc:
-        raise KaizenError(f"{path}/{MANIFEST} is unreadable: {exc}") from None
+    except (OSError, ValueError, RecursionError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise KaizenError(f"{path}/{MANIFEST} is unreadable: {reason}") from None
     if not isinstance(value, dict) or value.get("format") != BUNDLE_FORMAT:
         raise KaizenError(f"{path}/{MANIFEST} is not a kaizen-agentic bundle manifest")
     return value
 
 
 def verify(path: str) -> list[str]:
-    """Problems with the bundle at ``path``: missing or altered files, a wrong digest."""
+    """Problems with the bundle at ``path``: missing or altered files, a wrong digest, files
+    that are not the bundle's own (outside it, links, FIFOs, devices, over the size cap)."""
     try:
         manifest = read_manifest(path)
     except KaizenError as exc:
@@ -170,16 +244,112 @@ def verify(path: str) -> list[str]:
     problems = []
     if digest_of(manifest) != manifest.get("digest"):
         problems.append(f"{MANIFEST}: digest does not match its contents")
-    for relative, info in sorted(manifest.get("files", {}).items()):
+    files = manifest.get("files")
+    if not isinstance(files, dict):
+        return [*problems, f"{MANIFEST}: files is not a mapping of names to digests"]
+    for relative, info in sorted(files.items()):
+        expected = info.get("sha256") if isinstance(info, dict) else None
         try:
-            with open(os.path.join(path, relative), "rb") as handle:
-                data = handle.read()
-        except OSError:
+            data = read_member(path, relative, MAX_FILE_BYTES)
+        except FileNotFoundError:
             problems.append(f"{relative}: missing")
             continue
-        if hashlib.sha256(data).hexdigest() != info.get("sha256"):
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            problems.append(f"{relative}: {reason}")
+            continue
+        if hashlib.sha256(data).hexdigest() != expected:
             problems.append(f"{relative}: contents do not match the manifest")
     return problems
+
+
+class Binding(NamedTuple):
+    """The checkout a verified bundle may record its result in, and the run it names."""
+
+    root: str
+    slug: str
+    agent: str
+    key: str
+    head: str
+
+
+def named_run(manifest: dict[str, Any]) -> Binding:
+    """The checkout, slug, agent, key and commit a manifest names, once they have the shape of
+    its run (strings; a key that its slug, agent and slot give). Nothing about the checkout is
+    checked here: ``binding`` does that. Raises ``KaizenError``."""
+    repo, agent = manifest.get("repo"), manifest.get("agent")
+    fields = (
+        repo.get("path") if isinstance(repo, dict) else None,
+        repo.get("slug") if isinstance(repo, dict) else None,
+        repo.get("head") if isinstance(repo, dict) else None,
+        agent.get("name") if isinstance(agent, dict) else None,
+        manifest.get("key"),
+        manifest.get("slot"),
+    )
+    if not all(isinstance(f, str) for f in fields):
+        raise KaizenError(f"{MANIFEST} lacks the repository, agent, key or slot of its run")
+    root, slug, head, name, key, slot = (str(f) for f in fields)
+    try:
+        expected = idempotency_key(slug, name, datetime.fromisoformat(slot))
+    except (ValueError, OverflowError):
+        expected = None
+    if key != expected:
+        raise KaizenError(f"{MANIFEST}: the key does not match its repository, agent and slot")
+    return Binding(root, slug, name, key, head)
+
+
+def binding(manifest: dict[str, Any]) -> Binding:
+    """Where a bundle's result may be written: the checkout it names, once that checkout is
+    shown to be the repository the bundle was prepared from. Raises ``KaizenError``.
+
+    The bundle's word is not enough: whoever can write the bundle folder can rewrite
+    ``manifest.json`` and recompute its plain digest. So the checkout vouches for itself: it
+    must be the top of a git work tree whose own ``.kaizen/schedule.yml`` says ``repo:`` is the
+    bundle's slug, and whose history holds the commit the bundle was prepared at; the bundle's
+    key must be the one its slug, agent and slot give. A forged bundle can then point only at
+    a checkout of the same repository, never at another folder (docs/reliability.md)."""
+    named = named_run(manifest)
+    _bound(named.root, named.slug, named.head)
+    return named
+
+
+def _bound(root: str, slug: str, head: str) -> None:
+    import subprocess
+
+    from kaizen_agentic.errors import InvalidFileError
+    from kaizen_agentic.manifest.schedule import MANIFEST_PATH, load_manifest
+    from kaizen_agentic.repo import is_worktree
+
+    if not os.path.isabs(root) or not os.path.isdir(root):
+        raise KaizenError(f"the bundle's repository {root} is not on this host")
+    from pathlib import Path
+
+    if not is_worktree(Path(root)):
+        raise KaizenError(
+            f"{root} is not the top of a git work tree; a result is recorded only in the "
+            f"checkout of {slug} its bundle was prepared from"
+        )
+    try:
+        declared = load_manifest(os.path.join(root, MANIFEST_PATH), root).repo
+    except InvalidFileError as exc:
+        first = exc.problems[0] if exc.problems else exc
+        raise KaizenError(f"cannot tell whether {root} is {slug}: {first}") from None
+    if declared != slug:
+        raise KaizenError(
+            f'{root} is not {slug}: its {MANIFEST_PATH} says "repo: {declared}"; '
+            "the result was not recorded"
+        )
+    known = re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", head) and subprocess.run(
+        ["git", "-C", root, "cat-file", "-e", f"{head}^{{commit}}"],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    if not known or known.returncode != 0:
+        raise KaizenError(
+            f"{root} has no commit {head[:40]}: it is not the checkout of {slug} the bundle "
+            "was prepared from; the result was not recorded"
+        )
 
 
 def place(
@@ -188,6 +358,7 @@ def place(
     """Put a built bundle at ``final``; an existing one is kept unless ``force``.
 
     Returns the status (created, exists, replaced) and a note."""
+    sweep(os.path.dirname(final))  # a writer killed here before: its folder goes now
     if os.path.isdir(final) and not force:
         return "exists", compare(final, digest)
     if write_bundle(final, files, durable):

@@ -115,6 +115,13 @@ def text(table: Any) -> str:
             f"{r['partial']} partial, {r['failure']} failed, {r['skipped']} skipped, "
             f"{t['missed']} missed, {t['tokens']} tokens"
         )
+    notes = [
+        f"  {a.slug} {a.agent}: {f'metrics unreadable: {a.problem}' if a.problem else a.note}"
+        for a in table.agents
+        if a.problem or a.note
+    ]
+    if notes:
+        lines += ["", "notes:", *notes]
     if table.not_taking_part:
         lines += ["", "not taking part:"]
         lines += [f"  {r.slug}: {r.state} ({r.reason})" for r in table.not_taking_part]

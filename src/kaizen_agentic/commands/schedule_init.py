@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 
@@ -15,7 +16,7 @@ from kaizen_agentic.manifest.schedule import (
     scaffold,
 )
 from kaizen_agentic.names import AGENT_NAME_PATTERN, SLUG_PATTERN
-from kaizen_agentic.repo import find_root, guess_slug, is_worktree
+from kaizen_agentic.repo import find_root, folder_inside, guess_slug, is_worktree
 
 
 def run(*, agents: str, timezone: str, repo: str, force: bool, slug: str | None) -> int:
@@ -34,6 +35,8 @@ def run(*, agents: str, timezone: str, repo: str, force: bool, slug: str | None)
     if not root.is_dir():
         raise KaizenError(f"{root} is not a directory")
     target = manifest_path(root)
+    if os.path.lexists(target.parent):
+        folder_inside(str(root), ".kaizen")  # a link out of the repository: refused, unread
     if target.exists() and not force:
         raise KaizenError(f"{target} already exists; use --force to overwrite it")
     _check_agents(names, str(root))
@@ -43,7 +46,7 @@ def run(*, agents: str, timezone: str, repo: str, force: bool, slug: str | None)
         raise UsageError(
             f"{how} is not a repository slug like owner/name; give one with --slug OWNER/NAME"
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
+    folder_inside(str(root), ".kaizen")
     text = scaffold(names, repo=chosen, timezone=timezone)
     write_atomic(target, text.encode())
     write_atomic(target.parent / "schedule.schema.json", output.to_json(json_schema()).encode())

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kaizen_agentic import output
-from kaizen_agentic.bundle.events import deliver
+from kaizen_agentic.bundle.events import deliver, deliver_pending
 from kaizen_agentic.bundle.store import default_out_dir
 from kaizen_agentic.commands.options import Source, parse_at
 from kaizen_agentic.errors import KaizenError, UsageError
@@ -109,9 +109,13 @@ def run(
         host=os.uname().nodename,
         force=force,
         strict_secrets=strict_secrets,
+        announce=bool(outbox or sink),
     )
     try:
-        deliver(result.event, outbox, sink)
+        # A pending event is claimed and marked delivered; a bundle that was there already
+        # announces itself again, as it always has (consumers deduplicate by id).
+        if not deliver_pending(result.path, result.event, outbox, sink):
+            deliver(result.event, outbox, sink)
     except DeliveryError as exc:
         _report(result, as_json)
         raise KaizenError(f"bundle prepared at {result.path}, but {exc}") from None

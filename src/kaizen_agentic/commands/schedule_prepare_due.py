@@ -52,6 +52,7 @@ def run_due(
     found = discover(source, when)
     due_list, not_due = due_jobs(found, when, span)
     workers = jobs or min(os.cpu_count() or 1, 8)
+    delivery: list[str] = []
     results = prepare_due(
         due_list,
         at=when,
@@ -60,8 +61,9 @@ def run_due(
         workers=workers,
         progress=_progress(),
         strict_secrets=strict_secrets,
+        each=lambda result: _deliver(result, outbox, sink, delivery),
+        announce=bool(outbox or sink),
     )
-    delivery = _deliver(results, outbox, sink)
     doc = _document(found, when, span, results, not_due, delivery)
     if grid is not None:
         doc["tick_seconds"] = int(grid.total_seconds())
@@ -85,22 +87,17 @@ def _progress() -> Any:
     return show
 
 
-def _deliver(results: list[Outcome], outbox: str | None, sink: str | None) -> list[str]:
-    """Emit events for new bundles only: a re-run emits nothing twice. Returns failures."""
+def _deliver(result: Outcome, outbox: str | None, sink: str | None, failures: list[str]) -> None:
+    """Deliver the bundle's event as its job ends, if it is still pending: a new bundle's, or
+    one a killed run left undelivered (events.deliver_pending). Nothing is sent twice."""
     from kaizen_agentic.bundle import events
 
-    failures = []
-    for result in results:
-        if result.status not in ("created", "replaced") or result.event is None:
-            continue
-        if outbox:
-            events.append_outbox(outbox, result.event)
-        if sink:
-            try:
-                events.post(sink, result.event)
-            except events.DeliveryError as exc:
-                failures.append(f"{result.slug} {result.agent}: {exc}")
-    return failures
+    if result.path is None or result.event is None:
+        return
+    try:
+        events.deliver_pending(result.path, result.event, outbox, sink)
+    except events.DeliveryError as exc:
+        failures.append(f"{result.slug} {result.agent}: {exc}")
 
 
 def _document(

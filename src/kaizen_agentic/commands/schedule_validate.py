@@ -62,9 +62,16 @@ def check(path: str) -> FileResult:
     misnamed = []
     if path.replace(os.sep, "/").endswith(".kaizen/schedule.yaml"):
         misnamed = [Problem(path, 0, 0, "", RENAME_HINT)]
+    folder = os.path.dirname(os.path.abspath(path))
+    # A repository's own manifest is read only when it stays inside that repository.
+    root = os.path.dirname(folder) if os.path.basename(folder) == ".kaizen" else None
     try:
-        manifest = load_manifest(path)
+        manifest = load_manifest(path, root)
     except InvalidFileError as exc:
+        from kaizen_agentic.repo import inside
+
+        if root is not None and not inside(root, path):
+            return FileResult(path, 0, misnamed + exc.problems)
         # Report unknown agents in the same run as every other problem, from the raw entries.
         found = sorted({*exc.problems, *_undefined_raw(path)}, key=lambda p: (p.line, p.col))
         return FileResult(path, 0, misnamed + found)

@@ -8,6 +8,7 @@ prepares nothing and reports them as existing. One repo failing does not stop th
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -94,13 +95,14 @@ def due_jobs(discovery: Discovery, at: datetime, window: timedelta) -> tuple[lis
     return jobs, not_due
 
 
-Task = tuple[Job, datetime, str, str, bool, bool]  # job, tick, out dir, host, durable, strict
+Task = tuple[Job, datetime, str, str, bool, bool, bool]  # job, tick, out dir, host, durable,
+# strict secrets, announce
 
 
 def _run(args: Task) -> Outcome:
     from kaizen_agentic.bundle.prepare import prepare
 
-    job, _tick, out_dir, host, durable, strict_secrets = args
+    job, _tick, out_dir, host, durable, strict_secrets, announce = args
     slot = job.slot.isoformat(timespec="seconds")
     try:
         done = prepare(
@@ -111,6 +113,7 @@ def _run(args: Task) -> Outcome:
             host=host,
             durable=durable,
             strict_secrets=strict_secrets,
+            announce=announce,
         )
     except KaizenError as exc:
         problems = getattr(exc, "problems", ())
@@ -134,16 +137,31 @@ def prepare_due(
     durable: bool = True,
     progress: Callable[[int, int], None] | None = None,
     strict_secrets: bool = False,
+    each: Callable[[Outcome], None] | None = None,
+    announce: bool = False,
 ) -> list[Outcome]:
     """Prepare every job; results in job order. ``progress(done, total)`` is called as they
-    finish. ``strict_secrets``: a job whose inputs hold a secret fails instead."""
-    tasks = [(job, at, out_dir, host, durable, strict_secrets) for job in jobs]
+    finish, and ``each(outcome)`` with each (to deliver its event before the next ends).
+    ``strict_secrets``: a job whose inputs hold a secret fails instead. ``announce``: new
+    bundles keep their event waiting until it is delivered (``prepare``'s ``announce``)."""
+    tasks = [(job, at, out_dir, host, durable, strict_secrets, announce) for job in jobs]
     results: list[Outcome] = []
     for finished, outcome in enumerate(_map(tasks, workers), start=1):
         results.append(outcome)
+        if each is not None:
+            each(outcome)
         if progress is not None:
             progress(finished, len(tasks))
+    _sweep(results)
     return results
+
+
+def _sweep(results: list[Outcome]) -> None:
+    """Remove what writers killed during this run left (a run beside ours, SIGKILLed)."""
+    from kaizen_agentic.bundle.store import sweep
+
+    for parent in sorted({os.path.dirname(r.path) for r in results if r.path}):
+        sweep(parent)
 
 
 def _map(tasks: list[Task], workers: int) -> Iterator[Outcome]:

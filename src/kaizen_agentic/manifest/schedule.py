@@ -355,15 +355,20 @@ def _build(value: dict[str, Any], root: Any, path: str, digest: str) -> Manifest
     return Manifest(path, repo, value["timezone"], value["token_budget"], tuple(entries), digest)
 
 
-def load_manifest(path: str | os.PathLike[str]) -> Manifest:
-    """Read and validate a manifest file. Raises ``InvalidFileError`` (a ``KaizenError``)."""
-    return parse_manifest(read_manifest_bytes(str(path)), str(path))
+def load_manifest(path: str | os.PathLike[str], root: str | None = None) -> Manifest:
+    """Read and validate a manifest file of the repository ``root`` (if given, one resolving
+    outside it is refused unread). Raises ``InvalidFileError`` (a ``KaizenError``)."""
+    return parse_manifest(read_manifest_bytes(str(path), root), str(path))
 
 
-def read_manifest_bytes(path: str) -> bytes:
+def read_manifest_bytes(path: str, root: str | None = None) -> bytes:
     """A manifest's bytes, or ``InvalidFileError`` saying why they cannot be read."""
     from kaizen_agentic import atomic
+    from kaizen_agentic.repo import outside
 
+    why = outside(root, path) if root is not None and os.path.lexists(path) else None
+    if why:
+        raise InvalidFileError(path, [Problem(path, 0, 0, "", f"{why}; refusing to read it")])
     try:
         return atomic.read_capped(path)
     except FileNotFoundError:

@@ -198,7 +198,8 @@ class Int(Spec):
         if (self.minimum is not None and value < self.minimum) or (
             self.maximum is not None and value > self.maximum
         ):
-            ctx.add(node, key, f"expected {expected}, got {value}")
+            shown = value if abs(value) < 10**20 else describe(value)
+            ctx.add(node, key, f"expected {expected}, got {shown}")
             return None
         return value
 

@@ -366,6 +366,8 @@ def describe(value: object) -> str:
     if isinstance(value, bool):
         return f"boolean {'true' if value else 'false'}"
     if isinstance(value, int):
+        if abs(value) >= 10**20:  # a message stays a line
+            return f"an integer of {len(str(abs(value))):,} digits"
         return f"integer {value}"
     if isinstance(value, float):
         return f"number {value:g}"

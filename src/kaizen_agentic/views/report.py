@@ -1,43 +1,36 @@
 """The fleet report: what the agents did, where, and whether it helps.
 
-``build`` reads, for every (repository, agent) of a discovery, the metrics records of a period
-(from the end of each file, so a long history costs only its recent part), the agent's memory
-and its schedule, and answers per agent: runs by outcome, the last run, slots that were due but
-have no record, tokens and durations, memory pressure and each measure's movement; and for the
-fleet: totals per agent, who needs attention first and why, who is not taking part.
+``build`` reads, for every (repository, agent) of a discovery, the metrics records of a period,
+the agent's memory and its schedule, and answers per agent: runs by outcome, the last run, slots
+that were due but have no record, tokens and durations, memory pressure and each measure's
+movement; and for the fleet: totals per agent, who needs attention first and why, who is not
+taking part.
 
 A record covers a slot when it names that slot's bundle (its idempotency key); a record that
 names no bundle covers the latest slot at or before its time. A slot before the manifest came
 into the repository (``manifest_start``) that no record covers is not due: a repository that
-opted in today has missed nothing. Nothing here reads the clock.
+opted in today has missed nothing. Records count by their time, not
+their place in the file (``read_period``: the tail is parsed back to the period, the rest
+scanned for lines dated in it), folded in as they come so memory does not grow with the file,
+within a cap on bytes and lines per file; a file past the cap gets a note saying what was left
+out. A repository whose metrics cannot be read gets a problem of its own and the others are
+reported. Nothing here reads the clock.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from datetime import UTC, datetime
 from statistics import median
-from typing import Any, Final, NamedTuple
+from typing import Any, NamedTuple
 
 from kaizen_agentic.bundle import metrics
 from kaizen_agentic.fleet.discovery import Discovery, RepoState
 from kaizen_agentic.manifest.schedule import AgentEntry
-
-# Records are appended in time order, but a slow run may land after a quicker later one:
-# reading back from the end stops only this far before the period.
-SLACK: Final = timedelta(days=2)
-
-
-class Measure(NamedTuple):
-    """One recorded measure over the period: first, last, trend and points."""
-
-    name: str
-    first: float
-    last: float
-    direction: str  # rising | falling | flat | n/a (fewer than 4 values)
-    points: tuple[tuple[str, float], ...]  # (time, value), oldest first
+from kaizen_agentic.views.period import Limits, Measure, Read, Tally, read_period
 
 
 class AgentReport(NamedTuple):
@@ -53,7 +46,7 @@ class AgentReport(NamedTuple):
     missed: tuple[str, ...]  # slots in the period with no record
     tokens_total: int
     tokens_median: float | None
-    duration_total: float
+    duration_total: float | None  # None: too large for a float (records of 1e308 s)
     duration_median: float | None
     memory_entries: int
     memory_dropped: int | None  # by the last run's bundle
@@ -62,16 +55,22 @@ class AgentReport(NamedTuple):
     measures: tuple[Measure, ...]
     malformed: int
     weeks: dict[str, dict[str, int]]  # ISO week -> outcome counts and "tokens"
+    note: str | None = None  # what the caps left out of the file
+    problem: str | None = None  # why the metrics could not be read at all
 
     def attention(self) -> tuple[int, list[str]]:
         """A score (higher first) and the reasons, for the fleet's attention list: the sum of
-        3 per failure in a row (from two on), 2 per missed slot, 5 more when the agent never
-        ran, 1 for budget pressure and 1 for unreadable lines."""
+        5 when the metrics cannot be read, 3 per failure in a row (from two on), 2 per missed
+        slot, 5 more when the agent never ran, 1 for budget pressure and 1 for unreadable
+        lines."""
         score, why = 0, []
+        if self.problem:
+            score += 5
+            why.append(f"metrics unreadable: {self.problem}")
         if self.failures_in_row >= 2:
             score += 3 * self.failures_in_row
             why.append(f"{self.failures_in_row} failures in a row")
-        if not self.ever_ran and self.due:
+        if not self.ever_ran and self.due and not self.problem:
             score += 5
             why.append("never ran")
         if self.missed:
@@ -97,72 +96,6 @@ class FleetReport(NamedTuple):
     not_taking_part: tuple[RepoState, ...]
 
 
-def read_period(
-    root: str, agent: str, since: datetime, until: datetime
-) -> tuple[list[metrics.RunRecord], int, bool]:
-    """The records in ``(since, until]`` oldest first, unreadable lines met, and whether the file
-    holds any record at all."""
-    fd = metrics._open_inside(root, agent)
-    if fd is None:
-        return [], 0, False
-    found: list[metrics.RunRecord] = []
-    malformed = 0
-    ever = False
-    stop = since - SLACK
-    try:
-        for line in metrics.lines_from_end(fd):
-            record = metrics.parse_line(line)
-            when = _time(record.time) if record is not None else None
-            if record is None or when is None:
-                malformed += 1
-                continue
-            ever = True
-            if when < stop:
-                break
-            if since < when <= until:
-                found.append(record)
-    finally:
-        os.close(fd)
-    found.sort(key=lambda r: _time(r.time) or since)
-    return found, malformed, ever
-
-
-@lru_cache(maxsize=4096)  # one agent's period is read, sorted, matched and binned: parse once
-def _time(text: str) -> datetime | None:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return value.astimezone(UTC) if value.tzinfo else None
-
-
-def covered(
-    slug: str, entry: AgentEntry, slots: tuple[datetime, ...], records: Iterable[metrics.RunRecord]
-) -> set[datetime]:
-    """The slots (in UTC) the records account for (see the module's rule)."""
-    from bisect import bisect_right
-
-    from kaizen_agentic.bundle.store import idempotency_key
-
-    utc = [slot.astimezone(UTC) for slot in slots]
-    by_key = {
-        idempotency_key(slug, entry.agent, slot): u for slot, u in zip(slots, utc, strict=True)
-    }
-    out: set[datetime] = set()
-    for record in records:
-        if record.bundle is not None:
-            if record.bundle in by_key:
-                out.add(by_key[record.bundle])
-            continue
-        when = _time(record.time)
-        # The latest slot at or before the record: slots between the period's start and the
-        # record are all in `utc`, so when one of them qualifies it is that latest slot.
-        index = bisect_right(utc, when) - 1 if when is not None else -1
-        if index >= 0:
-            out.add(utc[index])
-    return out
-
-
 def manifest_start(root: str) -> datetime | None:
     """When the repository's manifest came into it: the commit that added
     ``.kaizen/schedule.yml`` (the newest, if it was removed and added again), or for a manifest
@@ -186,6 +119,7 @@ def agent_report(
     *,
     since: datetime,
     until: datetime,
+    limits: Limits | None = None,
     start: Callable[[], datetime | None] | None = None,
 ) -> AgentReport:
     """The report of one agent of the repository at ``root`` for ``(since, until]``.
@@ -195,85 +129,52 @@ def agent_report(
     from kaizen_agentic.bundle import memory
     from kaizen_agentic.errors import KaizenError
 
-    records, malformed, ever = read_period(root, entry.agent, since, until)
     slots = entry.runs_between(since, until)
-    done = covered(slug, entry, slots, records)
-    if any(s.astimezone(UTC) not in done for s in slots):
+    tally = Tally(slug, entry.agent, slots)
+    problem = None
+    try:
+        found = read_period(root, entry.agent, since, until, tally, limits)
+    except (KaizenError, OSError) as exc:
+        problem = str(exc) if isinstance(exc, KaizenError) else f"{exc.strerror or exc}"
+        tally, found = Tally(slug, entry.agent, slots), Read(0, False, None)
+    if problem is None and any(s.astimezone(UTC) not in tally.covered for s in slots):
         began = (start or (lambda: manifest_start(root)))()
         if began is not None:  # an uncovered slot before the manifest existed was not due
-            slots = tuple(s for s in slots if s > began or s.astimezone(UTC) in done)
+            slots = tuple(s for s in slots if s > began or s.astimezone(UTC) in tally.covered)
     missed = tuple(
         s.astimezone(UTC).isoformat(timespec="seconds")
         for s in slots
-        if s.astimezone(UTC) not in done
+        if s.astimezone(UTC) not in tally.covered and problem is None  # unknown, not missed
     )
-    runs = dict.fromkeys(metrics.OUTCOMES, 0)
-    for record in records:
-        runs[record.outcome] += 1
-    tokens = [r.tokens for r in records if r.tokens is not None]
-    durations = [r.duration_s for r in records if r.duration_s is not None]
-    in_row = 0
-    for record in reversed(records):
-        if record.outcome != "failure":
-            break
-        in_row += 1
     try:
         entries, _ = memory.read(root, entry.agent)
-    except KaizenError:
+    except (KaizenError, OSError):
         entries = []
-    dropped = next(
-        (r.memory_dropped for r in reversed(records) if r.memory_dropped is not None), None
-    )
-    last = records[-1] if records else None
+    last = tally.last[1] if tally.last else None
+    failures = [f for f in tally.failures if tally.settled is None or f > tally.settled]
     return AgentReport(
         slug,
         entry.agent,
         entry.state(until),
-        runs,
+        tally.runs,
         last.time if last else None,
         last.outcome if last else None,
         len(slots),
         missed,
-        sum(tokens),
-        median(tokens) if tokens else None,
-        sum(durations),
-        median(durations) if durations else None,
+        sum(tally.tokens),
+        median(tally.tokens) if tally.tokens else None,
+        _total(tally.durations),
+        _middle(sorted(tally.durations)) if tally.durations else None,
         len(entries),
-        dropped,
-        in_row,
-        ever,
-        _measures(records),
-        malformed,
-        _weeks(records),
+        tally.dropped[1] if tally.dropped else None,
+        len(failures),
+        found.ever,
+        tally.measures(),
+        found.malformed,
+        tally.weeks,
+        found.note,
+        problem,
     )
-
-
-def _weeks(records: list[metrics.RunRecord]) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = {}
-    for record in records:
-        when = _time(record.time)
-        if when is None:
-            continue
-        year, week, _ = when.isocalendar()
-        row = out.setdefault(
-            f"{year}-W{week:02d}", {**dict.fromkeys(metrics.OUTCOMES, 0), "tokens": 0}
-        )
-        row[record.outcome] += 1
-        row["tokens"] += record.tokens or 0
-    return out
-
-
-def _measures(records: list[metrics.RunRecord]) -> tuple[Measure, ...]:
-    series: dict[str, list[tuple[str, float]]] = {}
-    for record in records:
-        for name, value in record.measures.items():
-            series.setdefault(name, []).append((record.time, value))
-    out = []
-    for name, points in sorted(series.items()):
-        values = [v for _, v in points]
-        direction = metrics._trend(name, values).direction
-        out.append(Measure(name, values[0], values[-1], direction, tuple(points)))
-    return tuple(out)
 
 
 def build(
@@ -283,18 +184,27 @@ def build(
     until: datetime,
     agent: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    limits: Limits | None = None,
 ) -> FleetReport:
-    """The report over ``found``'s enrolled and paused repositories for ``(since, until]``."""
+    """The report over ``found``'s enrolled and paused repositories for ``(since, until]``.
+
+    One repository never fails the report: whatever goes wrong reading it is its problem."""
     taking_part = [r for r in found.repos if r.state in ("enrolled", "paused") and r.manifest]
     reports = []
     for done, repo in enumerate(taking_part, start=1):
         assert repo.manifest is not None and repo.path is not None
         start = _once(manifest_start, repo.path)
         for entry in repo.manifest.agents:
-            if agent is None or entry.agent == agent:
-                reports.append(
-                    agent_report(repo.path, repo.slug, entry, since=since, until=until, start=start)
-                )
+            if agent is not None and entry.agent != agent:
+                continue
+            try:
+                report = agent_report(
+                    repo.path, repo.slug, entry, since=since, until=until, limits=limits,
+                    start=start,
+                )  # fmt: skip
+            except Exception as exc:  # a surprise in one repository is reported, not raised
+                report = _unread(repo.slug, entry.agent, f"internal error: {exc!r}"[:500])
+            reports.append(report)
         if progress is not None:
             progress(done, len(taking_part))
     others = tuple(r for r in found.repos if r.state not in ("enrolled", "paused"))
@@ -311,6 +221,29 @@ def _once(function: Callable[[str], datetime | None], root: str) -> Callable[[],
         return memo[0]
 
     return call
+
+
+def _total(values: Iterable[float]) -> float | None:
+    """The sum, or None when it is too large for a float (each value is finite, their sum
+    need not be)."""
+    try:
+        return math.fsum(values)
+    except OverflowError:
+        return None
+
+
+def _middle(ordered: list[float]) -> float:
+    """The median of sorted values, finite for finite values however large."""
+    half = len(ordered) // 2
+    return ordered[half] if len(ordered) % 2 else ordered[half - 1] / 2 + ordered[half] / 2
+
+
+def _unread(slug: str, agent: str, problem: str) -> AgentReport:
+    runs = dict.fromkeys(metrics.OUTCOMES, 0)
+    return AgentReport(
+        slug, agent, "unknown", runs, None, None, 0, (), 0, None, 0.0, None, 0, None, 0, False,
+        (), 0, {}, None, problem,
+    )  # fmt: skip
 
 
 # --- views --------------------------------------------------------------------------------------
@@ -381,6 +314,8 @@ def as_dict(report: FleetReport) -> dict[str, Any]:
                     for m in a.measures
                 ],
                 "malformed_lines": a.malformed,
+                "note": a.note,
+                "problem": a.problem,
             }
             for a in report.agents
         ],
@@ -410,7 +345,6 @@ def _om_text(value: str, what: str) -> str:
 
 
 def _metric_name(measure: str) -> str:
-    import re
 
     return "kaizen_measure_" + re.sub(r"[^a-zA-Z0-9_]", "_", measure)
 
@@ -438,7 +372,7 @@ def openmetrics(report: FleetReport) -> str:
             runs.append(({**labels, "outcome": outcome}, n))
         missed.append((labels, len(a.missed)))
         tokens.append((labels, a.tokens_total))
-        when = _time(a.last_run) if a.last_run else None
+        when = metrics.record_time(a.last_run) if a.last_run else None
         if when is not None:
             last.append((labels, when.timestamp()))
         for m in a.measures:
