@@ -32,11 +32,14 @@ MAX_EVENT_BYTES: Final = 64 * 1024
 PENDING: Final = ".event.json"  # in a bundle folder: its prepared event, not yet delivered
 SENDING: Final = ".event.sending"  # the same, while (or since) a delivery was under way
 CONTENT_TYPE: Final = "application/cloudevents+json"
+HOST_ATTRIBUTE: Final = "kaizenhost"
 
 
-def source(hostname: str) -> str:
-    """The CloudEvents ``source`` of events made on ``hostname``."""
-    return f"urn:kaizen-agentic:{hostname}"
+def source(slug: str) -> str:
+    """The CloudEvents ``source`` of a repository's events: the repository, never the host
+    that made them. Consumers deduplicate on ``source`` + ``id``; a slot prepared again on
+    another host (a checkout that moved, a failover) must be the same event to them."""
+    return f"urn:kaizen-agentic:repo:{slug}"
 
 
 def cloudevent(
@@ -50,16 +53,18 @@ def cloudevent(
     data: dict[str, Any],
     dataref: str | None = None,
 ) -> dict[str, Any]:
-    """A structured-mode CloudEvent as a dict."""
+    """A structured-mode CloudEvent as a dict: ``source`` names the repository (``subject``,
+    its slug) and the ``kaizenhost`` extension attribute the host that made it."""
     event: dict[str, Any] = {
         "specversion": "1.0",
         "type": kind,
-        "source": source(host),
+        "source": source(subject),
         "id": event_id,
         "time": time_,
         "subject": subject,
         "datacontenttype": "application/json",
         "dataschema": schema,
+        HOST_ATTRIBUTE: host,
         "data": data,
     }
     if dataref is not None:
@@ -80,10 +85,22 @@ def append_outbox(path: str, event: dict[str, Any], unless_present: bool = False
 
     ``unless_present``: first look for the event's id in the outbox (a byte scan), and append
     nothing when it is there: for an event whose earlier delivery was interrupted."""
+    _append(path, [event], event["id"] if unless_present else None)
+
+
+def append_outbox_many(path: str, batch: list[dict[str, Any]]) -> None:
+    """Append the events as JSON lines under one lock, in one write and one fsync: a fleet
+    tick delivers thousands, and a sync per event would cost more than preparing them."""
+    _append(path, batch, None)
+
+
+def _append(path: str, batch: list[dict[str, Any]], unless_id: str | None) -> None:
     import fcntl
 
     from kaizen_agentic.atomic import append_line
 
+    if not batch:
+        return
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     try:
@@ -92,8 +109,8 @@ def append_outbox(path: str, event: dict[str, Any], unless_present: bool = False
         raise KaizenError(f"cannot open outbox {path}: {exc.strerror}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        if not (unless_present and _holds(fd, event["id"])):
-            append_line(fd, encode(event))
+        if not (unless_id and _holds(fd, unless_id)):
+            append_line(fd, b"\n".join(encode(event) for event in batch))
     finally:
         os.close(fd)
 
@@ -118,6 +135,37 @@ def _holds(fd: int, event_id: str) -> bool:
                 except (ValueError, AttributeError):
                     continue
     return False
+
+
+def outbox_ids(path: str, offset: int = 0) -> set[str]:
+    """The ids of the events in the outbox from byte ``offset`` on (a torn line is skipped):
+    what a resumed tick has already delivered."""
+    import json
+
+    try:
+        with open(path, "rb") as handle:
+            if offset <= os.fstat(handle.fileno()).st_size:  # else rotated: read it all
+                handle.seek(offset)
+            lines = handle.read().splitlines()
+    except FileNotFoundError:
+        return set()
+    ids = set()
+    for line in lines:
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(value, dict) and isinstance(value.get("id"), str):
+            ids.add(value["id"])
+    return ids
+
+
+def outbox_size(path: str) -> int:
+    """The outbox's length in bytes (0 when there is none yet)."""
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        return 0
 
 
 class DeliveryError(KaizenError):
