@@ -118,3 +118,20 @@ def test_outbox_appends_one_line_per_event(tmp_path: Path) -> None:
     assert lines[1] == b'{"half": '
     assert json.loads(lines[2]) == EVENT
     assert box.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_batch_is_appended_whole_and_its_ids_read_back_from_an_offset(tmp_path: Path) -> None:
+    from kaizen_agentic.events import append_outbox_many, outbox_ids, outbox_size
+
+    box = tmp_path / "outbox.jsonl"
+    assert (outbox_size(str(box)), outbox_ids(str(box))) == (0, set())
+    append_outbox(str(box), EVENT)
+    offset = outbox_size(str(box))
+    box.write_bytes(box.read_bytes() + b'{"id": "kz-torn')  # a writer killed mid-line
+    append_outbox_many(str(box), [{**EVENT, "id": f"kz-{i}"} for i in (2, 3)])
+    append_outbox_many(str(box), [])
+    assert outbox_ids(str(box), offset) == {"kz-2", "kz-3"}
+    assert outbox_ids(str(box)) == {"kz-1", "kz-2", "kz-3"}
+    box.write_bytes(b"")  # rotated by its reader: an offset past the end reads it all
+    append_outbox(str(box), EVENT)
+    assert outbox_ids(str(box), offset + 1000) == {"kz-1"}

@@ -1,0 +1,486 @@
+"""One host's share of a fleet tick: what is due on this host since it last finished a tick,
+prepared in parallel, each outcome journaled so that a retry resumes, the whole record kept
+on the host, and only counts returned.
+
+An orchestrator (``kaizen.FleetTick`` on Temporal) sends each runner host one call per tick;
+the work and its record stay on the host, so what crosses the orchestrator grows with the
+number of hosts, never with the number of repositories. Files, under ``<out>/.ticks/``:
+
+- ``watermark.json``: the latest tick this host completed. A host that missed ticks (down,
+  unreachable, a tick that ran out of time) prepares, at its next tick, everything due since
+  its watermark, not only the tick's window: each missed slot once, however long the window.
+  How far back is capped (``catchup``); a host without a watermark uses the window alone.
+- ``<tick>.<run>.journal``: JSON lines while a tick runs: the outbox's length when it began,
+  the bundles that were absent when it began (fsynced before any is written), and each
+  outcome. A retry of the same run (after a crash, a lost worker) skips what is done and
+  emits the event of a bundle that was written but whose event was not: the outbox from the
+  recorded length on says which were. So a bundle and its event are made exactly once.
+- ``<tick>.json``: the record of the tick on this host: every due run's outcome and every
+  checkout here that does not take part, with its reason. Kept ``KEEP_DAYS`` days.
+- ``lock``: held for the whole tick, so two ticks never run at once on one host's bundles.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
+
+from kaizen_agentic.errors import KaizenError
+from kaizen_agentic.fleet.due import Job, Outcome, due_jobs, existing, prepare_stream
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
+    from kaizen_agentic.fleet.discovery import Discovery
+
+TICKS: Final = ".ticks"
+KEEP_DAYS: Final = 7
+STATUSES: Final = ("created", "exists", "replaced", "failed")
+ERROR_CHARS: Final = 500  # a failure's reason as the orchestrator sees it; the record has all
+
+
+class Plan(NamedTuple):
+    """One host's share of one tick."""
+
+    at: datetime  # the tick
+    window: timedelta  # due in (at - window, at], or since the watermark
+    hostname: str
+    out_dir: str
+    hosts: tuple[str, ...] = ()  # when the tick names its hosts: a shared checkout runs on
+    # the first of these that holds it (default: the first of the roster's)
+    catchup: timedelta = timedelta(days=1)  # how far behind ``at`` a watermark may reach
+    outbox: str | None = None
+    sink: str | None = None
+    run: str = "local"  # names the journal: a retry of the same run resumes it
+    deadline: float | None = None  # time.monotonic() after which no further prepare starts
+    failures_shown: int = 20
+
+
+class Failure(NamedTuple):
+    slug: str
+    agent: str
+    slot: str
+    error: str
+
+
+class Progress(NamedTuple):
+    """Where a host tick stands, for heartbeats."""
+
+    phase: str  # "waiting", "discovering", "preparing", "recording"
+    done: int
+    total: int
+    counts: dict[str, int]
+
+
+class HostResult(NamedTuple):
+    """What one host did in one tick: counts, the first failures, where the record is."""
+
+    hostname: str
+    at: str
+    since: str  # the span prepared was (since, at]
+    capped: bool  # the watermark was older than ``catchup`` allows: older slots were left
+    repos: int  # roster repositories checked out on this host
+    states: dict[str, int]  # of those, per state
+    elsewhere: int  # due runs of shared checkouts left to an earlier host of the tick
+    due: int
+    counts: dict[str, int]  # per status
+    deferred: int  # due runs not started before the deadline: the next tick prepares them
+    resumed: int  # outcomes found in the journal of an earlier attempt
+    events: int  # events delivered by this attempt
+    delivery_failed: int
+    failures: list[Failure]
+    record: str
+    seconds: float
+
+
+def ticks_dir(out_dir: str) -> str:
+    return os.path.join(out_dir, TICKS)
+
+
+def stamp(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+# --- watermark -------------------------------------------------------------------------------
+
+
+def read_watermark(out_dir: str) -> datetime | None:
+    """The latest tick this host completed, or None."""
+    try:
+        with open(os.path.join(ticks_dir(out_dir), "watermark.json"), "rb") as handle:
+            return datetime.fromisoformat(json.loads(handle.read())["at"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def advance_watermark(out_dir: str, at: datetime) -> None:
+    """Move the watermark to ``at`` unless it is already later (backfills run old ticks)."""
+    from kaizen_agentic.atomic import write_atomic
+
+    current = read_watermark(out_dir)
+    if current is not None and current >= at:
+        return
+    doc = {"at": at.astimezone(UTC).isoformat(timespec="seconds")}
+    write_atomic(os.path.join(ticks_dir(out_dir), "watermark.json"), json.dumps(doc).encode())
+
+
+def span(plan: Plan, watermark: datetime | None) -> tuple[datetime, bool]:
+    """The start of the span to prepare, ``(start, at]``, and whether the cap cut it: the
+    window, reaching back to the watermark when the host missed ticks, at most ``catchup``."""
+    start = plan.at - plan.window
+    if watermark is None or watermark >= start or plan.catchup <= plan.window:
+        return start, False
+    floor = plan.at - plan.catchup
+    return max(watermark, floor), watermark < floor
+
+
+# --- the lock and the journal ---------------------------------------------------------------
+
+
+@contextmanager
+def host_lock(out_dir: str, waiting: Callable[[], None]) -> Iterator[None]:
+    """Hold this host's tick lock; ``waiting()`` is called every half second until it is ours
+    (it may raise to give up: a cancelled tick)."""
+    import fcntl
+
+    fd = os.open(os.path.join(ticks_dir(out_dir), "lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                waiting()
+                time.sleep(0.5)
+        yield
+    finally:
+        os.close(fd)
+
+
+def key(job: Job | Outcome) -> str:
+    slot = job.slot if isinstance(job.slot, str) else job.slot.isoformat(timespec="seconds")
+    return f"{job.slug} {job.agent} {slot}"
+
+
+class Journal:
+    """The JSON-lines journal of one tick run on this host (see the module's docstring)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.offset: int | None = None  # the outbox's length when the run began
+        self.new: set[str] = set()
+        self.done: dict[str, dict[str, Any]] = {}
+        try:
+            with open(path, "rb") as handle:
+                lines = handle.read().splitlines()
+        except FileNotFoundError:
+            lines = []
+        for line in lines:
+            try:
+                entry = json.loads(line)
+            except ValueError:  # a line torn by a killed writer
+                continue
+            if "outbox" in entry:
+                self.offset = entry["outbox"]
+            elif "new" in entry:
+                self.new.update(entry["new"])
+            elif "done" in entry:
+                self.done[entry["done"]["key"]] = entry["done"]
+
+    def begin(self, outbox_offset: int) -> None:
+        if self.offset is None:
+            self.offset = outbox_offset
+            self._append([{"outbox": outbox_offset}], sync=True)
+
+    def mark_new(self, keys: list[str]) -> None:
+        if keys:
+            self.new.update(keys)
+            self._append([{"new": keys}], sync=True)
+
+    def record(self, outcomes: list[dict[str, Any]]) -> None:
+        # not synced: a killed process loses nothing the kernel has; after a power loss the
+        # outbox (synced) still tells which events went out
+        for entry in outcomes:
+            self.done[entry["key"]] = entry
+        self._append([{"done": entry} for entry in outcomes], sync=False)
+
+    def _append(self, entries: list[dict[str, Any]], sync: bool) -> None:
+        from kaizen_agentic.atomic import append_line
+
+        if not entries:
+            return
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            append_line(fd, b"\n".join(json.dumps(e).encode() for e in entries), sync)
+        finally:
+            os.close(fd)
+
+    def remove(self) -> None:
+        with suppress(FileNotFoundError):
+            os.unlink(self.path)
+
+
+def _entry(outcome: Outcome) -> dict[str, Any]:
+    return {
+        "key": key(outcome),
+        "slug": outcome.slug,
+        "agent": outcome.agent,
+        "slot": outcome.slot,
+        "status": outcome.status,
+        "path": outcome.path,
+        "error": outcome.error,
+    }
+
+
+# --- what is due here --------------------------------------------------------------------------
+
+
+def due_here(found: Discovery, plan: Plan, start: datetime) -> tuple[list[Job], int]:
+    """The due runs of ``(start, at]`` that this host prepares, and how many it leaves to
+    another host: a checkout held by several hosts runs on the first of them by name (of the
+    tick's ``hosts`` when it names them), wherever it was found."""
+    jobs, _ = due_jobs(found, plan.at, plan.at - start)
+    chosen = set(plan.hosts)
+    owner = {
+        repo.slug: min((h for h in repo.hosts if not chosen or h in chosen), default="")
+        for repo in found.enrolled()
+        if len(repo.hosts) > 1
+    }
+    mine = [job for job in jobs if owner.get(job.slug, plan.hostname) in ("", plan.hostname)]
+    return mine, len(jobs) - len(mine)
+
+
+# --- the tick on this host ---------------------------------------------------------------------
+
+
+def run_host_tick(
+    plan: Plan,
+    discover: Callable[[datetime], Discovery],
+    *,
+    workers: int = 1,
+    pool: Executor | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    stop: Callable[[], bool] | None = None,
+) -> HostResult:
+    """Prepare this host's share of the tick ``plan.at``: see the module's docstring.
+
+    ``discover(at)`` resolves the roster on this host; prepares run in ``workers`` processes
+    (or ``pool``); ``progress`` is called as work moves (for heartbeats); once ``stop()`` is
+    true, or ``plan.deadline`` passed, no further prepare starts and the rest is deferred to
+    the next tick (the watermark then stays where it was)."""
+    began = time.monotonic()
+    report = progress or (lambda _: None)
+    os.makedirs(ticks_dir(plan.out_dir), mode=0o700, exist_ok=True)
+
+    def waiting() -> None:
+        if _stopping(plan, stop):
+            raise KaizenError(f"{plan.hostname}: another tick held this host until the deadline")
+        report(Progress("waiting", 0, 0, {}))
+
+    with host_lock(plan.out_dir, waiting):
+        start, capped = span(plan, read_watermark(plan.out_dir))
+        report(Progress("discovering", 0, 0, {}))
+        found = discover(plan.at)
+        jobs, elsewhere = due_here(found, plan, start)
+        batch = _Batch(plan, jobs, report, stop)
+        batch.run(workers, pool)
+        report(Progress("recording", len(jobs) - batch.deferred, len(jobs), batch.counts()))
+        record = _write_record(plan, found, start, jobs, batch)
+        if not batch.deferred:
+            advance_watermark(plan.out_dir, plan.at)
+        batch.journal.remove()
+        prune(plan.out_dir, plan.at)
+    entries = batch.entries()
+    states: dict[str, int] = {}
+    for repo in found.repos:
+        if repo.state != "no-host-path":
+            states[repo.state] = states.get(repo.state, 0) + 1
+    return HostResult(
+        hostname=plan.hostname,
+        at=plan.at.astimezone(UTC).isoformat(timespec="seconds"),
+        since=start.astimezone(UTC).isoformat(timespec="seconds"),
+        capped=capped,
+        repos=sum(states.values()),
+        states=states,
+        elsewhere=elsewhere,
+        due=len(jobs),
+        counts=batch.counts(),
+        deferred=batch.deferred,
+        resumed=batch.resumed,
+        events=batch.events,
+        delivery_failed=batch.delivery_failed,
+        failures=[
+            Failure(e["slug"], e["agent"], e["slot"], (e["error"] or "")[:ERROR_CHARS])
+            for e in entries
+            if e["status"] == "failed"
+        ][: plan.failures_shown],
+        record=record,
+        seconds=round(time.monotonic() - began, 3),
+    )
+
+
+def _stopping(plan: Plan, stop: Callable[[], bool] | None) -> bool:
+    if plan.deadline is not None and time.monotonic() > plan.deadline:
+        return True
+    return stop is not None and stop()
+
+
+class _Batch:
+    """The prepares of one host tick, their journal and their events."""
+
+    FLUSH_EVERY: Final = 256  # outcomes, or half a second, whichever comes first
+
+    def __init__(
+        self,
+        plan: Plan,
+        jobs: Sequence[Job],
+        report: Callable[[Progress], None],
+        stop: Callable[[], bool] | None,
+    ) -> None:
+        name = f"{stamp(plan.at)}.{_safe(plan.run)}.journal"
+        self.plan, self.jobs, self.report, self.stop = plan, jobs, report, stop
+        self.journal = Journal(os.path.join(ticks_dir(plan.out_dir), name))
+        self.tally = dict.fromkeys(STATUSES, 0)
+        for job in jobs:
+            entry = self.journal.done.get(key(job))
+            if entry is not None:
+                self.tally[entry["status"]] += 1
+        self.resumed = sum(self.tally.values())
+        self.deferred = 0
+        self.events = 0
+        self.delivery_failed = 0
+        self.buffer: list[Outcome] = []
+        self.flushed = time.monotonic()
+        self.delivered: set[str] | None = None  # event ids in the outbox since the run began
+
+    def run(self, workers: int, pool: Executor | None) -> None:
+        from kaizen_agentic.bundle.events import outbox_size
+
+        plan = self.plan
+        self.journal.begin(outbox_size(plan.outbox) if plan.outbox else 0)
+        absent = []
+        for job in self.jobs:
+            if key(job) in self.journal.done:
+                continue
+            found = existing(job, plan.out_dir, plan.hostname)
+            if found is None:
+                absent.append(job)
+            elif key(job) in self.journal.new:
+                self._reconcile(found)  # written by an earlier attempt of this run
+            else:
+                self._take(found)
+        self.journal.mark_new([key(j) for j in absent if key(j) not in self.journal.new])
+        taken = 0
+        for _, outcome in prepare_stream(
+            absent,
+            at=plan.at,
+            out_dir=plan.out_dir,
+            host=plan.hostname,
+            workers=workers,
+            pool=pool,
+            stop=lambda: _stopping(plan, self.stop),
+        ):
+            self._take(outcome)
+            taken += 1
+        self._flush()
+        self.deferred = len(absent) - taken
+
+    def _reconcile(self, found: Outcome) -> None:
+        """A bundle an earlier attempt wrote: its event goes out unless the outbox has it."""
+        from kaizen_agentic.bundle.events import outbox_ids
+        from kaizen_agentic.bundle.prepare import prepared_event
+        from kaizen_agentic.bundle.store import read_manifest
+
+        plan = self.plan
+        if self.delivered is None:
+            self.delivered = (
+                outbox_ids(plan.outbox, self.journal.offset or 0) if plan.outbox else set()
+            )
+        assert found.path is not None
+        event = prepared_event(read_manifest(found.path), found.path, plan.hostname)
+        fresh = event if event["id"] not in self.delivered else None
+        self._take(found._replace(status="created", event=fresh))
+
+    def _take(self, outcome: Outcome) -> None:
+        self.buffer.append(outcome)
+        if len(self.buffer) >= self.FLUSH_EVERY or time.monotonic() - self.flushed > 0.5:
+            self._flush()
+
+    def _flush(self) -> None:
+        from kaizen_agentic.bundle import events
+
+        plan = self.plan
+        fresh = [
+            o.event
+            for o in self.buffer
+            if o.status in ("created", "replaced") and o.event is not None
+        ]
+        if plan.outbox:
+            events.append_outbox_many(plan.outbox, fresh)
+        if plan.sink:
+            for event in fresh:
+                try:
+                    events.post(plan.sink, event)
+                except events.DeliveryError:
+                    self.delivery_failed += 1
+        self.events += len(fresh)
+        self.journal.record([_entry(o) for o in self.buffer])
+        for outcome in self.buffer:
+            self.tally[outcome.status] += 1
+        self.buffer = []
+        self.flushed = time.monotonic()
+        self.report(Progress("preparing", sum(self.tally.values()), len(self.jobs), self.counts()))
+
+    def entries(self) -> list[dict[str, Any]]:
+        done = self.journal.done
+        return [done[k] for k in (key(job) for job in self.jobs) if k in done]
+
+    def counts(self) -> dict[str, int]:
+        return dict(self.tally)
+
+
+def _safe(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)[:80] or "run"
+
+
+def _write_record(
+    plan: Plan, found: Discovery, start: datetime, jobs: Sequence[Job], batch: _Batch
+) -> str:
+    from kaizen_agentic.atomic import write_atomic
+
+    path = os.path.join(ticks_dir(plan.out_dir), f"{stamp(plan.at)}.json")
+    doc = {
+        "format": "kaizen-agentic/host-tick/1",
+        "hostname": plan.hostname,
+        "at": plan.at.astimezone(UTC).isoformat(timespec="seconds"),
+        "since": start.astimezone(UTC).isoformat(timespec="seconds"),
+        "window_seconds": int(plan.window.total_seconds()),
+        "counts": batch.counts(),
+        "deferred": batch.deferred,
+        "runs": [{k: v for k, v in e.items() if k != "key"} for e in batch.entries()],
+        "not_taking_part": [
+            {"repo": r.slug, "state": r.state, "reason": r.reason, "path": r.path}
+            for r in found.repos
+            if r.state not in ("enrolled", "no-host-path")
+        ],
+    }
+    write_atomic(path, json.dumps(doc, indent=1, sort_keys=True).encode() + b"\n", 0o600)
+    return path
+
+
+def prune(out_dir: str, now: datetime, keep: timedelta = timedelta(days=KEEP_DAYS)) -> int:
+    """Remove tick records and journals older than ``keep`` (by the tick they name)."""
+    folder = ticks_dir(out_dir)
+    oldest = stamp(now - keep)
+    removed = 0
+    for name in os.listdir(folder):
+        if name.endswith((".json", ".journal")) and name[:1].isdigit() and name[:16] < oldest:
+            with suppress(FileNotFoundError):
+                os.unlink(os.path.join(folder, name))
+                removed += 1
+    return removed
