@@ -76,14 +76,14 @@ class Case:
 
 
 def seconds(text: str) -> int:
-    from kaizen_agentic.fleet import parse_duration
+    from kaizen_agentic.fleet.due import parse_duration
 
     return int(parse_duration(text).total_seconds())
 
 
 def expected_bundles(roster: Path, hosts: list[str], window: int) -> int:
-    from kaizen_agentic.discovery import discover_kaizen_scheduled_repos
-    from kaizen_agentic.fleet import due_jobs
+    from kaizen_agentic.fleet.discovery import discover_kaizen_scheduled_repos
+    from kaizen_agentic.fleet.due import due_jobs
 
     total = 0
     for host in hosts:

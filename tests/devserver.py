@@ -63,6 +63,10 @@ class DevServer:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 90) -> None:
+        self._launch()
+        asyncio.run(ready(self.address, time.monotonic() + timeout))
+
+    def _launch(self) -> None:
         argv = [self.cli, "server", "start-dev", "--headless", "--ip", "127.0.0.1"]
         argv += ["--port", str(self.port), "--http-port", str(self.ports[0])]
         argv += ["--metrics-port", str(self.ports[1])]
@@ -71,7 +75,6 @@ class DevServer:
             self.proc = subprocess.Popen(
                 argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
-        asyncio.run(ready(self.address, time.monotonic() + timeout))
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -83,7 +86,8 @@ class DevServer:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
 
-    def restart(self, sig: int = signal.SIGKILL) -> None:
+    async def restart(self, sig: int = signal.SIGKILL, timeout: float = 90) -> None:
         """Kill the server (SIGKILL by default: a crash) and start it on the same database."""
         self.stop(sig)
-        self.start()
+        self._launch()
+        await ready(self.address, time.monotonic() + timeout)

@@ -45,7 +45,14 @@ def spread(i: int) -> str:
     )
 
 
-SHAPES: dict[str, Shape] = {"burst": burst, "spread": spread}
+def every_ten_minutes(i: int) -> str:
+    return (
+        f"version: 1\nrepo: org/r{i:06d}\nagents:\n"
+        "  - agent: coach\n    schedule: {interval: cron, cronjob: '*/10 * * * *'}\n"
+    )
+
+
+SHAPES: dict[str, Shape] = {"burst": burst, "spread": spread, "every10": every_ten_minutes}
 
 _GIT_ENV = {
     "GIT_AUTHOR_NAME": "fleet",

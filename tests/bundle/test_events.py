@@ -121,7 +121,7 @@ def test_outbox_appends_one_line_per_event(tmp_path: Path) -> None:
 
 
 def test_a_batch_is_appended_whole_and_its_ids_read_back_from_an_offset(tmp_path: Path) -> None:
-    from kaizen_agentic.events import append_outbox_many, outbox_ids, outbox_size
+    from kaizen_agentic.bundle.events import append_outbox_many, outbox_ids, outbox_size
 
     box = tmp_path / "outbox.jsonl"
     assert (outbox_size(str(box)), outbox_ids(str(box))) == (0, set())

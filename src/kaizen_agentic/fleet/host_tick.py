@@ -4,20 +4,14 @@ on the host, and only counts returned.
 
 An orchestrator (``kaizen.FleetTick`` on Temporal) sends each runner host one call per tick;
 the work and its record stay on the host, so what crosses the orchestrator grows with the
-number of hosts, never with the number of repositories. Files, under ``<out>/.ticks/``:
+number of hosts, never with the number of repositories. What the host keeps between ticks
+and attempts (watermark, journal, record, lock) is ``ticks``'s.
 
-- ``watermark.json``: the latest tick this host completed. A host that missed ticks (down,
-  unreachable, a tick that ran out of time) prepares, at its next tick, everything due since
-  its watermark, not only the tick's window: each missed slot once, however long the window.
-  How far back is capped (``catchup``); a host without a watermark uses the window alone.
-- ``<tick>.<run>.journal``: JSON lines while a tick runs: the outbox's length when it began,
-  the bundles that were absent when it began (fsynced before any is written), and each
-  outcome. A retry of the same run (after a crash, a lost worker) skips what is done and
-  emits the event of a bundle that was written but whose event was not: the outbox from the
-  recorded length on says which were. So a bundle and its event are made exactly once.
-- ``<tick>.json``: the record of the tick on this host: every due run's outcome and every
-  checkout here that does not take part, with its reason. Kept ``KEEP_DAYS`` days.
-- ``lock``: held for the whole tick, so two ticks never run at once on one host's bundles.
+A host that missed ticks (down, unreachable, a tick that ran out of time) prepares, at its
+next tick, everything due since its watermark, not only the tick's window: each missed slot
+once, however long the window. How far back is capped (``catchup``); a host without a
+watermark uses the window alone. A bundle and its event are made exactly once across
+retries and crashes (see ``ticks.Journal``).
 """
 
 from __future__ import annotations
@@ -25,21 +19,29 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from kaizen_agentic.errors import KaizenError
 from kaizen_agentic.fleet.due import Job, Outcome, due_jobs, existing, prepare_stream
+from kaizen_agentic.fleet.ticks import (
+    Journal,
+    advance_watermark,
+    entry,
+    host_lock,
+    key,
+    prune,
+    read_watermark,
+    stamp,
+    ticks_dir,
+)
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
     from kaizen_agentic.fleet.discovery import Discovery
 
-TICKS: Final = ".ticks"
-KEEP_DAYS: Final = 7
 STATUSES: Final = ("created", "exists", "replaced", "failed")
 ERROR_CHARS: Final = 500  # a failure's reason as the orchestrator sees it; the record has all
 
@@ -56,7 +58,7 @@ class Plan(NamedTuple):
     catchup: timedelta = timedelta(days=1)  # how far behind ``at`` a watermark may reach
     outbox: str | None = None
     sink: str | None = None
-    run: str = "local"  # names the journal: a retry of the same run resumes it
+    run: str = ""  # names the journal: a retry of the same run resumes it ("": a fresh run)
     deadline: float | None = None  # time.monotonic() after which no further prepare starts
     failures_shown: int = 20
 
@@ -75,6 +77,7 @@ class Progress(NamedTuple):
     done: int
     total: int
     counts: dict[str, int]
+    journal: str = ""  # where a retry of this run resumes from
 
 
 class HostResult(NamedTuple):
@@ -98,37 +101,6 @@ class HostResult(NamedTuple):
     seconds: float
 
 
-def ticks_dir(out_dir: str) -> str:
-    return os.path.join(out_dir, TICKS)
-
-
-def stamp(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-# --- watermark -------------------------------------------------------------------------------
-
-
-def read_watermark(out_dir: str) -> datetime | None:
-    """The latest tick this host completed, or None."""
-    try:
-        with open(os.path.join(ticks_dir(out_dir), "watermark.json"), "rb") as handle:
-            return datetime.fromisoformat(json.loads(handle.read())["at"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def advance_watermark(out_dir: str, at: datetime) -> None:
-    """Move the watermark to ``at`` unless it is already later (backfills run old ticks)."""
-    from kaizen_agentic.atomic import write_atomic
-
-    current = read_watermark(out_dir)
-    if current is not None and current >= at:
-        return
-    doc = {"at": at.astimezone(UTC).isoformat(timespec="seconds")}
-    write_atomic(os.path.join(ticks_dir(out_dir), "watermark.json"), json.dumps(doc).encode())
-
-
 def span(plan: Plan, watermark: datetime | None) -> tuple[datetime, bool]:
     """The start of the span to prepare, ``(start, at]``, and whether the cap cut it: the
     window, reaching back to the watermark when the host missed ticks, at most ``catchup``."""
@@ -137,104 +109,6 @@ def span(plan: Plan, watermark: datetime | None) -> tuple[datetime, bool]:
         return start, False
     floor = plan.at - plan.catchup
     return max(watermark, floor), watermark < floor
-
-
-# --- the lock and the journal ---------------------------------------------------------------
-
-
-@contextmanager
-def host_lock(out_dir: str, waiting: Callable[[], None]) -> Iterator[None]:
-    """Hold this host's tick lock; ``waiting()`` is called every half second until it is ours
-    (it may raise to give up: a cancelled tick)."""
-    import fcntl
-
-    fd = os.open(os.path.join(ticks_dir(out_dir), "lock"), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                waiting()
-                time.sleep(0.5)
-        yield
-    finally:
-        os.close(fd)
-
-
-def key(job: Job | Outcome) -> str:
-    slot = job.slot if isinstance(job.slot, str) else job.slot.isoformat(timespec="seconds")
-    return f"{job.slug} {job.agent} {slot}"
-
-
-class Journal:
-    """The JSON-lines journal of one tick run on this host (see the module's docstring)."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.offset: int | None = None  # the outbox's length when the run began
-        self.new: set[str] = set()
-        self.done: dict[str, dict[str, Any]] = {}
-        try:
-            with open(path, "rb") as handle:
-                lines = handle.read().splitlines()
-        except FileNotFoundError:
-            lines = []
-        for line in lines:
-            try:
-                entry = json.loads(line)
-            except ValueError:  # a line torn by a killed writer
-                continue
-            if "outbox" in entry:
-                self.offset = entry["outbox"]
-            elif "new" in entry:
-                self.new.update(entry["new"])
-            elif "done" in entry:
-                self.done[entry["done"]["key"]] = entry["done"]
-
-    def begin(self, outbox_offset: int) -> None:
-        if self.offset is None:
-            self.offset = outbox_offset
-            self._append([{"outbox": outbox_offset}], sync=True)
-
-    def mark_new(self, keys: list[str]) -> None:
-        if keys:
-            self.new.update(keys)
-            self._append([{"new": keys}], sync=True)
-
-    def record(self, outcomes: list[dict[str, Any]]) -> None:
-        # not synced: a killed process loses nothing the kernel has; after a power loss the
-        # outbox (synced) still tells which events went out
-        for entry in outcomes:
-            self.done[entry["key"]] = entry
-        self._append([{"done": entry} for entry in outcomes], sync=False)
-
-    def _append(self, entries: list[dict[str, Any]], sync: bool) -> None:
-        from kaizen_agentic.atomic import append_line
-
-        if not entries:
-            return
-        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            append_line(fd, b"\n".join(json.dumps(e).encode() for e in entries), sync)
-        finally:
-            os.close(fd)
-
-    def remove(self) -> None:
-        with suppress(FileNotFoundError):
-            os.unlink(self.path)
-
-
-def _entry(outcome: Outcome) -> dict[str, Any]:
-    return {
-        "key": key(outcome),
-        "slug": outcome.slug,
-        "agent": outcome.agent,
-        "slot": outcome.slot,
-        "status": outcome.status,
-        "path": outcome.path,
-        "error": outcome.error,
-    }
 
 
 # --- what is due here --------------------------------------------------------------------------
@@ -293,7 +167,8 @@ def run_host_tick(
         record = _write_record(plan, found, start, jobs, batch)
         if not batch.deferred:
             advance_watermark(plan.out_dir, plan.at)
-        batch.journal.remove()
+        # the journal stays (pruned with the records): a retry after a lost completion finds
+        # everything done and reports the same counts
         prune(plan.out_dir, plan.at)
     entries = batch.entries()
     states: dict[str, int] = {}
@@ -342,7 +217,8 @@ class _Batch:
         report: Callable[[Progress], None],
         stop: Callable[[], bool] | None,
     ) -> None:
-        name = f"{stamp(plan.at)}.{_safe(plan.run)}.journal"
+        run = plan.run or f"{os.getpid()}-{time.time_ns()}"
+        name = f"{stamp(plan.at)}.{_safe(run)}.journal"
         self.plan, self.jobs, self.report, self.stop = plan, jobs, report, stop
         self.journal = Journal(os.path.join(ticks_dir(plan.out_dir), name))
         self.tally = dict.fromkeys(STATUSES, 0)
@@ -429,12 +305,13 @@ class _Batch:
                 except events.DeliveryError:
                     self.delivery_failed += 1
         self.events += len(fresh)
-        self.journal.record([_entry(o) for o in self.buffer])
+        self.journal.record([entry(o) for o in self.buffer])
         for outcome in self.buffer:
             self.tally[outcome.status] += 1
         self.buffer = []
         self.flushed = time.monotonic()
-        self.report(Progress("preparing", sum(self.tally.values()), len(self.jobs), self.counts()))
+        done = sum(self.tally.values())
+        self.report(Progress("preparing", done, len(self.jobs), self.counts(), self.journal.path))
 
     def entries(self) -> list[dict[str, Any]]:
         done = self.journal.done
@@ -471,16 +348,3 @@ def _write_record(
     }
     write_atomic(path, json.dumps(doc, indent=1, sort_keys=True).encode() + b"\n", 0o600)
     return path
-
-
-def prune(out_dir: str, now: datetime, keep: timedelta = timedelta(days=KEEP_DAYS)) -> int:
-    """Remove tick records and journals older than ``keep`` (by the tick they name)."""
-    folder = ticks_dir(out_dir)
-    oldest = stamp(now - keep)
-    removed = 0
-    for name in os.listdir(folder):
-        if name.endswith((".json", ".journal")) and name[:1].isdigit() and name[:16] < oldest:
-            with suppress(FileNotFoundError):
-                os.unlink(os.path.join(folder, name))
-                removed += 1
-    return removed
