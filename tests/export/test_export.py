@@ -325,7 +325,7 @@ def test_a_host_tick_heartbeats_and_a_retry_resumes(tmp_path: Path) -> None:
 
     from temporalio.testing import ActivityEnvironment
 
-    from kaizen_agentic.integrations.temporal import HostActivities, HostTickInput
+    from kaizen_agentic.integrations.temporal import HostActivities, HostTickInput, TickRunsInput
     from tests.fakefleet import every_ten_minutes, make_fleet, release
 
     roster = make_fleet(tmp_path / "fleet", 3, ["h"], every_ten_minutes)
@@ -345,8 +345,16 @@ def test_a_host_tick_heartbeats_and_a_retry_resumes(tmp_path: Path) -> None:
         first = env.run(acts.host_tick, params)
         env.info = dataclasses.replace(env.info, attempt=2)
         second = env.run(acts.host_tick, params)
+        page = env.run(acts.tick_runs, TickRunsInput(first.record, offset=16, limit=5))
+        none = env.run(acts.tick_runs, TickRunsInput(first.record, statuses=["failed"]))
     finally:
         release(tmp_path / "fleet")
+    assert (page.total, len(none.runs), none.total) == (18, 0, 0)
+    assert [(r.slug, r.slot, r.status, r.hostname) for r in page.runs] == [
+        ("org/r000002", "2027-03-29T09:00:00+00:00", "created", "h"),
+        ("org/r000002", "2027-03-29T09:10:00+00:00", "created", "h"),
+    ]
+    assert page.runs[0].bundle_path and page.runs[0].idempotency_key
     assert (first.due, first.counts["created"], first.events, first.attempt) == (18, 18, 18, 1)
     assert (second.resumed, second.counts["created"], second.events, second.attempt) == (
         18,
@@ -354,7 +362,7 @@ def test_a_host_tick_heartbeats_and_a_retry_resumes(tmp_path: Path) -> None:
         0,
         2,
     )
-    assert first.record.endswith("/.ticks/20270329T091500Z.json")
+    assert first.record == second.record and Path(first.record).name.startswith("20270329T091500Z.")
     preparing = [b for b in beats if b["phase"] == "preparing"]  # type: ignore[index]
     assert 0 < preparing[-1]["done"] <= 18 and preparing[-1]["journal"].endswith(".journal")  # type: ignore[index]
     assert len((tmp_path / "e.jsonl").read_text().splitlines()) == 18

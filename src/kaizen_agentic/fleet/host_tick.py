@@ -217,8 +217,8 @@ class _Batch:
         report: Callable[[Progress], None],
         stop: Callable[[], bool] | None,
     ) -> None:
-        run = plan.run or f"{os.getpid()}-{time.time_ns()}"
-        name = f"{stamp(plan.at)}.{_safe(run)}.journal"
+        self.run_name = _safe(plan.run or f"{os.getpid()}-{time.time_ns()}")
+        name = f"{stamp(plan.at)}.{self.run_name}.journal"
         self.plan, self.jobs, self.report, self.stop = plan, jobs, report, stop
         self.journal = Journal(os.path.join(ticks_dir(plan.out_dir), name))
         self.tally = dict.fromkeys(STATUSES, 0)
@@ -330,7 +330,7 @@ def _write_record(
 ) -> str:
     from kaizen_agentic.atomic import write_atomic
 
-    path = os.path.join(ticks_dir(plan.out_dir), f"{stamp(plan.at)}.json")
+    path = os.path.join(ticks_dir(plan.out_dir), f"{stamp(plan.at)}.{batch.run_name}.json")
     doc = {
         "format": "kaizen-agentic/host-tick/1",
         "hostname": plan.hostname,

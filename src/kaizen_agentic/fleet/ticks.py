@@ -7,8 +7,9 @@
   what is done and emits the event of a bundle that was written but whose event was not: the
   outbox from the recorded length on says which were. So a bundle and its event are made
   exactly once, and the retry reports what the run did.
-- ``<tick>.json``: the record of the tick on this host: every due run's outcome and every
-  checkout here that does not take part, with its reason.
+- ``<tick>.<run>.json``: the record of one run of the tick on this host: every due run's
+  outcome and every checkout here that does not take part, with its reason. Per run, so that
+  a second run of the same tick (a backfill, a retried schedule) keeps the first one's.
 - ``lock``: held for the whole tick, so two ticks never run at once on one host's bundles.
 
 Records and journals are kept ``KEEP_DAYS`` days.
@@ -151,6 +152,7 @@ def entry(outcome: Outcome) -> dict[str, Any]:
         "slot": outcome.slot,
         "status": outcome.status,
         "path": outcome.path,
+        "id": outcome.key,  # the bundle's idempotency key: its events' id
         "error": outcome.error,
     }
 

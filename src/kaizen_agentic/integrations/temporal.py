@@ -70,6 +70,9 @@ from kaizen_agentic.integrations.temporal_messages import (
     PrepareOutput,
     RosterInput,
     TickFailure,
+    TickRun,
+    TickRunsInput,
+    TickRunsOutput,
 )
 from kaizen_agentic.integrations.temporal_workflows import (
     FLEET_TICK_HOSTS,
@@ -109,6 +112,9 @@ __all__ = [
     "PrepareOutput",
     "RosterInput",
     "TickFailure",
+    "TickRun",
+    "TickRunsInput",
+    "TickRunsOutput",
     "activity",
     "complete",
     "discover_due",
@@ -154,7 +160,7 @@ def host_workers(
     own = Worker(
         client,
         task_queue=host_queue(task_queue, acts.hostname),
-        activities=[acts.host_tick, acts.discover_due, acts.prepare, acts.complete],
+        activities=[acts.host_tick, acts.tick_runs, acts.discover_due, acts.prepare, acts.complete],
         activity_executor=pool,
     )
     return [shared, own]

@@ -31,6 +31,9 @@ from kaizen_agentic.integrations.temporal_messages import (
     PrepareOutput,
     RosterInput,
     TickFailure,
+    TickRun,
+    TickRunsInput,
+    TickRunsOutput,
 )
 
 if TYPE_CHECKING:
@@ -195,6 +198,38 @@ class HostActivities(CompleteActivity):
         except KaizenError as exc:
             raise _non_retryable(exc) from None
 
+    @activity.defn(name="kaizen.tick_runs")
+    def tick_runs(self, params: TickRunsInput) -> TickRunsOutput:
+        """A page of this host's record of a tick: what an orchestrator reads to act on each
+        bundle the tick made (the tick itself returns counts only)."""
+        import json
+
+        try:
+            with open(params.record, "rb") as handle:
+                record = json.loads(handle.read())
+        except (OSError, ValueError) as exc:
+            raise _non_retryable(KaizenError(f"cannot read {params.record}: {exc}")) from None
+        wanted = set(params.statuses)
+        runs = [r for r in record["runs"] if r["status"] in wanted]
+        page = runs[params.offset : params.offset + max(1, params.limit)]
+        host = record["hostname"]
+        return TickRunsOutput(
+            [
+                TickRun(
+                    r["slug"],
+                    r["agent"],
+                    r["slot"],
+                    host,
+                    r["status"],
+                    r["path"],
+                    r.get("id"),
+                    r["error"],
+                )
+                for r in page
+            ],
+            len(runs),
+        )
+
     @activity.defn(name="kaizen.discover_due")
     def discover_due(self, params: DiscoverInput) -> DiscoverOutput:
         """Resolve the roster on this host and list every (repo, agent, slot) due at ``at``.
@@ -238,7 +273,14 @@ class HostActivities(CompleteActivity):
         )
 
     def all(self) -> list[Any]:
-        return [self.roster_hosts, self.host_tick, self.discover_due, self.prepare, self.complete]
+        return [
+            self.roster_hosts,
+            self.host_tick,
+            self.tick_runs,
+            self.discover_due,
+            self.prepare,
+            self.complete,
+        ]
 
 
 def _ready() -> bool:

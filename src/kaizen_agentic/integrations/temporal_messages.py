@@ -114,6 +114,39 @@ class FleetTickOutput:
 
 
 @dataclass
+class TickRun:
+    """One due (repository, agent, slot) of a tick on a host, as its record has it."""
+
+    slug: str
+    agent: str
+    slot: str
+    hostname: str
+    status: str  # created, exists, replaced or failed
+    bundle_path: str | None = None
+    idempotency_key: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class TickRunsInput:
+    """A page of one host's record of a tick (``HostTickOutput.record``), for
+    ``kaizen.tick_runs`` on that host's queue: by default the bundles the tick made."""
+
+    record: str
+    statuses: list[str] = field(default_factory=lambda: ["created", "replaced"])
+    offset: int = 0
+    limit: int = 500
+
+
+@dataclass
+class TickRunsOutput:
+    """The page, and how many runs of those statuses the record holds in all."""
+
+    runs: list[TickRun]
+    total: int
+
+
+@dataclass
 class HostGroupInput:
     """A slice of a tick's hosts, for ``kaizen.FleetTickHosts`` (a child of a large tick)."""
 
