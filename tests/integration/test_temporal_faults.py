@@ -200,3 +200,36 @@ def test_a_worker_killed_mid_batch_resumes_from_its_heartbeat(
     assert b.attempt >= 2 and b.resumed >= 1, b
     assert b.counts["created"] == 8 * 18 and b.deferred == 0
     check_exactly_once(out, expected(16, T0 - 3 * 4 * Q, T0))
+
+
+@pytest.mark.slow
+def test_a_tick_over_many_hosts_splits_them_over_child_workflows(
+    temporal_server: str, tmp_path: Path
+) -> None:
+    """Above ``hosts_per_workflow`` the hosts go to ``kaizen.FleetTickHosts`` children (Temporal
+    allows 2,000 pending activities per workflow): the same bundles, one result."""
+    roster = make_fleet(tmp_path / "fleet", 8, HOSTS, every_ten_minutes)
+    workers = hosts_of(temporal_server, tmp_path)
+
+    async def scenario() -> tuple[Any, list[str]]:
+        handle = await start(temporal_server, roster, T0, hosts_per_workflow=1)
+        tick = await result(handle)
+        children = []
+        async for event in handle.fetch_history_events():
+            if event.HasField("start_child_workflow_execution_initiated_event_attributes"):
+                attrs = event.start_child_workflow_execution_initiated_event_attributes
+                children.append(attrs.workflow_type.name)
+        return tick, children
+
+    try:
+        for worker in workers.values():
+            worker.start()
+        tick, children = asyncio.run(scenario())
+    finally:
+        for worker in workers.values():
+            worker.stop()
+        release(tmp_path / "fleet")
+    assert children == ["kaizen.FleetTickHosts", "kaizen.FleetTickHosts"]
+    assert [h.hostname for h in tick.hosts] == list(HOSTS) and tick.hosts_failed == {}
+    assert (tick.due, tick.counts["created"]) == (8, 8)
+    check_exactly_once(tmp_path / "out", expected(8, T0 - Q, T0))
