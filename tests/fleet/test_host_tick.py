@@ -173,6 +173,16 @@ def test_past_the_deadline_the_rest_waits_for_the_next_tick(ticking: Path, tmp_p
     assert (nxt.since, nxt.counts["created"]) == ("2027-03-29T09:00:00+00:00", 12)  # 3 slots
 
 
+def test_a_first_tick_that_runs_out_of_time_leaves_the_rest_to_the_next(
+    ticking: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    late = tick(ticking, out, AT, deadline=time.monotonic() - 1)
+    assert (late.deferred, read_watermark(str(out))) == (4, AT - Q)
+    nxt = tick(ticking, out, AT + Q)
+    assert (nxt.since, nxt.counts["created"]) == ("2027-03-29T09:00:00+00:00", 12)
+
+
 def test_a_resumed_run_emits_exactly_the_events_a_crash_lost(ticking: Path, tmp_path: Path) -> None:
     """The state a crash leaves between writing bundles and their events: the journal knew
     which bundles were new, recorded two outcomes, and the outbox got three events."""

@@ -146,7 +146,8 @@ def run_host_tick(
     ``discover(at)`` resolves the roster on this host; prepares run in ``workers`` processes
     (or ``pool``); ``progress`` is called as work moves (for heartbeats); once ``stop()`` is
     true, or ``plan.deadline`` passed, no further prepare starts and the rest is deferred to
-    the next tick (the watermark then stays where it was)."""
+    the next tick (the watermark then stays where it was, or starts at this span's start on a
+    host that had none)."""
     began = time.monotonic()
     report = progress or (lambda _: None)
     os.makedirs(ticks_dir(plan.out_dir), mode=0o700, exist_ok=True)
@@ -165,8 +166,9 @@ def run_host_tick(
         batch.run(workers, pool)
         report(Progress("recording", len(jobs) - batch.deferred, len(jobs), batch.counts()))
         record = _write_record(plan, found, start, jobs, batch)
-        if not batch.deferred:
-            advance_watermark(plan.out_dir, plan.at)
+        # all done: the watermark moves to the tick; work left: it stays, or, on a host that
+        # had none, starts where this span did, so the next tick reaches back for the rest
+        advance_watermark(plan.out_dir, start if batch.deferred else plan.at)
         # the journal stays (pruned with the records): a retry after a lost completion finds
         # everything done and reports the same counts
         prune(plan.out_dir, plan.at)
