@@ -24,6 +24,7 @@ async def main() -> None:
     parser.add_argument("--task-queue", default=TASK_QUEUE)
     parser.add_argument("--out", help="bundle folder (default: $KAIZEN_BUNDLE_DIR or the cache)")
     parser.add_argument("--jobs", type=int, help="prepare processes (default: cores, up to 8)")
+    parser.add_argument("--threads", type=int, default=4, help="activities at once (default: 4)")
     parser.add_argument("--outbox", help="append each new bundle's event to this JSON-lines file")
     parser.add_argument("--sink", help="POST each new bundle's event to this URL")
     args = parser.parse_args()
@@ -34,6 +35,7 @@ async def main() -> None:
         task_queue=args.task_queue,
         out_dir=args.out,
         jobs=args.jobs,
+        threads=args.threads,
         outbox=args.outbox,
         sink=args.sink,
     )
