@@ -101,6 +101,16 @@ async def completed_before_timed_out(handle: Any, done: str, waited: str) -> boo
     return order.index(("completed", done)) < order.index(("timed_out", waited))
 
 
+async def children(handle: Any) -> list[str]:
+    """The workflow types of the children a tick started."""
+    found = []
+    async for event in handle.fetch_history_events():
+        if event.HasField("start_child_workflow_execution_initiated_event_attributes"):
+            attrs = event.start_child_workflow_execution_initiated_event_attributes
+            found.append(attrs.workflow_type.name)
+    return found
+
+
 @pytest.mark.slow
 def test_a_host_down_for_a_tick_holds_up_no_other_and_catches_up_once(
     temporal_server: str, tmp_path: Path
@@ -110,18 +120,20 @@ def test_a_host_down_for_a_tick_holds_up_no_other_and_catches_up_once(
     for worker in workers.values():
         worker.start()
 
-    async def scenario() -> tuple[Any, Any, Any, bool]:
+    async def scenario() -> tuple[Any, Any, Any, bool, list[str]]:
         first = await result(await start(temporal_server, roster, T0))
         workers["runner-b"].kill()
         handle = await start(temporal_server, roster, T0 + Q, host_wait_seconds=10)
         down = await result(handle)
         in_order = await completed_before_timed_out(handle, "runner-a", "runner-b")
         workers["runner-b"].start()
-        back = await result(await start(temporal_server, roster, T0 + 2 * Q))
-        return first, down, back, in_order
+        # and split over child workflows, as a tick over more than hosts_per_workflow hosts is
+        handle = await start(temporal_server, roster, T0 + 2 * Q, hosts_per_workflow=1)
+        back = await result(handle)
+        return first, down, back, in_order, await children(handle)
 
     try:
-        first, down, back, in_order = asyncio.run(scenario())
+        first, down, back, in_order, split = asyncio.run(scenario())
     finally:
         for worker in workers.values():
             worker.stop()
@@ -134,6 +146,7 @@ def test_a_host_down_for_a_tick_holds_up_no_other_and_catches_up_once(
     assert [h.hostname for h in down.hosts] == ["runner-a"]
     assert by_host(down)["runner-a"].counts["created"] == 8  # 4 checkouts x 09:20, 09:30
     assert in_order, "runner-a waited for runner-b"
+    assert split == ["kaizen.FleetTickHosts", "kaizen.FleetTickHosts"]
     b = by_host(back)["runner-b"]
     assert (b.since, b.counts["created"], b.capped) == ("2027-03-29T09:15:00+00:00", 12, False)
     a = by_host(back)["runner-a"]
@@ -200,36 +213,3 @@ def test_a_worker_killed_mid_batch_resumes_from_its_heartbeat(
     assert b.attempt >= 2 and b.resumed >= 1, b
     assert b.counts["created"] == 8 * 18 and b.deferred == 0
     check_exactly_once(out, expected(16, T0 - 3 * 4 * Q, T0))
-
-
-@pytest.mark.slow
-def test_a_tick_over_many_hosts_splits_them_over_child_workflows(
-    temporal_server: str, tmp_path: Path
-) -> None:
-    """Above ``hosts_per_workflow`` the hosts go to ``kaizen.FleetTickHosts`` children (Temporal
-    allows 2,000 pending activities per workflow): the same bundles, one result."""
-    roster = make_fleet(tmp_path / "fleet", 8, HOSTS, every_ten_minutes)
-    workers = hosts_of(temporal_server, tmp_path)
-
-    async def scenario() -> tuple[Any, list[str]]:
-        handle = await start(temporal_server, roster, T0, hosts_per_workflow=1)
-        tick = await result(handle)
-        children = []
-        async for event in handle.fetch_history_events():
-            if event.HasField("start_child_workflow_execution_initiated_event_attributes"):
-                attrs = event.start_child_workflow_execution_initiated_event_attributes
-                children.append(attrs.workflow_type.name)
-        return tick, children
-
-    try:
-        for worker in workers.values():
-            worker.start()
-        tick, children = asyncio.run(scenario())
-    finally:
-        for worker in workers.values():
-            worker.stop()
-        release(tmp_path / "fleet")
-    assert children == ["kaizen.FleetTickHosts", "kaizen.FleetTickHosts"]
-    assert [h.hostname for h in tick.hosts] == list(HOSTS) and tick.hosts_failed == {}
-    assert (tick.due, tick.counts["created"]) == (8, 8)
-    check_exactly_once(tmp_path / "out", expected(8, T0 - Q, T0))
