@@ -16,7 +16,6 @@ retries and crashes (see ``ticks.Journal``).
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -93,7 +92,7 @@ class HostResult(NamedTuple):
     due: int
     counts: dict[str, int]  # per status
     deferred: int  # due runs not started before the deadline: the next tick prepares them
-    resumed: int  # outcomes found in the journal of an earlier attempt
+    resumed: int  # due runs an earlier attempt of this run had done (journaled or written)
     events: int  # events delivered by this attempt
     delivery_failed: int
     failures: list[Failure]
@@ -282,6 +281,7 @@ class _Batch:
         assert found.path is not None
         event = prepared_event(read_manifest(found.path), found.path, plan.hostname)
         fresh = event if event["id"] not in self.delivered else None
+        self.resumed += 1
         self._take(found._replace(status="created", event=fresh))
 
     def _take(self, outcome: Outcome) -> None:
@@ -331,6 +331,7 @@ def _write_record(
     plan: Plan, found: Discovery, start: datetime, jobs: Sequence[Job], batch: _Batch
 ) -> str:
     from kaizen_agentic.atomic import write_atomic
+    from kaizen_agentic.output import compact_json
 
     path = os.path.join(ticks_dir(plan.out_dir), f"{stamp(plan.at)}.{batch.run_name}.json")
     doc = {
@@ -348,5 +349,5 @@ def _write_record(
             if r.state not in ("enrolled", "no-host-path")
         ],
     }
-    write_atomic(path, json.dumps(doc, indent=1, sort_keys=True).encode() + b"\n", 0o600)
+    write_atomic(path, (compact_json(doc) + "\n").encode(), 0o600)
     return path

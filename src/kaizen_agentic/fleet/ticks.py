@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from kaizen_agentic.fleet.due import Job, Outcome
+from kaizen_agentic.output import compact_json
 
 TICKS: Final = ".ticks"
 KEEP_DAYS: Final = 7
@@ -59,7 +60,7 @@ def advance_watermark(out_dir: str, at: datetime) -> None:
     if current is not None and current >= at:
         return
     doc = {"at": at.astimezone(UTC).isoformat(timespec="seconds")}
-    write_atomic(os.path.join(ticks_dir(out_dir), "watermark.json"), json.dumps(doc).encode())
+    write_atomic(os.path.join(ticks_dir(out_dir), "watermark.json"), compact_json(doc).encode())
 
 
 # --- the lock and the journal ---------------------------------------------------------------
@@ -139,7 +140,7 @@ class Journal:
             return
         fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
-            append_line(fd, b"\n".join(json.dumps(e).encode() for e in entries), sync)
+            append_line(fd, "\n".join(compact_json(e) for e in entries).encode(), sync)
         finally:
             os.close(fd)
 

@@ -321,6 +321,7 @@ class _Heartbeat:
         self.thread: threading.Thread | None = None
 
     def update(self, progress: Any) -> None:
+        """New progress: heartbeat it now (the SDK throttles what it sends to the server)."""
         self.details = {
             "phase": progress.phase,
             "done": progress.done,
@@ -328,6 +329,7 @@ class _Heartbeat:
             "counts": progress.counts,
             "journal": progress.journal,
         }
+        activity.heartbeat(self.details)
 
     def __enter__(self) -> _Heartbeat:
         import contextvars

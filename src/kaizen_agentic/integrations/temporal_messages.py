@@ -89,7 +89,7 @@ class HostTickOutput:
     due: int
     counts: dict[str, int]  # created, exists, replaced, failed
     deferred: int  # not started before the deadline: the next tick prepares them
-    resumed: int  # outcomes an earlier attempt had journaled
+    resumed: int  # due runs an earlier attempt of this run had done
     events: int
     delivery_failed: int
     failures: list[TickFailure]
