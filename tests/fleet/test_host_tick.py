@@ -183,32 +183,38 @@ def test_a_first_tick_that_runs_out_of_time_leaves_the_rest_to_the_next(
     assert (nxt.since, nxt.counts["created"]) == ("2027-03-29T09:00:00+00:00", 12)
 
 
-def test_a_resumed_run_emits_exactly_the_events_a_crash_lost(ticking: Path, tmp_path: Path) -> None:
-    """The state a crash leaves between writing bundles and their events: the journal knew
-    which bundles were new, recorded two outcomes, and the outbox got three events."""
+def test_a_resumed_run_delivers_exactly_the_events_a_crash_left_waiting(
+    ticking: Path, tmp_path: Path
+) -> None:
+    """The state a crash leaves between writing bundles and delivering their events: the
+    journal knew which bundles were new and recorded two outcomes; of the other two bundles,
+    one's event still waits in it, the other's delivery was cut after its outbox line."""
+    from kaizen_agentic.bundle.events import PENDING, SENDING
+
     out = tmp_path / "out"
     tick(ticking, out, AT - Q)
-    offset = (out / "events.jsonl").stat().st_size
     full = tick(ticking, out, AT, run="r1")
-    lines = (out / "events.jsonl").read_bytes().splitlines(keepends=True)
-    kept = lines[: len(lines) - full.events + 3]
-    (out / "events.jsonl").write_bytes(b"".join(kept))
     record = json.loads(Path(full.record).read_text())
     runs = [{**r, "key": f"{r['slug']} {r['agent']} {r['slot']}"} for r in record["runs"]]
-    journal = [{"outbox": offset}, {"new": [r["key"] for r in runs]}]
-    journal += [{"done": r} for r in runs[:2]]
+    journal = [{"new": [r["key"] for r in runs]}, *({"done": r} for r in runs[:2])]
     (out / ".ticks" / "20270329T091500Z.r2.journal").write_text(
         "".join(json.dumps(x) + "\n" for x in journal) + '{"done": {"key": "torn'
     )
+    lines = (out / "events.jsonl").read_text().splitlines(keepends=True)
+    waiting = next(x for x in lines if runs[2]["id"] in x)
+    (out / "events.jsonl").write_text("".join(x for x in lines if x is not waiting))
+    Path(runs[2]["path"], PENDING).write_text(waiting)
+    Path(runs[3]["path"], SENDING).write_text(next(x for x in lines if runs[3]["id"] in x))
     (out / ".ticks" / "watermark.json").write_text(json.dumps({"at": (AT - Q).isoformat()}))
 
     resumed = tick(ticking, out, AT, run="r2")
-    # two journaled, two found written: all four done by the first attempt, one event lost
-    assert (resumed.resumed, resumed.counts["created"], resumed.events) == (4, 4, 1)
+    # two journaled, two found written: all four done by the first attempt, two delivered now
+    assert (resumed.resumed, resumed.counts["created"], resumed.events) == (4, 4, 2)
     ids = events(out)
     assert len(ids) == len(set(ids)) == 12  # every bundle's event once: 8 + 4
+    assert not list(out.glob("*/*/*/.event.*"))
     assert read_watermark(str(out)) == AT
-    # its completion lost, the run is retried once more: it reports what it did, emits nothing
+    # its completion lost, the run is retried once more: it reports what it did, sends nothing
     lost = tick(ticking, out, AT, run="r2")
     assert (lost.resumed, lost.counts["created"], lost.events) == (4, 4, 0)
 

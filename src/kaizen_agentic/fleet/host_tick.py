@@ -10,8 +10,9 @@ and attempts (watermark, journal, record, lock) is ``ticks``'s.
 A host that missed ticks (down, unreachable, a tick that ran out of time) prepares, at its
 next tick, everything due since its watermark, not only the tick's window: each missed slot
 once, however long the window. How far back is capped (``catchup``); a host without a
-watermark uses the window alone. A bundle and its event are made exactly once across
-retries and crashes (see ``ticks.Journal``).
+watermark uses the window alone. A bundle is made once (it is idempotent per slot), its
+event delivered once to the outbox (``bundle.events.deliver_pending_many``), and a retry of
+the same run resumes from its journal (``ticks.Journal``).
 """
 
 from __future__ import annotations
@@ -233,13 +234,9 @@ class _Batch:
         self.delivery_failed = 0
         self.buffer: list[Outcome] = []
         self.flushed = time.monotonic()
-        self.delivered: set[str] | None = None  # event ids in the outbox since the run began
 
     def run(self, workers: int, pool: Executor | None) -> None:
-        from kaizen_agentic.bundle.events import outbox_size
-
         plan = self.plan
-        self.journal.begin(outbox_size(plan.outbox) if plan.outbox else 0)
         absent = []
         for job in self.jobs:
             if key(job) in self.journal.done:
@@ -247,8 +244,9 @@ class _Batch:
             found = existing(job, plan.out_dir, plan.hostname)
             if found is None:
                 absent.append(job)
-            elif key(job) in self.journal.new:
-                self._reconcile(found)  # written by an earlier attempt of this run
+            elif key(job) in self.journal.new:  # written by an earlier attempt of this run
+                self.resumed += 1
+                self._take(found._replace(status="created"))
             else:
                 self._take(found)
         self.journal.mark_new([key(j) for j in absent if key(j) not in self.journal.new])
@@ -259,6 +257,7 @@ class _Batch:
             out_dir=plan.out_dir,
             host=plan.hostname,
             workers=workers,
+            announce=bool(plan.outbox or plan.sink),
             pool=pool,
             stop=lambda: _stopping(plan, self.stop),
         ):
@@ -267,46 +266,21 @@ class _Batch:
         self._flush()
         self.deferred = len(absent) - taken
 
-    def _reconcile(self, found: Outcome) -> None:
-        """A bundle an earlier attempt wrote: its event goes out unless the outbox has it."""
-        from kaizen_agentic.bundle.events import outbox_ids
-        from kaizen_agentic.bundle.prepare import prepared_event
-        from kaizen_agentic.bundle.store import read_manifest
-
-        plan = self.plan
-        if self.delivered is None:
-            self.delivered = (
-                outbox_ids(plan.outbox, self.journal.offset or 0) if plan.outbox else set()
-            )
-        assert found.path is not None
-        event = prepared_event(read_manifest(found.path), found.path, plan.hostname)
-        fresh = event if event["id"] not in self.delivered else None
-        self.resumed += 1
-        self._take(found._replace(status="created", event=fresh))
-
     def _take(self, outcome: Outcome) -> None:
         self.buffer.append(outcome)
         if len(self.buffer) >= self.FLUSH_EVERY or time.monotonic() - self.flushed > 0.5:
             self._flush()
 
     def _flush(self) -> None:
-        from kaizen_agentic.bundle import events
+        """Deliver the events still waiting in the buffered bundles (new ones, and any an
+        interrupted run left), then journal the outcomes."""
+        from kaizen_agentic.bundle.events import deliver_pending_many
 
         plan = self.plan
-        fresh = [
-            o.event
-            for o in self.buffer
-            if o.status in ("created", "replaced") and o.event is not None
-        ]
-        if plan.outbox:
-            events.append_outbox_many(plan.outbox, fresh)
-        if plan.sink:
-            for event in fresh:
-                try:
-                    events.post(plan.sink, event)
-                except events.DeliveryError:
-                    self.delivery_failed += 1
-        self.events += len(fresh)
+        waiting = [(o.path, o.event) for o in self.buffer if o.path and o.event is not None]
+        sent, refused = deliver_pending_many(waiting, plan.outbox, plan.sink)
+        self.events += sent
+        self.delivery_failed += len(refused)
         self.journal.record([entry(o) for o in self.buffer])
         for outcome in self.buffer:
             self.tally[outcome.status] += 1

@@ -1,12 +1,12 @@
 """What a runner host keeps of its ticks, under ``<out>/.ticks/`` beside its bundles.
 
 - ``watermark.json``: the latest tick this host completed (``host_tick`` reaches back to it).
-- ``<tick>.<run>.journal``: JSON lines as a tick runs: the outbox's length when it began,
-  the bundles that were absent when it began (fsynced before any is written), and each
-  outcome. A retry of the same run (after a crash, a lost worker, a lost completion) skips
-  what is done and emits the event of a bundle that was written but whose event was not: the
-  outbox from the recorded length on says which were. So a bundle and its event are made
-  exactly once, and the retry reports what the run did.
+- ``<tick>.<run>.journal``: JSON lines as a tick runs: the bundles that were absent when it
+  began (fsynced before any is written) and each outcome. A retry of the same run (after a
+  crash, a lost worker, a lost completion) skips what is done and reports what the run did:
+  a bundle it finds that an earlier attempt wrote counts as created. Events need no journal:
+  a bundle is written with its event waiting inside it, and whoever meets the bundle next
+  delivers what still waits (``bundle.events``), so the outbox holds each event once.
 - ``<tick>.<run>.json``: the record of one run of the tick on this host: every due run's
   outcome and every checkout here that does not take part, with its reason. Per run, so that
   a second run of the same tick (a backfill, a retried schedule) keeps the first one's.
@@ -96,7 +96,6 @@ class Journal:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.offset: int | None = None  # the outbox's length when the run began
         self.new: set[str] = set()
         self.done: dict[str, dict[str, Any]] = {}
         try:
@@ -109,17 +108,10 @@ class Journal:
                 entry = json.loads(line)
             except ValueError:  # a line torn by a killed writer
                 continue
-            if "outbox" in entry:
-                self.offset = entry["outbox"]
-            elif "new" in entry:
+            if "new" in entry:
                 self.new.update(entry["new"])
             elif "done" in entry:
                 self.done[entry["done"]["key"]] = entry["done"]
-
-    def begin(self, outbox_offset: int) -> None:
-        if self.offset is None:
-            self.offset = outbox_offset
-            self._append([{"outbox": outbox_offset}], sync=True)
 
     def mark_new(self, keys: list[str]) -> None:
         if keys:
@@ -127,8 +119,8 @@ class Journal:
             self._append([{"new": keys}], sync=True)
 
     def record(self, outcomes: list[dict[str, Any]]) -> None:
-        # not synced: a killed process loses nothing the kernel has; after a power loss the
-        # outbox (synced) still tells which events went out
+        # not synced: a killed process loses nothing the kernel has; after a power loss a lost
+        # line only costs a bundle's re-reading (it is found in place)
         for entry in outcomes:
             self.done[entry["key"]] = entry
         self._append([{"done": entry} for entry in outcomes], sync=False)
