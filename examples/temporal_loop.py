@@ -1,12 +1,18 @@
 """The whole kaizen loop on Temporal, in a few lines: a workflow for activity-core to adapt.
 
 ``KaizenLoop`` runs one ``kaizen.FleetTick`` (the bundles due now, each prepared on the host
-that holds its checkout), then for every bundle that tick created: activity-core's own agent
-activity (here ``agent.run``, which takes the bundle's path and returns the path of the answer
-it wrote) on that host's agent queue, and ``kaizen.complete`` on the host's kaizen queue, which
-records the run and commits the agent's memory and metrics there. Pushing the commits is the
-next step (docs/design/activity-core-handoff.md). A worker polls ``agents@<host>`` with the
-agent activity; ``run_host`` (examples/temporal_worker.py) serves the rest.
+that holds its checkout; the tick answers with counts per host and where each host's record
+is), reads from each host the bundles that tick created (``kaizen.tick_runs``, a page at a
+time), then for each: activity-core's own agent activity (here ``agent.run``, which takes the
+bundle's path and returns the path of the answer it wrote) on that host's agent queue, and
+``kaizen.complete`` on the host's kaizen queue, which records the run and commits the agent's
+memory and metrics there. Pushing the commits is the next step
+(docs/design/activity-core-handoff.md). A worker polls ``agents@<host>`` with the agent
+activity; ``run_host`` (examples/temporal_worker.py) serves the rest.
+
+Each page's runs go at once, so at most ``page`` agents are pending; a loop over many thousands
+of bundles would give each host its own child workflow and continue it as new every few pages,
+as ``kaizen.FleetTick`` keeps its own history bounded.
 """
 
 from __future__ import annotations
@@ -25,7 +31,10 @@ with workflow.unsafe.imports_passed_through():
         CompleteOutput,
         FleetTickInput,
         FleetTickOutput,
+        HostTickOutput,
         TickRun,
+        TickRunsInput,
+        TickRunsOutput,
         host_queue,
     )
 
@@ -37,6 +46,7 @@ class LoopInput:
     agent_seconds: int = 3600
     commit: bool = True
     branch: str | None = None  # commit on this side branch instead of HEAD's
+    page: int = 200  # runs read, and agents started, at a time
 
 
 @dataclass
@@ -56,17 +66,32 @@ class KaizenLoop:
             task_queue=params.tick.task_queue,
             result_type=FleetTickOutput,
         )
+        out = LoopOutput([], {})
+        await asyncio.gather(*(self.host(params, host, out) for host in tick.hosts))
+        return out
+
+    async def host(self, params: LoopInput, host: HostTickOutput, out: LoopOutput) -> None:
         # only bundles this tick made: "exists" is an earlier tick's, finished by its own loop
-        fresh = [r for r in tick.runs if r.status in ("created", "replaced") and r.bundle_path]
-        done = await asyncio.gather(*(self.finish(params, run) for run in fresh))
-        return LoopOutput(
-            [d for d in done if isinstance(d, CompleteOutput)],
-            {
-                r.bundle_path or "": d
-                for r, d in zip(fresh, done, strict=True)
-                if isinstance(d, str)
-            },
+        offset, total = 0, host.counts.get("created", 0) + host.counts.get("replaced", 0)
+        while offset < total:
+            fresh = await self.page(params, host, offset)
+            done = await asyncio.gather(*(self.finish(params, run) for run in fresh))
+            for run, result in zip(fresh, done, strict=True):
+                if isinstance(result, str):
+                    out.failed[run.bundle_path or ""] = result
+                else:
+                    out.completed.append(result)
+            offset += len(fresh) or total
+
+    async def page(self, params: LoopInput, host: HostTickOutput, offset: int) -> list[TickRun]:
+        found: TickRunsOutput = await workflow.execute_activity(
+            "kaizen.tick_runs",
+            TickRunsInput(host.record, offset=offset, limit=params.page),
+            task_queue=host_queue(params.tick.task_queue, host.hostname),
+            start_to_close_timeout=timedelta(minutes=1),
+            result_type=TickRunsOutput,
         )
+        return [r for r in found.runs if r.bundle_path]
 
     async def finish(self, params: LoopInput, run: TickRun) -> CompleteOutput | str:
         try:

@@ -47,14 +47,16 @@ def write_atomic(path: str | Path, data: bytes, mode: int = 0o644) -> None:
     fsync_dir(folder)
 
 
-def append_line(fd: int, line: bytes) -> None:
-    """Append one whole line to a file opened with ``O_APPEND`` (the caller holds its lock),
-    and fsync it. A writer killed mid-line left a partial last line: ours starts a fresh one."""
+def append_line(fd: int, line: bytes, sync: bool = True) -> None:
+    """Append one whole line to a file opened read-write with ``O_APPEND`` (the caller holds
+    its lock), and fsync it unless ``sync`` is false. A writer killed mid-line left a partial
+    last line: ours starts a fresh one."""
     size = os.fstat(fd).st_size
     if size and os.pread(fd, 1, size - 1) != b"\n":
         os.write(fd, b"\n")
     os.write(fd, line if line.endswith(b"\n") else line + b"\n")
-    os.fsync(fd)
+    if sync:
+        os.fsync(fd)
 
 
 def file_contains(fd: int, needle: bytes) -> bool:

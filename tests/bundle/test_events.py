@@ -118,3 +118,34 @@ def test_outbox_appends_one_line_per_event(tmp_path: Path) -> None:
     assert lines[1] == b'{"half": '
     assert json.loads(lines[2]) == EVENT
     assert box.stat().st_mode & 0o777 == 0o600
+
+
+def test_many_waiting_events_are_delivered_in_one_outbox_write_each_once(tmp_path: Path) -> None:
+    """A fleet tick's batch: one new event, one whose delivery was interrupted after its outbox
+    line, one delivered already; then a sink that takes one event and refuses the next."""
+    import os
+
+    from kaizen_agentic.bundle.events import PENDING, SENDING, deliver_pending_many
+
+    box = tmp_path / "box.jsonl"
+    items = []
+    for i in range(3):
+        folder = tmp_path / f"b{i}"
+        folder.mkdir()
+        event = {**EVENT, "id": f"kz-{i}"}
+        (folder / PENDING).write_text(json.dumps(event))
+        items.append((str(folder), event))
+    append_outbox(str(box), items[1][1])
+    os.rename(tmp_path / "b1" / PENDING, tmp_path / "b1" / SENDING)
+    os.unlink(tmp_path / "b2" / PENDING)
+    assert deliver_pending_many(items, str(box), None) == (2, [])
+    assert [json.loads(x)["id"] for x in box.read_text().splitlines()] == ["kz-1", "kz-0"]
+    assert not list(tmp_path.glob("b*/.event.*"))
+    assert deliver_pending_many(items, str(box), None) == (0, [])  # nothing waits any more
+
+    for folder, _ in items[:2]:
+        Path(folder, PENDING).write_text("{}")
+    with serve([Reply(202), Reply(400)]) as sink:
+        sent, refused = deliver_pending_many(items, None, sink.url)
+    assert (sent, refused) == (1, [(items[1][0], f"sink {sink.url} refused the event: HTTP 400")])
+    assert [p.parent.name for p in tmp_path.glob("b*/.event.*")] == ["b1"]  # left waiting

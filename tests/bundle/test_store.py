@@ -359,7 +359,8 @@ def test_the_event_is_a_valid_cloudevent_and_matches_its_schema(repo: Path, tmp_
     assert parsed.get_specversion() == "1.0"
     assert parsed.get_type() == "kaizen.schedule.prepared"
     assert parsed.get_id() == result.key
-    assert parsed.get_source() == "urn:kaizen-agentic:runner-1"
+    assert parsed.get_source() == "urn:kaizen-agentic:repo:acme/payments"
+    assert parsed.get_extension("kaizenhost") == "runner-1"
     assert parsed.get_subject() == "acme/payments"
     assert parsed.get_time() == datetime(2027, 3, 29, 7, 0, tzinfo=UTC)
     assert parsed.get_dataschema() == "urn:kaizen-agentic:schema:prepared-event:v1"
@@ -369,6 +370,30 @@ def test_the_event_is_a_valid_cloudevent_and_matches_its_schema(repo: Path, tmp_
         (ROOT / "src/kaizen_agentic/schemas/prepared-event.v1.schema.json").read_text()
     )
     jsonschema.validate(result.event["data"], schema, format_checker=jsonschema.FormatChecker())
+    from referencing import Registry, Resource
+
+    registry = Registry().with_resource(schema["$id"], Resource.from_contents(schema))
+    envelope = {"$ref": schema["$id"] + "#/$defs/envelope"}
+    jsonschema.validate(
+        result.event, envelope, registry=registry, format_checker=jsonschema.FormatChecker()
+    )
+
+
+def test_a_slot_prepared_on_another_host_is_the_same_event_to_a_consumer(
+    repo: Path, tmp_path: Path
+) -> None:
+    """Consumers deduplicate on source + id: the host is an extension attribute, not the
+    source, so a checkout that moved hosts between ticks gives the same event."""
+    from cloudevents.core.formats.json import JSONFormat
+
+    one = prepare(str(repo), "coach", at=AT, out_dir=str(tmp_path / "a"), host="runner-1").event
+    two = prepare(str(repo), "coach", at=AT, out_dir=str(tmp_path / "b"), host="runner-2").event
+    first, second = (JSONFormat().read(None, json.dumps(e)) for e in (one, two))
+    assert (first.get_source(), first.get_id()) == (second.get_source(), second.get_id())
+    assert (first.get_extension("kaizenhost"), second.get_extension("kaizenhost")) == (
+        "runner-1",
+        "runner-2",
+    )
 
 
 def test_a_crashed_writer_leaves_no_complete_looking_bundle(repo: Path, tmp_path: Path) -> None:

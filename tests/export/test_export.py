@@ -252,3 +252,117 @@ def test_temporal_activities_run_in_the_sdk_environment(
             PrepareInput(due.path, "nobody", "2027-03-29T09:30:00+00:00", str(tmp_path / "out")),
         )
     assert info.value.non_retryable
+
+
+def tick_export(capsys: pytest.CaptureFixture[str], roster: Path, *extra: str) -> tuple[int, str]:
+    argv = ["schedule", "export", "--roster", str(roster), "--format", "temporal", *extra]
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out if code == 0 else captured.err
+
+
+def test_the_tick_export_bounds_each_tick_by_its_interval(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from temporalio.client import ScheduleOverlapPolicy
+
+    from kaizen_agentic.integrations.temporal_schedules import schedule_from_export
+
+    roster = tmp_path / "roster.json"
+    roster.write_text("[]")
+    code, out = tick_export(capsys, roster, "--tick", "15m")
+    assert code == 0
+    (item,) = json.loads(out)["schedules"]
+    action = item["action"]["start_workflow"]
+    assert (item["policies"]["overlap"], action["execution_timeout"]) == ("BUFFER_ONE", "900s")
+    assert {k: action["input"][k] for k in ("window_seconds", "host_wait_seconds")} == {
+        "window_seconds": 900,
+        "host_wait_seconds": 120,
+    }
+    assert (action["input"]["host_seconds"], action["input"]["catchup_seconds"]) == (840, 86400)
+    schedule = schedule_from_export(item)
+    assert schedule.policy.overlap == ScheduleOverlapPolicy.BUFFER_ONE
+    assert schedule.action.args[0].heartbeat_seconds == 30
+
+    code, out = tick_export(
+        capsys, roster, "--tick", "5m", "--host-wait", "45s", "--catch-up", "6h"
+    )
+    action = json.loads(out)["schedules"][0]["action"]["start_workflow"]
+    assert (action["execution_timeout"], action["input"]["host_seconds"]) == ("300s", 270)
+    assert (action["input"]["host_wait_seconds"], action["input"]["catchup_seconds"]) == (45, 21600)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            ["--tick", "15m", "--host-wait", "15m"],
+            "--host-wait must be shorter than a host's share of the tick (840 s)",
+        ),
+        (["--host-wait", "1m"], "--host-wait goes with --format temporal --tick"),
+        (
+            ["--tick", "15m", "--catch-up", "never"],
+            "'never' is not a duration like 90m, 1h, 2h30m or 1d",
+        ),
+    ],
+)
+def test_tick_options_are_checked(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, extra: list[str], message: str
+) -> None:
+    from tests.conftest import usage_error
+
+    roster = tmp_path / "roster.json"
+    roster.write_text("[]")
+    code, err = tick_export(capsys, roster, *extra)
+    assert code == 2
+    assert usage_error(err, "schedule export", message), err
+
+
+def test_a_host_tick_heartbeats_and_a_retry_resumes(tmp_path: Path) -> None:
+    """``kaizen.host_tick`` in the SDK's activity environment: it heartbeats its progress, and
+    a second attempt of the same run reports what the first did instead of doing it again."""
+    import dataclasses
+
+    from temporalio.testing import ActivityEnvironment
+
+    from kaizen_agentic.integrations.temporal import HostActivities, HostTickInput, TickRunsInput
+    from tests.fakefleet import every_ten_minutes, make_fleet, release
+
+    roster = make_fleet(tmp_path / "fleet", 3, ["h"], every_ten_minutes)
+    acts = HostActivities("h", str(tmp_path / "out"), jobs=1, outbox=str(tmp_path / "e.jsonl"))
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(env.info, heartbeat_timeout=timedelta(seconds=2))
+    beats: list[object] = []
+    env.on_heartbeat = lambda *details: beats.append(details[0])
+    params = HostTickInput(
+        at="2027-03-29T09:15:00+00:00",
+        window_seconds=3600,
+        hostname="h",
+        deadline=(datetime.now(UTC) + timedelta(minutes=5)).isoformat(),
+        roster_file=str(roster),
+    )
+    try:
+        first = env.run(acts.host_tick, params)
+        env.info = dataclasses.replace(env.info, attempt=2)
+        second = env.run(acts.host_tick, params)
+        page = env.run(acts.tick_runs, TickRunsInput(first.record, offset=16, limit=5))
+        none = env.run(acts.tick_runs, TickRunsInput(first.record, statuses=["failed"]))
+    finally:
+        release(tmp_path / "fleet")
+    assert (page.total, len(none.runs), none.total) == (18, 0, 0)
+    assert [(r.slug, r.slot, r.status, r.hostname) for r in page.runs] == [
+        ("org/r000002", "2027-03-29T09:00:00+00:00", "created", "h"),
+        ("org/r000002", "2027-03-29T09:10:00+00:00", "created", "h"),
+    ]
+    assert page.runs[0].bundle_path and page.runs[0].idempotency_key
+    assert (first.due, first.counts["created"], first.events, first.attempt) == (18, 18, 18, 1)
+    assert (second.resumed, second.counts["created"], second.events, second.attempt) == (
+        18,
+        18,
+        0,
+        2,
+    )
+    assert first.record == second.record and Path(first.record).name.startswith("20270329T091500Z.")
+    preparing = [b for b in beats if b["phase"] == "preparing"]  # type: ignore[index]
+    assert 0 < preparing[-1]["done"] <= 18 and preparing[-1]["journal"].endswith(".journal")  # type: ignore[index]
+    assert len((tmp_path / "e.jsonl").read_text().splitlines()) == 18

@@ -106,6 +106,10 @@ def test_prepares_what_is_due_and_survives_a_failure(
     again = json.loads(capsys.readouterr().out)
     assert again["summary"] == {"created": 0, "exists": 2, "replaced": 0, "failed": 1}
     assert len((tmp_path / "events.jsonl").read_text().splitlines()) == 2  # nothing emitted twice
+    # a bundle already in place is reported from its manifest, as it was made
+    before = {b["repo"]: (b["path"], b["key"], b["digest"]) for b in doc["bundles"]}
+    after = {b["repo"]: (b["path"], b["key"], b["digest"]) for b in again["bundles"]}
+    assert after["acme/daily"] == before["acme/daily"] and None not in after["acme/daily"]
 
 
 def test_text_summary(roster: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -45,7 +45,8 @@ def test_a_retry_or_a_second_call_reports_the_same_event_and_commit(
     again = run(params, DONE + timedelta(hours=1))
     assert (first.status, again.status) == ("completed", "already-completed")
     assert first.event is not None and again.event == first.event
-    assert first.event["time"] == DONE.isoformat() and first.event["source"].endswith("runner-1")
+    assert first.event["time"] == DONE.isoformat() and first.event["kaizenhost"] == "runner-1"
+    assert first.event["source"] == "urn:kaizen-agentic:repo:" + first.event["subject"]
     assert (first.commit_status, again.commit_status) == ("committed", "already-committed")
     assert first.commit_sha == again.commit_sha == git(checkout, "rev-parse", "HEAD").strip()
     assert (first.branch, first.hostname) == ("main", "runner-1")

@@ -8,10 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,6 +17,7 @@ from typing import Any
 
 import pytest
 from tests.conftest import commit_all
+from tests.integration.hosts import Worker, bundles, events
 
 from kaizen_agentic.fleet.discovery import discover_kaizen_scheduled_repos
 from kaizen_agentic.main import main
@@ -28,7 +25,6 @@ from kaizen_agentic.views.timetable import build
 
 pytest.importorskip("temporalio")
 
-ROOT = Path(__file__).resolve().parents[2]
 QUEUE = "kaizen-e2e"
 HOSTS = ("runner-a", "runner-b")
 # Europe/Berlin skips 02:00-02:59 on 2027-03-28 (01:00 UTC); Australia/Sydney repeats
@@ -76,67 +72,17 @@ def fleet(make_repo: Callable[..., Path], tmp_path: Path) -> Path:
     return roster
 
 
-class Worker:
-    """One runner host: ``examples/temporal_worker.py`` in its own process."""
-
-    def __init__(self, address: str, host: str, out: Path, log: Path) -> None:
-        self.argv = [
-            sys.executable,
-            str(ROOT / "examples" / "temporal_worker.py"),
-            "--address",
-            address,
-            "--hostname",
-            host,
-            "--task-queue",
-            QUEUE,
-            "--out",
-            str(out),
-        ]
-        self.log = log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(
-                self.argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.kill()
-
-
 @pytest.fixture
 def workers(temporal_server: str, tmp_path: Path) -> Iterator[dict[str, Worker]]:
     out = {
-        h: Worker(temporal_server, h, tmp_path / "out" / h, tmp_path / f"{h}.log") for h in HOSTS
+        h: Worker(temporal_server, h, QUEUE, tmp_path / "out" / h, tmp_path / f"{h}.log")
+        for h in HOSTS
     }
     for worker in out.values():
         worker.start()
     yield out
     for worker in out.values():
         worker.stop()
-
-
-def bundles(out: Path) -> list[tuple[str, str, str, str]]:
-    """(host, slug, agent, slot in UTC) of every bundle folder on disk, checked whole."""
-    from kaizen_agentic.bundle.store import verify
-
-    found = []
-    for manifest in sorted(out.glob("*/*/*/*/manifest.json")):
-        folder = manifest.parent
-        if folder.name.startswith(".tmp-"):  # a killed write: never at a bundle's name
-            continue
-        assert verify(str(folder)) == [], folder
-        doc = json.loads(manifest.read_text())
-        host = folder.relative_to(out).parts[0]
-        found.append((host, doc["repo"]["slug"], doc["agent"]["name"], doc["slot_utc"]))
-    return found
 
 
 def calendar_runs(roster: Path, lo: datetime, hi: datetime) -> set[tuple[str, str, str]]:
@@ -225,7 +171,10 @@ def test_a_backfill_over_dst_on_two_hosts_prepares_exactly_the_calendar(
     assert code == 0
     (item,) = json.loads(capsys.readouterr().out)["schedules"]
     assert item["spec"]["intervals"] == [{"every": "900s", "offset": "0s"}]
-    item["action"]["start_workflow"]["input"]["activity_seconds"] = 10  # retry a killed host fast
+    tick_input = item["action"]["start_workflow"]["input"]
+    assert (tick_input["host_wait_seconds"], tick_input["host_seconds"]) == (120, 840)
+    tick_input["heartbeat_seconds"] = 3  # retry a killed host fast
+    tick_input["catchup_seconds"] = 0  # the backfill's windows alone: no catch-up between them
 
     def kill_and_restart() -> None:
         workers["runner-b"].kill()
@@ -250,6 +199,9 @@ def test_a_backfill_over_dst_on_two_hosts_prepares_exactly_the_calendar(
     made = bundles(out)
     assert len(made) == len({m[1:] for m in made}), "a slot was prepared twice"
     assert {m[1:] for m in made} == expected
+    ids = [e["id"] for e in events(out)]  # one event per bundle, whatever was killed
+    assert len(ids) == len(set(ids)) == len(made)
+    assert sum(r.counts["created"] for r in results) == len(made)
     holder = {slug: hosts[0] for slug, (hosts, _) in REPOS.items()}
     assert all(host == holder[slug] for host, slug, _, _ in made)
     # the DST days are in it: the gap's 02:30 Berlin run at 03:00 CEST, the fold's first 02:30

@@ -272,6 +272,20 @@ EXPORT = verb(
         help="the fleet's task queue; host queues are QUEUE@HOSTNAME (default: kaizen)",
     ),
     opt(
+        "--host-wait",
+        metavar="DURATION",
+        group="temporal",
+        help="with --tick: how long a host may take to pick up its share of a tick before the "
+        "tick reports it in hosts_failed and goes on (default: a quarter of the tick, 10s-2m)",
+    ),
+    opt(
+        "--catch-up",
+        metavar="DURATION",
+        group="temporal",
+        help="with --tick: how far back a host that missed ticks prepares what it missed "
+        "(default: 1d)",
+    ),
+    opt(
         "--image",
         metavar="IMAGE",
         group="k8s-cronjob",

@@ -24,6 +24,8 @@ class Options(NamedTuple):
     bundle_dir: str | None
     bin: str | None
     task_queue: str
+    host_wait: str | None
+    catch_up: str | None
     image: str | None
     checkout_claim: str | None
     bundle_claim: str | None
@@ -79,17 +81,22 @@ def run(
     bundle_dir: str | None,
     bin: str | None,
     task_queue: str,
+    host_wait: str | None,
+    catch_up: str | None,
     image: str | None,
     checkout_claim: str | None,
     bundle_claim: str | None,
     uid: int,
 ) -> int:
-    opts = Options(repo, source, output_format, tick, window, bundle_dir, bin, task_queue, image,
-                   checkout_claim, bundle_claim, uid)  # fmt: skip
+    opts = Options(repo, source, output_format, tick, window, bundle_dir, bin, task_queue,
+                   host_wait, catch_up, image, checkout_claim, bundle_claim, uid)  # fmt: skip
     when = parse_at(at)
     if opts.window and not opts.tick:
         raise UsageError("--window goes with --tick")
     _check(opts)
+    for flag, value in (("--host-wait", host_wait), ("--catch-up", catch_up)):
+        if value and not (opts.tick and opts.format == "temporal"):
+            raise UsageError(f"{flag} goes with --format temporal --tick")
     if opts.format == "temporal":
         return _temporal(opts, when)
     deploy = _deploy(opts)
@@ -137,6 +144,8 @@ def _temporal(opts: Options, at: datetime) -> int:
             agent=opts.source.agent,
             task_queue=opts.task_queue,
             out_dir=opts.bundle_dir,
+            host_wait=parse_duration(opts.host_wait) if opts.host_wait else None,
+            catchup=parse_duration(opts.catch_up) if opts.catch_up else None,
         )
         sys.stdout.write(output.to_json({"schedules": [item]}))
         return 0

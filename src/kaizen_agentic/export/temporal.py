@@ -272,6 +272,12 @@ def output_date(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d")
 
 
+def tick_budget(every: int) -> tuple[int, int]:
+    """A tick's defaults from its interval: (host wait, host budget) in seconds. A host's share
+    must end inside the interval, so a tick never runs into the next one."""
+    return min(120, max(10, every // 4)), every - min(60, every // 10)
+
+
 def temporal_tick(
     *,
     tick: timedelta,
@@ -283,11 +289,26 @@ def temporal_tick(
     task_queue: str = TASK_QUEUE,
     out_dir: str | None = None,
     root: str | None = None,
+    host_wait: timedelta | None = None,
+    catchup: timedelta | None = None,
 ) -> dict[str, Any]:
     """One Temporal Schedule for the whole fleet: ``kaizen.FleetTick`` every ``tick`` (UTC),
     each asking our cadence engine what is due in ``(tick - window, tick]``. Exact by
-    construction: no calendar, no DST, nothing to correct."""
+    construction: no calendar, no DST, nothing to correct.
+
+    ``host_wait``: how long a host may take to pick up its share before the tick names it in
+    ``hosts_failed`` (default: a quarter of the tick, 10 s to 2 min). ``catchup``: how far
+    back a host that missed ticks catches up (default: one day)."""
+    from kaizen_agentic.errors import UsageError
+
     every = int(tick.total_seconds())
+    wait, budget = tick_budget(every)
+    if host_wait is not None:
+        wait = int(host_wait.total_seconds())
+        if wait >= budget:
+            raise UsageError(
+                f"--host-wait must be shorter than a host's share of the tick ({budget} s)"
+            )
     return {
         "id": "kaizen-fleet-tick",
         "spec": {
@@ -297,10 +318,11 @@ def temporal_tick(
             "time_zone_name": "UTC",
             "jitter": "0s",
         },
-        # Ticks run one after another (none dropped); after an outage Temporal starts each
-        # missed tick with its own scheduled time, up to a day back.
+        # One tick at a time and at most one waiting: a tick ends within its interval (its
+        # execution timeout), so a stuck tick never holds more than the next one back, and
+        # each host catches up whatever a lost tick left.
         "policies": {
-            "overlap": "BUFFER_ALL",
+            "overlap": "BUFFER_ONE",
             "catchup_window": "86400s",
             "pause_on_failure": False,
         },
@@ -309,7 +331,7 @@ def temporal_tick(
                 "workflow": FLEET_TICK,
                 "workflow_id": "kaizen-fleet-tick",
                 "task_queue": task_queue,
-                "execution_timeout": f"{max(every * 4, 3600)}s",
+                "execution_timeout": f"{every}s",
                 "input": {
                     "hub_url": hub_url,
                     "roster_file": roster_file,
@@ -319,6 +341,10 @@ def temporal_tick(
                     "task_queue": task_queue,
                     "out_dir": out_dir,
                     **({"root": root} if root else {}),
+                    "host_wait_seconds": wait,
+                    "host_seconds": budget,
+                    "heartbeat_seconds": 30,
+                    "catchup_seconds": int((catchup or timedelta(days=1)).total_seconds()),
                 },
             }
         },

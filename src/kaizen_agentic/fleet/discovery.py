@@ -23,6 +23,8 @@ from kaizen_agentic.fleet.roster import (
 )
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from kaizen_agentic.manifest.schedule import AgentEntry, Manifest
 
 
@@ -59,6 +61,7 @@ class RepoState(NamedTuple):
     agents: tuple[AgentStatus, ...]
     problems: tuple[Problem, ...]
     manifest: Manifest | None = None  # the validated manifest when there is one
+    hosts: tuple[str, ...] = ()  # every host the roster checks it out on, sorted
 
 
 class Discovery(NamedTuple):
@@ -115,6 +118,7 @@ def repo_state(
             extra.get("agents", ()),
             extra.get("problems", ()),
             extra.get("manifest"),
+            tuple(sorted(record.host_paths)),
         )
 
     if record.enabled_in_hub is False:
@@ -207,8 +211,10 @@ def resolve_states(
     root: str | None = None,
     count: int = 1,
     jobs: int = 1,
+    pool: Executor | None = None,
 ) -> list[RepoState]:
-    """States for many records; ``jobs > 1`` spreads large rosters over processes."""
+    """States for many records; ``jobs > 1`` spreads large rosters over processes (the given
+    ``pool``'s, or new ones)."""
     if jobs <= 1 or len(records) < 2000:
         return [
             repo_state(r, hostname=hostname, at=at, agent=agent, root=root, count=count)
@@ -218,9 +224,11 @@ def resolve_states(
 
     size = max(len(records) // (jobs * 4), 250)
     chunks = [list(records[i : i + size]) for i in range(0, len(records), size)]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        parts = pool.map(_states_chunk, [(c, hostname, at, agent, root, count) for c in chunks])
-        return [state for part in parts for state in part]
+    tasks = [(c, hostname, at, agent, root, count) for c in chunks]
+    if pool is not None:
+        return [state for part in pool.map(_states_chunk, tasks) for state in part]
+    with ProcessPoolExecutor(max_workers=jobs) as own:
+        return [state for part in own.map(_states_chunk, tasks) for state in part]
 
 
 _CHECKED_OUT: Final = frozenset({"enrolled", "paused", "invalid", "absent", "conflict"})
@@ -284,6 +292,7 @@ def discover_kaizen_scheduled_repos(
     count: int = 1,
     jobs: int = 1,
     cache: str | None = None,
+    pool: Executor | None = None,
 ) -> Discovery:
     """Resolve the fleet: which roster repos take part on this host, and why the others do not.
 
@@ -293,6 +302,8 @@ def discover_kaizen_scheduled_repos(
     ``domain`` and ``agent`` filter; ``root`` confines host paths; ``at`` (default: now, the
     only clock read) is when states and the next ``count`` runs are computed. ``cache`` names
     a file (see ``manifest_cache``) that remembers validated manifests by content between runs.
+    ``jobs`` > 1 spreads a large roster over processes: ``pool``'s when given (a long-running
+    worker keeps one), else new ones.
 
     Returns a ``Discovery`` with one ``RepoState`` per roster repo, sorted by slug. Raises
     ``KaizenError`` (``HubError`` for the hub) only when the roster itself cannot be read.
@@ -318,7 +329,14 @@ def discover_kaizen_scheduled_repos(
     workers = 1 if loaded else jobs
     states = mark_conflicts(
         resolve_states(
-            records, hostname=host, at=moment, agent=agent, root=root, count=count, jobs=workers
+            records,
+            hostname=host,
+            at=moment,
+            agent=agent,
+            root=root,
+            count=count,
+            jobs=workers,
+            pool=pool,
         )
     )
     manifest_cache.save(cache, (s.manifest for s in states), loaded)

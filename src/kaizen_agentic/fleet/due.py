@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from kaizen_agentic.errors import KaizenError, UsageError
 from kaizen_agentic.fleet.discovery import Discovery
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 _DURATION: Final = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 
@@ -99,10 +102,37 @@ Task = tuple[Job, datetime, str, str, bool, bool, bool]  # job, tick, out dir, h
 # strict secrets, announce
 
 
+def existing(job: Job, out_dir: str, host: str) -> Outcome | None:
+    """The job's bundle when it is already on disk, read from its manifest (no git, no
+    prompt): what ``prepare`` would report as ``exists``, for the cost of a ``stat``. Its
+    event comes with it only while it waits for delivery (a run killed before delivering)."""
+    from kaizen_agentic.bundle.events import PENDING, SENDING
+    from kaizen_agentic.bundle.store import bundle_path, read_manifest
+
+    path = bundle_path(out_dir, job.slug, job.agent, job.slot)
+    if not os.path.isdir(path):
+        return None
+    try:
+        manifest = read_manifest(path)
+    except KaizenError:
+        return None  # not ours to judge here: prepare reports it
+    event = None
+    if any(os.path.exists(os.path.join(path, name)) for name in (PENDING, SENDING)):
+        from kaizen_agentic.bundle.prepare import prepared_event
+
+        event = prepared_event(manifest, path, host)
+    slot = job.slot.isoformat(timespec="seconds")
+    key, digest = manifest.get("key"), manifest.get("digest")
+    return Outcome(job.slug, job.agent, slot, "exists", path, key, digest, None, event)
+
+
 def _run(args: Task) -> Outcome:
     from kaizen_agentic.bundle.prepare import prepare
 
     job, _tick, out_dir, host, durable, strict_secrets, announce = args
+    found = existing(job, out_dir, host)
+    if found is not None:
+        return found
     slot = job.slot.isoformat(timespec="seconds")
     try:
         done = prepare(
@@ -127,6 +157,10 @@ def _run(args: Task) -> Outcome:
     )
 
 
+def _run_chunk(tasks: list[Task]) -> list[Outcome]:
+    return [_run(task) for task in tasks]
+
+
 def prepare_due(
     jobs: list[Job],
     *,
@@ -144,19 +178,29 @@ def prepare_due(
     finish, and ``each(outcome)`` with each (to deliver its event before the next ends).
     ``strict_secrets``: a job whose inputs hold a secret fails instead. ``announce``: new
     bundles keep their event waiting until it is delivered (``prepare``'s ``announce``)."""
-    tasks = [(job, at, out_dir, host, durable, strict_secrets, announce) for job in jobs]
-    results: list[Outcome] = []
-    for finished, outcome in enumerate(_map(tasks, workers), start=1):
-        results.append(outcome)
+    results: list[Outcome | None] = [None] * len(jobs)
+    stream = prepare_stream(
+        jobs,
+        at=at,
+        out_dir=out_dir,
+        host=host,
+        workers=workers,
+        durable=durable,
+        strict_secrets=strict_secrets,
+        announce=announce,
+    )
+    for finished, (index, outcome) in enumerate(stream, start=1):
+        results[index] = outcome
         if each is not None:
             each(outcome)
         if progress is not None:
-            progress(finished, len(tasks))
-    _sweep(results)
-    return results
+            progress(finished, len(jobs))
+    done = [r for r in results if r is not None]
+    sweep_after(done)
+    return done
 
 
-def _sweep(results: list[Outcome]) -> None:
+def sweep_after(results: Sequence[Outcome]) -> None:
     """Remove what writers killed during this run left (a run beside ours, SIGKILLed)."""
     from kaizen_agentic.bundle.store import sweep
 
@@ -164,12 +208,60 @@ def _sweep(results: list[Outcome]) -> None:
         sweep(parent)
 
 
-def _map(tasks: list[Task], workers: int) -> Iterator[Outcome]:
-    if workers <= 1 or len(tasks) < 8:
-        yield from map(_run, tasks)
+def prepare_stream(
+    jobs: Sequence[Job],
+    *,
+    at: datetime,
+    out_dir: str,
+    host: str,
+    workers: int = 1,
+    durable: bool = True,
+    strict_secrets: bool = False,
+    announce: bool = False,
+    pool: Executor | None = None,
+    stop: Callable[[], bool] | None = None,
+) -> Iterator[tuple[int, Outcome]]:
+    """``(index, outcome)`` of every job, as they finish: in ``workers`` processes (or the
+    given ``pool``), a few chunks in flight at a time. Once ``stop()`` is true no further
+    chunk starts; those in flight are still reported."""
+    tasks = [(job, at, out_dir, host, durable, strict_secrets, announce) for job in jobs]
+    if pool is None and (workers <= 1 or len(tasks) < 8):
+        for index, task in enumerate(tasks):
+            if stop is not None and stop():
+                return
+            yield index, _run(task)
+        return
+    if pool is not None:
+        yield from _stream(tasks, pool, workers, stop)
         return
     from concurrent.futures import ProcessPoolExecutor
 
-    chunk = max(1, min(32, len(tasks) // (workers * 4)))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        yield from pool.map(_run, tasks, chunksize=chunk)
+    with ProcessPoolExecutor(max_workers=workers) as own:
+        yield from _stream(tasks, own, workers, stop)
+
+
+def _stream(
+    tasks: list[Task], pool: Executor, workers: int, stop: Callable[[], bool] | None
+) -> Iterator[tuple[int, Outcome]]:
+    from concurrent.futures import FIRST_COMPLETED, Future, wait
+
+    size = max(1, min(32, len(tasks) // (max(workers, 1) * 4)))
+    chunks = [range(i, min(i + size, len(tasks))) for i in range(0, len(tasks), size)]
+    ahead = max(workers, 1) * 2  # chunks in flight: every process busy, one queued behind it
+    pending: dict[Future[list[Outcome]], range] = {}
+    position = 0
+    try:
+        while position < len(chunks) or pending:
+            while position < len(chunks) and len(pending) < ahead and not (stop and stop()):
+                part = chunks[position]
+                pending[pool.submit(_run_chunk, [tasks[i] for i in part])] = part
+                position += 1
+            if not pending:
+                return
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                part = pending.pop(future)
+                yield from zip(part, future.result(), strict=True)
+    finally:
+        for future in pending:
+            future.cancel()
