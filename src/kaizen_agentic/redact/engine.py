@@ -231,6 +231,8 @@ class Ruleset:
         secret = data[start:end]
         if rule.entropy is not None and entropy(secret) <= rule.entropy:
             return None
+        if rule.shape is not None and not rule.shape.holds(secret):
+            return None
         if rule.checksum is not None and not CHECKSUMS[rule.checksum](secret):
             return None
         for allow in rule.allowlists:

@@ -11,6 +11,11 @@ A rule file::
     keywords = ["acme_"]               # run the regex only near one of these (case-insensitive)
     entropy = 3.0                      # skip a secret whose Shannon entropy is at most this
 
+    [rules.shape]                      # ours, optional: what the secret must look like
+    minUpper = 2                       # at least this many capitals (minLower, minDigits too)
+    minClassChanges = 0.45             # this share of neighbouring characters change class
+    base64Text = false                 # base64 of printable text is no secret
+
     [[rules.allowlists]]               # per rule; `[rules.allowlist]` (one table) works too
     regexTarget = "secret"             # or "match", "line"
     regexes = ['''^acme_0+$''']
@@ -46,11 +51,13 @@ from kaizen_agentic.redact.rules import (
     REPO_RULES,
     RULE_ID,
     RULE_KEYS,
+    SHAPE_KEYS,
     TARGETS,
     TOP_KEYS,
     Allowlist,
     Rule,
     RuleFile,
+    Shape,
     compile_regex,
     matches_empty,
 )
@@ -204,6 +211,7 @@ class _Reader:
         if checksum is not None and checksum not in CHECKSUMS:
             self.problem(self.where.rule(index, "checksum"), f"{name}.checksum",
                          f"{checksum!r} is not one of {', '.join(sorted(CHECKSUMS))}")  # fmt: skip
+        shape = self.shape(table.get("shape"), index) if "shape" in table else None
         if len(self.problems) > before or pattern is None:
             return None
         return Rule(
@@ -216,7 +224,40 @@ class _Reader:
             description=str(description),
             pattern=None if pattern is _UNCOMPILED else pattern,
             checksum=checksum,
+            shape=shape,
         )
+
+    def shape(self, table: Any, index: int) -> Shape | None:
+        """A rule's ``shape`` table (``Shape``); its keys' lines are the rule's own."""
+        key = f"rules[{index}].shape"
+        if not isinstance(table, dict):
+            self.problem(self.where.rule(index, "shape"), key, "must be a table")
+            return None
+        self.unknown(table, SHAPE_KEYS, key, self.where.rule(index, "shape"))
+        before = len(self.problems)
+        counts: list[int] = []
+        for name in ("minUpper", "minLower", "minDigits"):
+            value = table.get(name, 0)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                self.problem(self.where.rule(index, name), f"{key}.{name}",
+                             "must be a whole number, 0 or more")  # fmt: skip
+            counts.append(value)
+        changes = table.get("minClassChanges", 0)
+        if (
+            isinstance(changes, bool)
+            or not isinstance(changes, int | float)
+            or not 0 <= changes <= 1
+        ):
+            self.problem(self.where.rule(index, "minClassChanges"), f"{key}.minClassChanges",
+                         "must be a share from 0 to 1")  # fmt: skip
+        text = table.get("base64Text", True)
+        if not isinstance(text, bool):
+            self.problem(self.where.rule(index, "base64Text"), f"{key}.base64Text",
+                         "must be true or false")  # fmt: skip
+        if len(self.problems) > before:
+            return None
+        upper, lower, digits = counts
+        return Shape(upper, lower, digits, float(changes), text)
 
     def _regex(self, source: Any, line: int, key: str, rule: bool = False) -> Any:
         if not isinstance(source, str) or not source:
@@ -350,7 +391,8 @@ def to_compiled(rule_file: RuleFile, digest: str) -> dict[str, Any]:
 
     rules = [
         [r.id, r.source, r.group, [w.decode() for w in r.keywords], r.entropy,
-         [allow(a) for a in r.allowlists], r.description, r.multiline, r.checksum]
+         [allow(a) for a in r.allowlists], r.description, r.multiline, r.checksum,
+         *([list(r.shape)] if r.shape else [])]
         for r in rule_file.rules
     ]  # fmt: skip
     return {
@@ -369,12 +411,11 @@ def from_compiled(compiled: dict[str, Any]) -> RuleFile:
                          description)  # fmt: skip
 
     out = RuleFile("kaizen_agentic/redact/secrets.toml")
-    for rule_id, source, group, words, entropy, lists, description, multiline, checksum in compiled[
-        "rules"
-    ]:
+    for (rule_id, source, group, words, entropy, lists, description, multiline, checksum,
+         *shape) in compiled["rules"]:  # fmt: skip
         rule = Rule(rule_id, source, group, tuple(w.encode() for w in words), entropy,
                     tuple(allow(a) for a in lists), description, multiline=multiline,
-                    checksum=checksum)  # fmt: skip
+                    checksum=checksum, shape=Shape(*shape[0]) if shape else None)  # fmt: skip
         out.rules.append(rule)
     out.allowlists = [allow(a) for a in compiled["allowlists"]]
     out.disabled = set(compiled["disabled"])

@@ -8,9 +8,11 @@ honoured). Patterns are RE2, compiled the first time a text needs them.
 
 from __future__ import annotations
 
+import binascii
 import os
 import re
-from typing import Any, Final
+from itertools import pairwise
+from typing import Any, Final, NamedTuple
 
 REPO_RULES: Final = os.path.join(".kaizen", "redact.toml")
 GITLEAKS_RULES: Final = ".gitleaks.toml"
@@ -18,10 +20,13 @@ RULE_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 TARGETS: Final = ("secret", "match", "line")
 
 # Keys gitleaks defines that we accept (path, tags and skipReport have no effect here), and ours:
-# checksum (a published checksum the secret must pass, see ``checksums``).
+# checksum (a published checksum the secret must pass, see ``checksums``) and shape (``Shape``).
 RULE_KEYS: Final = frozenset(
     {"id", "description", "regex", "secretGroup", "entropy", "keywords", "allowlist",
-     "allowlists", "path", "tags", "skipReport", "checksum"}
+     "allowlists", "path", "tags", "skipReport", "checksum", "shape"}
+)  # fmt: skip
+SHAPE_KEYS: Final = frozenset(
+    {"minUpper", "minLower", "minDigits", "minClassChanges", "base64Text"}
 )  # fmt: skip
 ALLOWLIST_KEYS: Final = frozenset(
     {"description", "condition", "regexTarget", "regexes", "stopwords", "paths", "commits",
@@ -29,6 +34,72 @@ ALLOWLIST_KEYS: Final = frozenset(
 )  # fmt: skip
 TOP_KEYS: Final = frozenset({"title", "description", "rules", "allowlist", "allowlists", "extend"})
 EXTEND_KEYS: Final = frozenset({"path", "url", "useDefault", "disabledRules"})
+
+
+# A-Z -> U, a-z -> l, 0-9 -> d, anything else -> o
+_CLASSES: Final = bytes(
+    ord("U") if 65 <= b <= 90 else ord("l") if 97 <= b <= 122 else ord("d") if 48 <= b <= 57
+    else ord("o") for b in range(256)
+)  # fmt: skip
+_URLSAFE: Final = bytes.maketrans(b"-_", b"+/")
+_PRINTABLE: Final = bytes([9, 10, 13, *range(32, 127)])  # printable ASCII and white space
+_TEXT_BYTES: Final = _PRINTABLE + bytes(range(160, 256))  # and the letters of one-byte encodings
+
+
+class Shape(NamedTuple):
+    """What a secret must look like besides matching its pattern (a rule's ``shape`` table):
+    how many capital letters, small letters and digits it holds at least, how often
+    neighbouring characters change class at least (random tokens change often, words and
+    identifiers seldom), and whether it may be base64 of printable text (an encoded message
+    or document is no credential)."""
+
+    upper: int = 0  # minUpper
+    lower: int = 0  # minLower
+    digits: int = 0  # minDigits
+    changes: float = 0.0  # minClassChanges: the least share of neighbouring pairs that differ
+    base64_text: bool = True  # base64Text = false: base64 of printable text is not a secret
+
+    def holds(self, secret: bytes) -> bool:
+        classes = secret.translate(_CLASSES)
+        if (
+            classes.count(b"U") < self.upper
+            or classes.count(b"l") < self.lower
+            or classes.count(b"d") < self.digits
+        ):
+            return False
+        if self.changes and len(secret) > 1:
+            changed = sum(a != b for a, b in pairwise(classes))
+            if changed < self.changes * (len(secret) - 1):
+                return False
+        return self.base64_text or not base64_text(secret)
+
+
+def base64_text(value: bytes) -> bool:
+    """Whether ``value`` is base64 (standard or URL-safe, padded or not; a whole encoding or a
+    line of one) of text: UTF-8 that is at least 90 % printable (a character cut at either end
+    allowed), bytes at least 80 % printable ASCII, or bytes with no control character at all
+    (text in a one-byte encoding). What a key decodes to, random bytes, is none of these: the
+    last, the loosest, holds by chance for 1.2 % of 15 random bytes (a 20-character token),
+    0.1 % of 24."""
+    body = value.rstrip(b"=").translate(_URLSAFE)
+    body = body[: len(body) - 1] if len(body) % 4 == 1 else body
+    try:
+        raw = binascii.a2b_base64(body + b"=" * (-len(body) % 4), strict_mode=True)
+    except binascii.Error:
+        return False
+    if not raw:
+        return False
+    if not raw.translate(None, _TEXT_BYTES) or len(raw.translate(None, _PRINTABLE)) * 5 <= len(raw):
+        return True
+    for start in range(4):
+        for end in range(len(raw), len(raw) - 4, -1):
+            try:
+                text = raw[start:end].decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            good = sum(ch.isprintable() or ch in "\t\r\n" for ch in text)
+            return bool(text) and good >= 0.9 * len(text)
+    return False
 
 
 class Allowlist:
@@ -76,7 +147,7 @@ class Rule:
     """One rule; its pattern is compiled the first time a text needs it."""
 
     __slots__ = ("_pattern", "allowlists", "checksum", "description", "entropy", "generic",
-                 "group", "id", "keywords", "multiline", "source")  # fmt: skip
+                 "group", "id", "keywords", "multiline", "shape", "source")  # fmt: skip
 
     def __init__(
         self,
@@ -90,6 +161,7 @@ class Rule:
         pattern: Any = None,
         multiline: bool | None = None,
         checksum: str | None = None,
+        shape: Shape | None = None,
     ) -> None:
         self.id = id
         self.description = description
@@ -104,6 +176,7 @@ class Rule:
         self.multiline = can_cross_lines(source) if multiline is None else multiline
         self.generic = id.startswith("generic")  # loses to any specific rule on the same span
         self.checksum = checksum  # the name of a published checksum the secret must pass
+        self.shape = shape  # what the secret must look like, beyond the pattern
 
     @property
     def pattern(self) -> Any:
