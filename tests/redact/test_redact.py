@@ -125,6 +125,25 @@ def test_recall_on_the_corpus_in_context_and_bare() -> None:
     assert found == total  # on our own corpus, nothing is missed
 
 
+@pytest.mark.parametrize("separator", [" ", ", ", "\n"])
+def test_two_secrets_side_by_side_are_both_redacted(separator: str) -> None:
+    """A pattern that takes the character after a secret (its end boundary) once took the one
+    the next secret needs before it: `1//0… 1//0…` kept the second refresh token, and so did
+    Azure client secrets and Telegram bot tokens."""
+    kept = []
+    for rule, (samples, _) in sorted(CASES.items()):
+        pair = [fill(samples[0], random.Random(f"pair|{rule}|{n}"))[1] for n in range(2)]
+        if len(pair[0]) != 1 or len(pair[1]) != 1:
+            continue
+        first, second = pair[0][0], pair[1][0]
+        if first in redact(first).text or second in redact(second).text:
+            continue  # found only with a name beside it
+        out = redact(first + separator + second).text
+        if first in out or second in out:
+            kept.append(rule)
+    assert kept == []
+
+
 def test_the_near_miss_corpus_is_intact_as_one_document() -> None:
     text = "\n\n".join(near_misses() + ORDINARY)
     assert redact(text) == (text, {})

@@ -216,7 +216,10 @@ class Ruleset:
                         span = None  # a marker: redacted before
                     if span is not None:
                         found.append((span[0], span[1], index))
-                    position = max(match.end(), position + 1)
+                    # on from the secret's end, not the match's: a character the pattern takes
+                    # after the secret may be the one the next secret needs before it
+                    after = match.end(rule.group) if rule.group else -1
+                    position = max(after if after >= 0 else match.end(), position + 1)
                     if span is None and retries:
                         # A match that is no secret (a reference, a placeholder) may hide one that
                         # starts inside it: `KEY='$name = 'value''`. Look again from there.
