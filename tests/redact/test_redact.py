@@ -60,6 +60,7 @@ def test_only_the_rules_that_must_span_lines_are_scanned_beyond_a_line() -> None
         "private-key",
         "putty-private-key",
         "openvpn-static-key",
+        "ansible-vault",
         "private-key-body",
         "private-key-base64",
         "minisign-secret-key",
