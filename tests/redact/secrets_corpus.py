@@ -714,6 +714,8 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
             'client = Client("AC{h:32}", "«{h:32}»")',
             "curl -u AC{h:32}:«{h:32}» https://api.example.com/",
             'Client(account_sid="AC{h:32}", auth_token="«{h:32}»")',
+            'requests.get(url, auth=("AC{h:32}", "«{h:32}»"))',
+            'TwilioClient.Init("AC{h:32}", "«{h:32}»");',
         ],
         ['client = Client("AC{h:32}", os.environ["TWILIO_AUTH_TOKEN"])', "AC{h:32}, {h:16}"],
     ),
