@@ -779,7 +779,10 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
         ["mdb_sa_sk_…", "mdb_sa_id_{h:24}"],
     ),
     "aiven-service-password": (
-        ['"password": "«AVNS_{u:19}»"', "postgres://avnadmin:«AVNS_{u:19}»@pg-1.aivencloud.com:1/db"],
+        [
+            '"password": "«AVNS_{u:19}»"',
+            "postgres://avnadmin:«AVNS_{u:19}»@pg-1.aivencloud.com:1/db",
+        ],
         ["AVNS_{u:4}", "AVNS_ passwords are generated"],
     ),
     "pubnub-key": (
@@ -787,12 +790,19 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
         ["sub-c-{uuid}", "sec-c-xxxxx", "SEC-C-03: a finding's id"],
     ),
     "xendit-secret-key": (
-        ["Xendit.setApiKey('«xnd_production_{A:60}»')", "XENDIT_SECRET_KEY=«xnd_development_{A:60}»"],
+        [
+            "Xendit.setApiKey('«xnd_production_{A:60}»')",
+            "XENDIT_SECRET_KEY=«xnd_development_{A:60}»",
+        ],
         ["xnd_public_production_{A:60}", "xnd_production_..."],
     ),
     "midtrans-server-key": (
         ["MIDTRANS_SERVER_KEY=«SB-Mid-server-{u:24}»", "serverKey = '«Mid-server-{u:24}»'"],
-        ["SB-Mid-server-TESTKEY", "SB-Mid-client-{u:24}", "Mid-server-side-rendering-for-all-routes"],
+        [
+            "SB-Mid-server-TESTKEY",
+            "SB-Mid-client-{u:24}",
+            "Mid-server-side-rendering-for-all-routes",
+        ],
     ),
     "checkout-secret-key-v2": (
         ["Authorization: Bearer «sk_sbox_{z:26}»", "CKO_SECRET_KEY=«sk_test_{uuid}»"],
@@ -819,7 +829,10 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
         ["personal_access_token_secret = '«{A:22}==:{A:32}»'"],
         ["{A:22}==:short", "padding ==: {A:32}"],
     ),
-    "telnyx-api-key-v2": (["Authorization: Bearer «KEY01{H:30}_{A:22}»", "«KEY01{H:30}_{A:22}»"], ["KEY01{H:8}", "KEY0_NAME"]),
+    "telnyx-api-key-v2": (
+        ["Authorization: Bearer «KEY01{H:30}_{A:22}»", "«KEY01{H:30}_{A:22}»"],
+        ["KEY01{H:8}", "KEY0_NAME"],
+    ),
     "alibaba-sts-access-key-id": (
         ["access_key_id: «STS.N{A:27}»"],
         ["STS.NotAuthorized", "STS.NoSuchEntityException happens"],
@@ -847,7 +860,10 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
         ["3MVG9{A:10}"],
     ),
     "teamwork-api-token": (["TEAMWORK_TOKEN=«tkn.v1_{A:71}=»"], ["tkn.v1_{A:10}="]),
-    "pagarme-api-key": (["PAGARME_API_KEY=«ak_live_{A:30}»", "«ak_test_{A:30}»"], ["ak_live_{A:6}"]),
+    "pagarme-api-key": (
+        ["PAGARME_API_KEY=«ak_live_{A:30}»", "«ak_test_{A:30}»"],
+        ["ak_live_{A:6}"],
+    ),
     "recharge-api-token": (
         ["X-Recharge-Access-Token: «sk_1x1_{h:64}»", "«sk_test_10x3_{h:64}»"],
         ["sk_1x1_{h:10}", "sk_4x1_{h:64}"],
@@ -865,7 +881,10 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
         ["pi_{A:24}", "client_secret_basic"],
     ),
     "ebay-oauth-token": (
-        ["EBAY_OAUTH_TOKEN='«v^1.1#i^1#p^3#r^0#I^3#f^0#t^H4sI{b:120}»'", "«v^1.1#i^1#r^1#p^3#I^3#f^0#t^Ul4x{b:60}==»"],
+        [
+            "EBAY_OAUTH_TOKEN='«v^1.1#i^1#p^3#r^0#I^3#f^0#t^H4sI{b:120}»'",
+            "«v^1.1#i^1#r^1#p^3#I^3#f^0#t^Ul4x{b:60}==»",
+        ],
         ["v^1.1#i^1#p^3#r^1...", "v^1.1 of the spec"],
     ),
     "castai-api-key": (["CASTAI_API_TOKEN=«castai_v1_{A:64}_{A:8}»"], ["test_v1_{h:64}_{h:8}"]),
