@@ -11,6 +11,7 @@ is a real credential):
     c  crypt (A . /)           {uuid}  a random UUID
     {gh}  30 random letters and digits and their CRC32 in base62 (GitHub's and npm's format)
     {macaroon}  a version 2 macaroon for a private index, URL-safe base64 (PyPI's format)
+    {snowflake}  a Discord account id (17 to 19 digits) in base64 without padding
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ KINDS = {
     "B": "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L",
     "c": string.ascii_letters + string.digits + "./",
 }
-_FIELD = re.compile(r"\{([AaUhHdlLubzBc]):(\d+)\}|\{uuid\}|\{gh\}|\{macaroon\}")
+_FIELD = re.compile(r"\{([AaUhHdlLubzBc]):(\d+)\}|\{uuid\}|\{gh\}|\{macaroon\}|\{snowflake\}")
 _BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 
 
@@ -67,6 +68,10 @@ def fill(template: str, rng: random.Random) -> tuple[str, list[str]]:
             return _checksummed(rng)
         if match.group(0) == "{macaroon}":
             return _macaroon(rng)
+        if match.group(0) == "{snowflake}":
+            size = rng.choice((17, 18, 19))
+            digits = str(rng.randrange(10 ** (size - 1), 10**size))
+            return base64.b64encode(digits.encode()).decode().rstrip("=")
         alphabet, count = KINDS[match.group(1)], int(match.group(2))
         # a random body never starts or ends with '-' or '_' (a provider's would, rarely)
         body = [rng.choice(alphabet) for _ in range(count)]
@@ -693,6 +698,221 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
     "convex-deploy-key": (
         ["CONVEX_DEPLOY_KEY=«prod:happy-otter-{d:3}|{b:80}»"],
         ["prod:happy-otter-123"],
+    ),
+    "discord-token": (
+        [
+            "token: «{snowflake}.G{u:5}.{u:38}»",
+            "bot.run('«{snowflake}.X{u:5}.{u:27}»')",
+        ],
+        [
+            "MTIzNDU2Nzg5MDEyMzQ1Njc4 is only an account id in base64",
+            "QUJDREVGR0hJSktMTU5PUFFSU1RV.G{u:5}.{u:38} (the id part is not digits)",
+        ],
+    ),
+    "twilio-sid-and-auth-token": (
+        [
+            'client = Client("AC{h:32}", "«{h:32}»")',
+            "curl -u AC{h:32}:«{h:32}» https://api.example.com/",
+            'Client(account_sid="AC{h:32}", auth_token="«{h:32}»")',
+            'requests.get(url, auth=("AC{h:32}", "«{h:32}»"))',
+            'TwilioClient.Init("AC{h:32}", "«{h:32}»");',
+        ],
+        ['client = Client("AC{h:32}", os.environ["TWILIO_AUTH_TOKEN"])', "AC{h:32}, {h:16}"],
+    ),
+    "dependency-track-api-key": (
+        ["DTRACK_API_KEY=«odt_{A:32}»", "X-Api-Key: «odt_{A:8}_{A:32}»"],
+        ["odt_{A:12}", "the odt_ prefix marks Dependency-Track keys"],
+    ),
+    "stackhawk-api-key": (
+        ['HAWK_API_KEY="«hawk.{u:20}.{u:20}»"'],
+        ["hawk.{u:8}.{u:8}", "hawk.eye.view"],
+    ),
+    "pyx-token": (
+        ['password="«sk-pyx-{A:64}»"', "«tp-pyx-2{L:45}»"],
+        ["sk-pyx-{A:20}", "tp-pyx-<token>"],
+    ),
+    "vercel-scannable-token": (
+        ["VERCEL_TOKEN=«vcp_{A:56}»", "«vck_{A:56}»", "«vci_{u:50}{A:6}»"],
+        ["vcp_{A:20}", "vcp_client_config"],
+    ),
+    "paseto-token": (
+        ["Authorization: Bearer «v4.public.{u:120}»", "token = '«v2.local.{u:96}.{u:20}»'"],
+        ["v4.local.{u:10}", "paseto v4.public tokens are signed, v4.local ones encrypted"],
+    ),
+    "deepl-api-key": (
+        ["DEEPL_AUTH_KEY=«{uuid}:fx»", 'deepl.Translator("«{uuid}:fx»")'],
+        ["{uuid}", "the free API's keys end with :fx"],
+    ),
+    "cloudflare-tunnel-token": (
+        ["cloudflared tunnel run --token «eyJhIjoi{b:180}»", "TUNNEL_TOKEN=«eyJhIjoi{b:200}==»"],
+        ["window.TT = 'eyJhIjoiYiIsImMiOnsiZCI6ImUifSwiZiI6WyJnIiwiaCJdfQ=='"],
+    ),
+    "rancher-api-token": (
+        ["CATTLE_TOKEN=«token-{a:5}:{a:54}»"],
+        ["token-{a:5}:{a:20}", "token-abcde: the name of the token"],
+    ),
+    "portainer-access-token": (
+        ["X-API-Key: «ptr_{b:43}=»"],
+        ["ptr_{b:20}=", "ptr_to_the_next_element_of_the_list_in_memory_"],
+    ),
+    "ansible-vault": (
+        [
+            "db_password: !vault |\n  «$ANSIBLE_VAULT;1.1;AES256\n  {h:80}\n  {h:80}\n  {h:40}»",
+            "«$ANSIBLE_VAULT;1.2;AES256;prod\n{h:80}\n{h:64}»",
+        ],
+        ["Files start with $ANSIBLE_VAULT;1.1;AES256 and hex lines follow."],
+    ),
+    "django-insecure-secret-key": (
+        ["SECRET_KEY = '«django-insecure-{a:50}»'"],
+        ["The key startproject writes starts with django-insecure- as a warning."],
+    ),
+    "aws-appsync-api-key": (
+        ["aws_appsync_apiKey: '«da2-{a:26}»'", "x-api-key: «da2-{a:26}»"],
+        ["da2-{a:10}"],
+    ),
+    "digitalocean-spaces-key": (
+        ["SPACES_ACCESS_KEY_ID=«DO00{U:16}»", "«DO00{U:36}»"],
+        ["DO00{U:4}", "DO00XXXXXXXXXXXXXXXX"],
+    ),
+    "mongodb-atlas-service-account-secret": (
+        ["ATLAS_CLIENT_SECRET=«mdb_sa_sk_{A:40}»", "clientSecret: '«mdb_sa_sk_{a:2}_{A:37}»'"],
+        ["mdb_sa_sk_…", "mdb_sa_id_{h:24}"],
+    ),
+    "aiven-service-password": (
+        [
+            '"password": "«AVNS_{u:19}»"',
+            "postgres://avnadmin:«AVNS_{u:19}»@pg-1.aivencloud.com:1/db",
+        ],
+        ["AVNS_{u:4}", "AVNS_ passwords are generated"],
+    ),
+    "pubnub-key": (
+        ["secret_key: '«sec-c-{b:48}»'", "publishKey: «pub-c-{uuid}»"],
+        ["sub-c-{uuid}", "sec-c-xxxxx", "SEC-C-03: a finding's id"],
+    ),
+    "xendit-secret-key": (
+        [
+            "Xendit.setApiKey('«xnd_production_{A:60}»')",
+            "XENDIT_SECRET_KEY=«xnd_development_{A:60}»",
+        ],
+        ["xnd_public_production_{A:60}", "xnd_production_..."],
+    ),
+    "midtrans-server-key": (
+        ["MIDTRANS_SERVER_KEY=«SB-Mid-server-{u:24}»", "serverKey = '«Mid-server-{u:24}»'"],
+        [
+            "SB-Mid-server-TESTKEY",
+            "SB-Mid-client-{u:24}",
+            "Mid-server-side-rendering-for-all-routes",
+        ],
+    ),
+    "checkout-secret-key-v2": (
+        ["Authorization: Bearer «sk_sbox_{z:26}»", "CKO_SECRET_KEY=«sk_test_{uuid}»"],
+        ["sk_sbox_XXXXX", "pk_sbox_{z:26}"],
+    ),
+    "devcycle-server-key": (
+        ["DEVCYCLE_SERVER_SDK_KEY=«dvc_server_{uuid}_{h:7}»"],
+        ["dvc_server_token_hash", "dvc_client_{uuid}_{h:7}"],
+    ),
+    "samsara-api-token": (
+        ["Authorization: Bearer «samsara_api_{A:30}»"],
+        ["samsara_api_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "samsara_api_token"],
+    ),
+    "packagist-token": (
+        ["$token = '«packagist_ort_{h:68}»';", "«packagist_cut_{h:68}»", "«packagist_acs_{h:64}»"],
+        ["packagist_ort_..........", "packagist_uut_{h:20}", "packagist_xyz_{h:68}"],
+    ),
+    "youtrack-token": (
+        ["TOKEN=«perm:{b:8}.{b:8}==.{A:30}»", "Authorization: Bearer «perm:{u:12}.{u:8}.{A:30}»"],
+        ["perm:read.write", "perm:[redacted]"],
+    ),
+    "llamacloud-api-key": (["LLAMA_CLOUD_API_KEY=«llx-{A:48}»"], ["llx-{A:12}", "llx-****"]),
+    "tableau-pat-secret": (
+        ["personal_access_token_secret = '«{A:22}==:{A:32}»'"],
+        ["{A:22}==:short", "padding ==: {A:32}"],
+    ),
+    "telnyx-api-key-v2": (
+        ["Authorization: Bearer «KEY01{H:30}_{A:22}»", "«KEY01{H:30}_{A:22}»"],
+        ["KEY01{H:8}", "KEY0_NAME"],
+    ),
+    "alibaba-sts-access-key-id": (
+        ["access_key_id: «STS.N{A:27}»"],
+        ["STS.NotAuthorized", "STS.NoSuchEntityException happens"],
+    ),
+    "endor-labs-api-key": (["ENDOR_API_CREDENTIALS_KEY=«endr+{A:16}»"], ["endr+{A:4}"]),
+    "trufflehog-enterprise-key": (
+        ["THOG_KEY=«thog-key-{h:16}» THOG_SECRET=«thog-secret-{h:32}»"],
+        ["thog-key-{h:4}", "thog-secret-"],
+    ),
+    "tines-webhook": (
+        ["curl -X POST «https://acme-12.tines.com/webhook/{a:32}/{a:32}»"],
+        ["https://acme.tines.com/webhook/<path>/<secret>"],
+    ),
+    "voiceflow-api-key": (
+        ["VF_API_KEY=«VF.DM.{h:24}.{A:16}»", "«VF.{h:24}.{A:16}»"],
+        ["VF.DM.[redacted]", "VF.DM.{h:8}"],
+    ),
+    "spectralops-token": (
+        ["SPECTRAL_DSN=https://«spu-{a:32}»@get.spectralops.io"],
+        ["spu-{a:8}", "spu-utilisation"],
+    ),
+    "salesforce-refresh-token": (["refresh_token=«5Aep861{A:90}»"], ["5Aep861{A:10}"]),
+    "salesforce-consumer-key": (
+        ["SF_CONSUMER_KEY=«3MVG9{A:80}»", "client_id=«3MVG9{A:40}.{A:40}»"],
+        ["3MVG9{A:10}"],
+    ),
+    "teamwork-api-token": (["TEAMWORK_TOKEN=«tkn.v1_{A:71}=»"], ["tkn.v1_{A:10}="]),
+    "pagarme-api-key": (
+        ["PAGARME_API_KEY=«ak_live_{A:30}»", "«ak_test_{A:30}»"],
+        ["ak_live_{A:6}"],
+    ),
+    "recharge-api-token": (
+        ["X-Recharge-Access-Token: «sk_1x1_{h:64}»", "«sk_test_10x3_{h:64}»"],
+        ["sk_1x1_{h:10}", "sk_4x1_{h:64}"],
+    ),
+    "saladcloud-api-key": (
+        ["SALAD_API_KEY=«salad_cloud_user_{A:45}»"],
+        ["salad_cloud_api", "from salad_cloud_sdk import SaladCloudSdk", "salad_cloud_sdk_version"],
+    ),
+    "coinbase-cdp-key-name": (
+        ['"name": "«organizations/{uuid}/apiKeys/{uuid}»"'],
+        ["organizations/<org id>/apiKeys/<key id>", "organizations/{uuid}/members/{uuid}"],
+    ),
+    "stripe-client-secret": (
+        ["clientSecret: '«pi_{A:24}_secret_{A:25}»'", "«seti_{A:24}_secret_{A:25}»"],
+        ["pi_{A:24}", "client_secret_basic"],
+    ),
+    "ebay-oauth-token": (
+        [
+            "EBAY_OAUTH_TOKEN='«v^1.1#i^1#p^3#r^0#I^3#f^0#t^H4sI{b:120}»'",
+            "«v^1.1#i^1#r^1#p^3#I^3#f^0#t^Ul4x{b:60}==»",
+        ],
+        ["v^1.1#i^1#p^3#r^1...", "v^1.1 of the spec"],
+    ),
+    "castai-api-key": (["CASTAI_API_TOKEN=«castai_v1_{A:64}_{A:8}»"], ["test_v1_{h:64}_{h:8}"]),
+    "chieftools-token": (
+        ["CHIEF_TOKEN=«ctp_{A:40}»", "«ctr_{A:64}»"],
+        ["ctr_drbg_generate_with_additional_input", "cto_{A:8}"],
+    ),
+    "azure-data-factory-shir-key": (
+        ["authKey: «IR@{uuid}@adf-acme-001@we@{b:43}=»"],
+        ["IR@<guid>@<factory>@<region>@<key>"],
+    ),
+    "google-oauth-client-id": (
+        ["GOOGLE_CLIENT_ID=«{d:12}-{a:32}.apps.googleusercontent.com»"],
+        ["<project number>-<id>.apps.googleusercontent.com", "apps.googleusercontent.com"],
+    ),
+    "segment-public-api-token": (["SEGMENT_TOKEN=«sgp_{A:64}»"], ["sgp_{A:30}"]),
+    "polar-token": (
+        ["POLAR_ACCESS_TOKEN=«polar_oat_{A:43}»", "«polar_whs_{A:43}»"],
+        ["polar_oat_...", "polar_coordinates_of_the_point"],
+    ),
+    "lightdash-token": (["LIGHTDASH_API_KEY=«ldpat_{h:32}»"], ["ldpat_secret"]),
+    "unkey-root-key": (
+        ["UNKEY_ROOT_KEY=«unkey_{A:24}»", "«unkey_{A:8}unkeyv1{A:42}»"],
+        ["unkey_root", "unkey_xxxxxxxxxxxxxxxxxxxxxxxx"],
+    ),
+    "persona-api-key": (
+        ["PERSONA_API_KEY=«persona_production_{uuid}»", "«persona_sandbox_{uuid}»"],
+        ["persona_production_test", "persona_sandbox_*"],
     ),
     "linode-token": (
         ['linode token = "«{h:64}»"', "LINODE_SECRET=«{h:64}»"],

@@ -60,6 +60,7 @@ def test_only_the_rules_that_must_span_lines_are_scanned_beyond_a_line() -> None
         "private-key",
         "putty-private-key",
         "openvpn-static-key",
+        "ansible-vault",
         "private-key-body",
         "private-key-base64",
         "minisign-secret-key",
@@ -267,12 +268,20 @@ REFERENCES = [
     ("an f-string", 'token = f"{token}"'),
     ("a message", 'error_token = "Token expired, please login again"'),
     ("an interpolated URL", 'auth_url = "https://${AUTH_HOST}/oauth2/token"'),
+    ("a CloudFormation reference", "MasterUserPassword: !Ref DBPassword"),
+    ("an Ansible vault tag", "db_password: !vault |"),
+    ("a Home Assistant secret", "wifi_password: !secret wifi_password"),
 ]
 
 
 @pytest.mark.parametrize(("kind", "text"), REFERENCES, ids=[k for k, _ in REFERENCES])
 def test_references_and_placeholders_are_left_alone(kind: str, text: str) -> None:
     assert redact(text) == (text, {}), kind
+
+
+def test_a_password_that_starts_like_a_yaml_tag_is_still_a_secret() -> None:
+    # only the tags that say the value is elsewhere (!vault, !Ref, !secret ...) are left alone
+    assert redact('password: "!Welcome"').text == 'password: "[REDACTED:generic-password]"'
 
 
 def test_a_specific_rule_names_a_secret_over_the_generic_one() -> None:
