@@ -248,14 +248,17 @@ async def run_tick(
 
 
 def _failures(result: dict[str, Any]) -> str:
-    """How many prepares failed, and the first reason."""
+    """How many prepares failed, and the first reason; how many were deferred."""
     if "runs" in result:  # before issue 26: one entry per run
         failed = [r for r in result["runs"] if r["status"] == "failed"]
         first = failed[0]["error"] if failed else ""
     else:
         failed = [None] * result["counts"].get("failed", 0)
         first = result["failures"][0]["error"] if result["failures"] else ""
-    return f"{len(failed)} failed: {first[:300]}" if failed else ""
+    note = f"{len(failed)} failed: {first[:300]}" if failed else ""
+    if result.get("deferred"):  # the hosts' budget ended first: the next tick prepares these
+        note = "; ".join(filter(None, [note, f"{result['deferred']:,} deferred to the next tick"]))
+    return note
 
 
 async def _stuck(handle: Any, seen: dict[str, Any]) -> str:
@@ -468,7 +471,7 @@ def table(cases: list[Case], args: argparse.Namespace) -> str:
             f"{c.repos:,}" + (f" ({c.shape})" if c.shape else ""),
             c.window,
             c.mode,
-            "yes" if c.completed else c.status,
+            ("yes" + (f"; {c.note}" if c.note else "")) if c.completed else c.status,
             f"{c.events}" if engine else "",
             kb(c.history_bytes) if engine else "",
             f"{kb(c.largest_payload)} ({c.largest_what})" if engine else "",
