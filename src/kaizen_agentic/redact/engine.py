@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import re
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import cache
@@ -29,7 +29,7 @@ from typing import Any, Final, NamedTuple
 
 from kaizen_agentic.redact.checksums import CHECKSUMS
 from kaizen_agentic.redact.rule_files import default_rules
-from kaizen_agentic.redact.rules import Allowlist, Rule, RuleFile
+from kaizen_agentic.redact.rules import Allowlist, Lines, Rule, RuleFile, allowed
 
 MARKER: Final = b"[REDACTED:"
 _BEFORE: Final = 512  # how far before a keyword hit a match may start
@@ -199,7 +199,7 @@ class Ruleset:
         """(start, end, rule index) of every secret in UTF-8 ``data``, overlaps resolved."""
         found: list[tuple[int, int, int]] = []
         markers = _markers(data, self._ids)
-        lines = _Lines(data)
+        lines = Lines(data)
         size = len(data)
         for index, spans in self._windows(data).items():
             rule = self.rules[index]
@@ -235,7 +235,7 @@ class Ruleset:
                         position = max(inner, match.start()) + 1
         return _resolve(found, self.rules)
 
-    def _secret(self, rule: Rule, data: bytes, match: Any, lines: _Lines) -> tuple[int, int] | None:
+    def _secret(self, rule: Rule, data: bytes, match: Any, lines: Lines) -> tuple[int, int] | None:
         start, end = match.span(rule.group)
         if start < 0 or start == end:
             return None
@@ -247,12 +247,10 @@ class Ruleset:
         if rule.checksum is not None and not CHECKSUMS[rule.checksum](secret):
             return None
         for allow in rule.allowlists:
-            if _allowed(allow, secret, match, lines):
+            if allowed(allow, secret, match, lines):
                 return None
         for allow in self.allowlists:
-            if (not allow.rules or rule.id in allow.rules) and _allowed(
-                allow, secret, match, lines
-            ):
+            if (not allow.rules or rule.id in allow.rules) and allowed(allow, secret, match, lines):
                 return None
         return start, end
 
@@ -333,47 +331,6 @@ def entropy(data: bytes) -> float:
     """Shannon entropy in bits per byte, as gitleaks computes it for ``entropy`` gates."""
     size = len(data)
     return -sum(n / size * math.log2(n / size) for n in Counter(data).values()) if size else 0.0
-
-
-def _allowed(allow: Allowlist, secret: bytes, match: Any, lines: _Lines) -> bool:
-    if allow.unusable:
-        return False
-    checks: list[bool] = []
-    if allow.regexes:
-        if allow.target == "line":
-            checks.append(lines.search(allow, match.start(), match.end()))
-        else:
-            target = match.group(0) if allow.target == "match" else secret
-            checks.append(allow.pattern.search(target) is not None)
-    if allow.stopwords:
-        lowered = secret.lower()
-        checks.append(any(word in lowered for word in allow.stopwords))
-    if not checks:
-        return False
-    return all(checks) if allow.all_of else any(checks)
-
-
-class _Lines:
-    """The lines of one text, for allowlists that look at a match's whole line(s): each line is
-    searched once per allowlist, however many candidates it holds (a 1 MB line of candidates
-    would otherwise be searched, and its ends found, once per candidate)."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.ends: list[int] | None = None  # offsets of the line ends, found on first use
-        self.seen: dict[tuple[int, int, int], bool] = {}
-
-    def search(self, allow: Allowlist, start: int, end: int) -> bool:
-        if self.ends is None:
-            self.ends = [m.start() for m in re.finditer(b"\n", self.data)]
-        first = bisect_left(self.ends, start)  # the line holding the match's start ...
-        last = bisect_left(self.ends, end, first)  # ... and the one holding its end
-        key = (id(allow), first, last)
-        if key not in self.seen:
-            begin = self.ends[first - 1] + 1 if first else 0
-            stop = self.ends[last] if last < len(self.ends) else len(self.data)
-            self.seen[key] = allow.pattern.search(self.data[begin:stop]) is not None
-        return self.seen[key]
 
 
 _MARKER: Final = re.compile(rb"\[REDACTED:([A-Za-z0-9][A-Za-z0-9._-]{0,63})\]")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import binascii
 import os
 import re
+from bisect import bisect_left
 from itertools import pairwise
 from typing import Any, Final, NamedTuple
 
@@ -268,3 +269,45 @@ def matches_empty(pattern: Any) -> bool:
             if found is not None and found.end() == position:
                 return True
     return False
+
+
+def allowed(allow: Allowlist, secret: bytes, match: Any, lines: Lines) -> bool:
+    """Whether ``allow`` lets the finding ``match`` (its secret ``secret``) go."""
+    if allow.unusable:
+        return False
+    checks: list[bool] = []
+    if allow.regexes:
+        if allow.target == "line":
+            checks.append(lines.search(allow, match.start(), match.end()))
+        else:
+            target = match.group(0) if allow.target == "match" else secret
+            checks.append(allow.pattern.search(target) is not None)
+    if allow.stopwords:
+        lowered = secret.lower()
+        checks.append(any(word in lowered for word in allow.stopwords))
+    if not checks:
+        return False
+    return all(checks) if allow.all_of else any(checks)
+
+
+class Lines:
+    """The lines of one text, for allowlists that look at a match's whole line(s): each line is
+    searched once per allowlist, however many candidates it holds (a 1 MB line of candidates
+    would otherwise be searched, and its ends found, once per candidate)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.ends: list[int] | None = None  # offsets of the line ends, found on first use
+        self.seen: dict[tuple[int, int, int], bool] = {}
+
+    def search(self, allow: Allowlist, start: int, end: int) -> bool:
+        if self.ends is None:
+            self.ends = [m.start() for m in re.finditer(b"\n", self.data)]
+        first = bisect_left(self.ends, start)  # the line holding the match's start ...
+        last = bisect_left(self.ends, end, first)  # ... and the one holding its end
+        key = (id(allow), first, last)
+        if key not in self.seen:
+            begin = self.ends[first - 1] + 1 if first else 0
+            stop = self.ends[last] if last < len(self.ends) else len(self.data)
+            self.seen[key] = allow.pattern.search(self.data[begin:stop]) is not None
+        return self.seen[key]
