@@ -13,17 +13,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class Worker:
-    """One runner host: ``examples/temporal_worker.py`` in its own process group."""
+class HostProcess:
+    """A runner host's worker in its own process group, killed and restarted like a real one."""
 
-    def __init__(
-        self, address: str, host: str, queue: str, out: Path, log: Path, jobs: int = 1
-    ) -> None:
-        self.out = out
-        self.argv = [sys.executable, str(ROOT / "examples" / "temporal_worker.py")]
-        self.argv += ["--address", address, "--hostname", host, "--task-queue", queue]
-        self.argv += ["--out", str(out), "--outbox", str(out / "events.jsonl")]
-        self.argv += ["--jobs", str(jobs)]
+    def __init__(self, argv: list[str], log: Path) -> None:
+        self.argv = argv
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -42,6 +36,20 @@ class Worker:
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.kill()
+
+
+class Worker(HostProcess):
+    """One runner host: ``examples/temporal_worker.py``."""
+
+    def __init__(
+        self, address: str, host: str, queue: str, out: Path, log: Path, jobs: int = 1
+    ) -> None:
+        argv = [sys.executable, str(ROOT / "examples" / "temporal_worker.py")]
+        argv += ["--address", address, "--hostname", host, "--task-queue", queue]
+        argv += ["--out", str(out), "--outbox", str(out / "events.jsonl")]
+        argv += ["--jobs", str(jobs)]
+        super().__init__(argv, log)
+        self.out = out
 
 
 def bundles(out: Path) -> list[tuple[str, str, str, str]]:

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +17,7 @@ from typing import Any
 
 import pytest
 from tests.conftest import commit_all, git
+from tests.integration.hosts import HostProcess
 
 pytest.importorskip("temporalio")
 
@@ -36,37 +34,19 @@ REPOS = {
 }
 
 
-class Host:
+def loop_host(address: str, name: str, tmp: Path) -> HostProcess:
     """One runner host: tests/integration/loop_worker.py in its own process."""
-
-    def __init__(self, address: str, host: str, tmp: Path) -> None:
-        self.argv = [sys.executable, str(Path(__file__).with_name("loop_worker.py"))]
-        for name, value in (
-            ("--address", address),
-            ("--hostname", host),
-            ("--task-queue", QUEUE),
-            ("--out", str(tmp / "out" / host)),
-            ("--gate", str(tmp / "gate")),
-            ("--answers", str(tmp / "answers" / host)),
-        ):
-            self.argv += [name, value]
-        self.log = tmp / f"{host}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(
-                self.argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.kill()
+    argv = [sys.executable, str(Path(__file__).with_name("loop_worker.py"))]
+    for option, value in (
+        ("--address", address),
+        ("--hostname", name),
+        ("--task-queue", QUEUE),
+        ("--out", str(tmp / "out" / name)),
+        ("--gate", str(tmp / "gate")),
+        ("--answers", str(tmp / "answers" / name)),
+    ):
+        argv += [option, value]
+    return HostProcess(argv, tmp / f"{name}.log")
 
 
 @pytest.fixture
@@ -92,9 +72,9 @@ def fleet(make_repo: Callable[..., Path], tmp_path: Path) -> tuple[Path, dict[st
 
 
 @pytest.fixture
-def hosts(temporal_server: str, tmp_path: Path) -> Iterator[dict[str, Host]]:
+def hosts(temporal_server: str, tmp_path: Path) -> Iterator[dict[str, HostProcess]]:
     (tmp_path / "gate").touch()  # the agents wait until the test lifts it
-    out = {h: Host(temporal_server, h, tmp_path) for h in HOSTS}
+    out = {h: loop_host(temporal_server, h, tmp_path) for h in HOSTS}
     for host in out.values():
         host.start()
     yield out
@@ -129,7 +109,7 @@ async def until(found: Callable[[], Any], seconds: float) -> Any:
     return value
 
 
-async def run_loop(address: str, roster: Path, tmp: Path, hosts: dict[str, Host]) -> Any:
+async def run_loop(address: str, roster: Path, tmp: Path, hosts: dict[str, HostProcess]) -> Any:
     from temporalio.client import Client
 
     from kaizen_agentic.integrations.temporal import FleetTickInput
@@ -160,7 +140,7 @@ async def run_loop(address: str, roster: Path, tmp: Path, hosts: dict[str, Host]
 def test_the_loop_completes_every_bundle_once_with_a_host_killed_midway(
     temporal_server: str,
     fleet: tuple[Path, dict[str, Path]],
-    hosts: dict[str, Host],
+    hosts: dict[str, HostProcess],
     tmp_path: Path,
 ) -> None:
     roster, checkouts = fleet
