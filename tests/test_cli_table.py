@@ -60,3 +60,47 @@ def test_only_an_alias_shares_an_option_dest() -> None:
     for name, row in VERBS:
         dests = [o.dest for o in row.options if o.settings.get("action") != "store_const"]
         assert len(dests) == len(set(dests)), name
+
+
+def outcome(argv: list[str], whole: bool, capsys: pytest.CaptureFixture[str]) -> tuple:
+    from kaizen_agentic.cli import build_parser
+
+    parser = build_parser(None if whole else argv)
+    try:
+        parsed = vars(parser.parse_args(argv))
+        command = parsed.pop("_parser")
+        code: object = (0, command.prog, command.format_usage(), command.format_help())
+    except SystemExit as exc:
+        parsed, code = {}, exc.code
+    out, err = capsys.readouterr()
+    return code, parsed, out, err
+
+
+LINES = [
+    ["--version"],
+    ["--help"],
+    [],
+    ["schedule"],
+    ["schedule", "valdate"],
+    ["schedule", "--help"],
+    ["--bogus", "schedule", "validate"],
+    ["nosuch", "validate"],
+]
+for _name, _row in VERBS:
+    _path = _name.split()
+    LINES += [
+        _path,
+        [*_path, "--help"],
+        [*_path, "--jsn"],
+        [*_path, "--json", "x", "y", "z"],
+        [*_path, "--repo", "."],
+    ]
+
+
+@pytest.mark.parametrize("argv", LINES, ids=[" ".join(a) or "(nothing)" for a in LINES])
+def test_a_command_line_parses_alike_with_only_its_command_built(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``build_parser(argv)`` builds only the command ``argv`` names: what any command line
+    prints, exits with or parses to is the same as with the whole table built."""
+    assert outcome(argv, False, capsys) == outcome(argv, True, capsys)
