@@ -1,6 +1,7 @@
 """The house rules of the source tree: wings that stand on each other in one order, no import
 circle (lazy imports included), modules of one concept (none much over 450 lines), a package
-whose import loads no wing, and commands that never see argparse."""
+whose import loads no wing, commands that never see argparse, and records that cost nothing to
+define."""
 
 from __future__ import annotations
 
@@ -53,6 +54,28 @@ def test_modules_stay_small() -> None:
     sizes = {name: len(path.read_text().splitlines()) for name, path in MODULES.items()}
     assert {name: n for name, n in sizes.items() if n > 470} == {}
     assert sizes["kaizen_agentic.main"] < 600
+
+
+def test_a_module_of_records_evaluates_its_annotations() -> None:
+    """A ``NamedTuple`` class under ``from __future__ import annotations`` compiles each field's
+    annotation string when it is defined (0.2 ms a class; 31 classes were 7-10 ms of a
+    ``prepare``). Such a module evaluates annotations and quotes only forward references."""
+    slow = []
+    for name, path in MODULES.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        future = any(
+            isinstance(node, ast.ImportFrom) and node.module == "__future__"
+            and any(alias.name == "annotations" for alias in node.names)
+            for node in tree.body
+        )  # fmt: skip
+        records = any(
+            isinstance(node, ast.ClassDef)
+            and any(isinstance(base, ast.Name) and base.id == "NamedTuple" for base in node.bases)
+            for node in ast.walk(tree)
+        )
+        if future and records:
+            slow.append(name)
+    assert slow == []
 
 
 def test_commands_never_see_argparse() -> None:

@@ -1,7 +1,5 @@
 """Expected failures as values and one exception type for the command line to report."""
 
-from __future__ import annotations
-
 from typing import NamedTuple
 
 

@@ -1,7 +1,5 @@
 """A local repository: its work tree, its slug and the manifest inside it."""
 
-from __future__ import annotations
-
 import os
 import re
 import stat
@@ -14,7 +12,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-def find_root(start: str | Path) -> Path:
+def find_root(start: "str | Path") -> "Path":
     """The git work tree holding ``start``, or ``start`` itself when it is in none."""
     from pathlib import Path  # lazily: `schedule validate` checks containment, not work trees
 
@@ -25,12 +23,12 @@ def find_root(start: str | Path) -> Path:
     return here
 
 
-def is_worktree(folder: Path) -> bool:
+def is_worktree(folder: "Path") -> bool:
     """Whether ``folder`` is the top of a git work tree."""
     return (folder / ".git").exists()
 
 
-def origin_url(root: Path) -> str | None:
+def origin_url(root: "Path") -> str | None:
     """The ``origin`` remote's URL, or None (no git, no remote)."""
     import subprocess
 
@@ -62,13 +60,13 @@ def slug_from_url(url: str) -> str | None:
     return "/".join(parts[-2:]) if parts[-1] else None
 
 
-def detect_slug(root: Path) -> str:
+def detect_slug(root: "Path") -> str:
     """The repo's identity when the manifest has no ``repo:``: origin's owner/name, else the
     folder name."""
     return guess_slug(root)[0]
 
 
-def guess_slug(root: Path) -> tuple[str, str | None]:
+def guess_slug(root: "Path") -> tuple[str, str | None]:
     """``detect_slug``, and why it is only the folder's name when it is (else None)."""
     worktree = is_worktree(root)
     url = origin_url(root) if worktree else None
@@ -82,7 +80,7 @@ def guess_slug(root: Path) -> tuple[str, str | None]:
     return root.name, f"the origin remote {url!r} names no owner/name"
 
 
-def added_at(root: str, relative: str) -> datetime | None:
+def added_at(root: str, relative: str) -> "datetime | None":
     """When ``relative`` entered the history of the work tree at ``root``: the commit time of
     the newest commit that added it (a file removed and added again counts from its return).
     None when it is not committed, or git cannot say."""
@@ -117,7 +115,7 @@ class GitState(NamedTuple):
     remote_url: str | None
 
 
-def git_state(root: Path) -> GitState:
+def git_state(root: "Path") -> GitState:
     """HEAD, branch, dirty flag and origin URL of the work tree at ``root``.
 
     Raises ``KaizenError`` when ``root`` is not a git work tree or has no commit yet.

@@ -17,8 +17,6 @@ It assumes the other side can misbehave:
   that could not be a header value (a trailing newline) is refused with a clear error.
 """
 
-from __future__ import annotations
-
 import io
 import time
 from collections.abc import Callable

@@ -5,8 +5,6 @@ An agent is a Markdown prompt with YAML front matter (``name``, ``version``, ``d
 overrides a built-in, with ``.kaizen/agents/<name>.md``.
 """
 
-from __future__ import annotations
-
 import hashlib
 import os
 from functools import lru_cache
@@ -194,7 +192,7 @@ def unknown_agent(name: str, known: list[str]) -> str:
     )
 
 
-def load_repo_manifest(root: str) -> Manifest:
+def load_repo_manifest(root: str) -> "Manifest":
     """Load ``root``'s manifest and check that every enabled agent it names has a definition.
 
     Raises ``InvalidFileError`` with every problem found."""

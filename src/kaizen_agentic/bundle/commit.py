@@ -14,8 +14,6 @@ retried completion finds its commit instead of making a second one. The commit i
 run was recorded, so a commit rebuilt after a crash is the same commit.
 """
 
-from __future__ import annotations
-
 import os
 import subprocess
 from datetime import datetime, timedelta

@@ -9,8 +9,6 @@ written, so a refusal (a detached HEAD, a bare repository, files outside the che
 nothing.
 """
 
-from __future__ import annotations
-
 import json
 import os
 from datetime import datetime

@@ -17,8 +17,6 @@ escape, so it still reads as text) and read back with one less. Whatever text is
 back byte for byte, as one entry. Lines end at ``\n`` only.
 """
 
-from __future__ import annotations
-
 import os
 import re
 from datetime import UTC, date, datetime

@@ -11,8 +11,6 @@ the file from its end: only the recent window is parsed, and the total is a newl
 100 MB history costs a fast scan, not a parse.
 """
 
-from __future__ import annotations
-
 import json
 import math
 import os

@@ -2,8 +2,6 @@
 through the redactor at one boundary, fit the prompt to the budget, write the bundle, and make
 the ``kaizen.schedule.prepared`` event."""
 
-from __future__ import annotations
-
 import hashlib
 from datetime import UTC, datetime
 from typing import Any, NamedTuple

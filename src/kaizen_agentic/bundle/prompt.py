@@ -6,8 +6,6 @@ parts and ``PROMPT.md`` with a note of what was left out. Tokens are estimated a
 divided by four, rounded up.
 """
 
-from __future__ import annotations
-
 import math
 from datetime import UTC, datetime
 from typing import Any, Final, NamedTuple

@@ -6,8 +6,6 @@ of the agent's Markdown answer, as the built-in prompts ask. Completing a bundle
 nothing the second time: the metrics record and the memory entries carry the bundle's key.
 """
 
-from __future__ import annotations
-
 import re
 from datetime import datetime
 from typing import Any, Final, NamedTuple

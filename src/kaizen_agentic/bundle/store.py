@@ -8,8 +8,6 @@ folder with the final name is always complete; a crash leaves only a ``.tmp-`` f
 later. Making one is ``prepare``'s job; this module is its key, path, digest, write and read.
 """
 
-from __future__ import annotations
-
 import functools
 import hashlib
 import json

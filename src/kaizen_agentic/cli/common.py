@@ -6,8 +6,6 @@ the keywords the options feed, so an option is one row and one keyword of the co
 options several verbs take (``--repo``, the roster source, event delivery, ``--json``) are
 rows here."""
 
-from __future__ import annotations
-
 import argparse
 import sys
 from collections.abc import Sequence

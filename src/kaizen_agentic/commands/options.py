@@ -4,8 +4,6 @@ A malformed or conflicting option raises ``UsageError`` (exit 2, with the comman
 a source that exists but cannot be used raises ``KaizenError`` (exit 1).
 """
 
-from __future__ import annotations
-
 import os
 import sys
 from datetime import UTC, datetime

@@ -1,7 +1,5 @@
 """``kaizen-agentic redact``: the bundle redactor on its own, for files and pipes."""
 
-from __future__ import annotations
-
 import codecs
 import os
 import sys

@@ -1,7 +1,5 @@
 """``kaizen-agentic schedule export``: the fleet's schedule for Temporal, Kubernetes or cron."""
 
-from __future__ import annotations
-
 import os
 import sys
 from datetime import datetime, timedelta

@@ -1,7 +1,5 @@
 """``kaizen-agentic schedule validate``: every problem in every manifest, located."""
 
-from __future__ import annotations
-
 import os
 import sys
 from typing import NamedTuple

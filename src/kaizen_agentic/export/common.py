@@ -8,8 +8,6 @@ fires once, at its first occurrence. Where an engine's per-agent schedule would 
 export corrects what it can and says so, per date, instead of pretending.
 """
 
-from __future__ import annotations
-
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Final, NamedTuple

@@ -18,8 +18,6 @@ a value (a newline would end a crontab line and start a job of its own); a pod n
 ``/``, a system folder or a top-level folder such as ``/home``.
 """
 
-from __future__ import annotations
-
 import hashlib
 import os
 import re

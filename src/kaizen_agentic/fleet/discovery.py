@@ -5,8 +5,6 @@ exactly one state, with its reason; the repository's own ``.kaizen/schedule.yml`
 decision, and the hub's ``kaizen_schedule_enabled`` flag only a pre-filter.
 """
 
-from __future__ import annotations
-
 import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -60,7 +58,7 @@ class RepoState(NamedTuple):
     path: str | None
     agents: tuple[AgentStatus, ...]
     problems: tuple[Problem, ...]
-    manifest: Manifest | None = None  # the validated manifest when there is one
+    manifest: "Manifest | None" = None  # the validated manifest when there is one
     hosts: tuple[str, ...] = ()  # every host the roster checks it out on, sorted
 
 
@@ -180,7 +178,7 @@ def repo_state(
     return state("enrolled", f"runs {names}", path, agents=statuses, manifest=manifest)
 
 
-def _agent_status(entry: AgentEntry, at: datetime, count: int) -> AgentStatus:
+def _agent_status(entry: "AgentEntry", at: datetime, count: int) -> AgentStatus:
     from kaizen_agentic.manifest.cadence import describe
 
     return AgentStatus(
@@ -211,7 +209,7 @@ def resolve_states(
     root: str | None = None,
     count: int = 1,
     jobs: int = 1,
-    pool: Executor | None = None,
+    pool: "Executor | None" = None,
 ) -> list[RepoState]:
     """States for many records; ``jobs > 1`` spreads large rosters over processes (the given
     ``pool``'s, or new ones)."""
@@ -292,7 +290,7 @@ def discover_kaizen_scheduled_repos(
     count: int = 1,
     jobs: int = 1,
     cache: str | None = None,
-    pool: Executor | None = None,
+    pool: "Executor | None" = None,
 ) -> Discovery:
     """Resolve the fleet: which roster repos take part on this host, and why the others do not.
 

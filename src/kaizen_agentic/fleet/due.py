@@ -6,8 +6,6 @@ of the tool. It is idempotent: a second call for the same ``at`` finds every bun
 prepares nothing and reports them as existing. One repo failing does not stop the others.
 """
 
-from __future__ import annotations
-
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -218,7 +216,7 @@ def prepare_stream(
     durable: bool = True,
     strict_secrets: bool = False,
     announce: bool = False,
-    pool: Executor | None = None,
+    pool: "Executor | None" = None,
     stop: Callable[[], bool] | None = None,
 ) -> Iterator[tuple[int, Outcome]]:
     """``(index, outcome)`` of every job, as they finish: in ``workers`` processes (or the
@@ -241,7 +239,7 @@ def prepare_stream(
 
 
 def _stream(
-    tasks: list[Task], pool: Executor, workers: int, stop: Callable[[], bool] | None
+    tasks: list[Task], pool: "Executor", workers: int, stop: Callable[[], bool] | None
 ) -> Iterator[tuple[int, Outcome]]:
     from concurrent.futures import FIRST_COMPLETED, Future, wait
 

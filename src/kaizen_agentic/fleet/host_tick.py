@@ -15,8 +15,6 @@ event delivered once to the outbox (``bundle.events.deliver_pending_many``), and
 the same run resumes from its journal (``ticks.Journal``).
 """
 
-from __future__ import annotations
-
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -114,7 +112,7 @@ def span(plan: Plan, watermark: datetime | None) -> tuple[datetime, bool]:
 # --- what is due here --------------------------------------------------------------------------
 
 
-def due_here(found: Discovery, plan: Plan, start: datetime) -> tuple[list[Job], int]:
+def due_here(found: "Discovery", plan: Plan, start: datetime) -> tuple[list[Job], int]:
     """The due runs of ``(start, at]`` that this host prepares, and how many it leaves to
     another host: a checkout held by several hosts runs on the first of them by name (of the
     tick's ``hosts`` when it names them), wherever it was found."""
@@ -134,10 +132,10 @@ def due_here(found: Discovery, plan: Plan, start: datetime) -> tuple[list[Job], 
 
 def run_host_tick(
     plan: Plan,
-    discover: Callable[[datetime], Discovery],
+    discover: "Callable[[datetime], Discovery]",
     *,
     workers: int = 1,
-    pool: Executor | None = None,
+    pool: "Executor | None" = None,
     progress: Callable[[Progress], None] | None = None,
     stop: Callable[[], bool] | None = None,
 ) -> HostResult:
@@ -235,7 +233,7 @@ class _Batch:
         self.buffer: list[Outcome] = []
         self.flushed = time.monotonic()
 
-    def run(self, workers: int, pool: Executor | None) -> None:
+    def run(self, workers: int, pool: "Executor | None") -> None:
         plan = self.plan
         absent = []
         for job in self.jobs:
@@ -302,7 +300,7 @@ def _safe(text: str) -> str:
 
 
 def _write_record(
-    plan: Plan, found: Discovery, start: datetime, jobs: Sequence[Job], batch: _Batch
+    plan: Plan, found: "Discovery", start: datetime, jobs: Sequence[Job], batch: _Batch
 ) -> str:
     from kaizen_agentic.atomic import write_atomic
     from kaizen_agentic.output import compact_json

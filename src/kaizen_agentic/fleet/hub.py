@@ -15,8 +15,6 @@ The hub is another team's service; this client assumes it can misbehave:
 * the bearer token goes into one header and nowhere else: not in errors, logs or reprs.
 """
 
-from __future__ import annotations
-
 import json
 from typing import Any, Final, NamedTuple
 from urllib.parse import urlencode, urljoin, urlsplit

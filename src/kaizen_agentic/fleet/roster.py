@@ -5,8 +5,6 @@ It comes from the state hub (``GET /repos/``), a local file (YAML or JSON, the s
 a scan of git work trees below a folder. ``discovery`` gives every roster repo its state.
 """
 
-from __future__ import annotations
-
 import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Final, NamedTuple

@@ -13,8 +13,6 @@ each into an instant by one rule, the same for presets and hand-written crons:
 Nothing here reads the clock: ``now``/``at`` are parameters, and results are timezone-aware.
 """
 
-from __future__ import annotations
-
 import hashlib
 import re
 from collections.abc import Iterator

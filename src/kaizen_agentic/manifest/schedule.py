@@ -5,8 +5,6 @@ the single source of truth for the format: it validates (with located errors), f
 and generates both the published JSON Schema and the field reference in the docs.
 """
 
-from __future__ import annotations
-
 import hashlib
 import os
 from datetime import date, datetime, timedelta
@@ -46,7 +44,7 @@ MEMO_LIMIT: Final = 200_000
 # Valid manifests by the SHA-256 of their bytes (with an empty path): parsing the same bytes
 # always gives the same manifest, so a fleet tick re-validates only files that changed.
 # ``manifest_cache`` persists it between processes.
-MEMO: dict[str, Manifest] = {}
+MEMO: "dict[str, Manifest]" = {}
 
 
 def check_timezone(name: str) -> str | None:
@@ -392,7 +390,7 @@ def validate_file(path: str | os.PathLike[str]) -> list[Problem]:
     return []
 
 
-def manifest_path(root: str | os.PathLike[str]) -> Path:
+def manifest_path(root: str | os.PathLike[str]) -> "Path":
     """Where the manifest of the work tree at ``root`` lives."""
     from pathlib import Path  # pathlib costs a validate of a named file ~6 ms
 

@@ -13,8 +13,6 @@ that the rules are ours, not PyYAML's YAML 1.1 constructor's:
 Problems are collected, not raised: one pass reports everything the file gets wrong.
 """
 
-from __future__ import annotations
-
 import re
 from collections.abc import Iterator
 from typing import Any, Final, NamedTuple

@@ -17,8 +17,6 @@ How a text is scanned (see docs/performance.md):
    merged span over a generic one) and the text is rebuilt once.
 """
 
-from __future__ import annotations
-
 import math
 import re
 from bisect import bisect_right

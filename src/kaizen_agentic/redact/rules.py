@@ -6,8 +6,6 @@ checks a rule file; docs/reference/redact.md describes the format and which gitl
 honoured). Patterns are RE2, compiled the first time a text needs them.
 """
 
-from __future__ import annotations
-
 import binascii
 import os
 import re
@@ -278,7 +276,7 @@ def matches_empty(pattern: Any) -> bool:
     return False
 
 
-def allowed(allow: Allowlist, secret: bytes, match: Any, lines: Lines) -> bool:
+def allowed(allow: Allowlist, secret: bytes, match: Any, lines: "Lines") -> bool:
     """Whether ``allow`` lets the finding ``match`` (its secret ``secret``) go."""
     if allow.unusable:
         return False

@@ -9,8 +9,6 @@ may cost at most ``MAX_FILE_BYTES`` from its end and ``MAX_FILE_LINES`` parsed l
 note says what a cap left out.
 """
 
-from __future__ import annotations
-
 import heapq
 import os
 import re

@@ -17,8 +17,6 @@ out. A repository whose metrics cannot be read gets a problem of its own and the
 reported. Nothing here reads the clock.
 """
 
-from __future__ import annotations
-
 import math
 import os
 import re

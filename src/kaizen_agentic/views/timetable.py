@@ -6,8 +6,6 @@ threshold and shows how much dropping pinned times (letting the spread choose) w
 them. Rendering lives in ``calendar_html`` (HTML) and the command (terminal, JSON).
 """
 
-from __future__ import annotations
-
 import math
 from collections import Counter
 from datetime import UTC, datetime, timedelta
