@@ -136,13 +136,19 @@ def rules_reference() -> str:
 
 
 def compiled_rules() -> str:
-    """redact/secrets.compiled.json: the package's rules, parsed and every pattern compiled."""
-    import hashlib
-
+    """redact/secrets.compiled.json: the package's rules, parsed and every pattern compiled; one
+    rule a line (a third smaller than indented JSON, and as quick to diff)."""
     data = Path(rule_files.RULES_FILE).read_bytes()
     checked = rule_files.parse_rules(data, "kaizen_agentic/redact/secrets.toml", check=True)
-    digest = hashlib.sha256(data).hexdigest()
-    return output.to_json(rule_files.to_compiled(checked, digest))
+    compiled = rule_files.to_compiled(checked, rule_files.source_key(data))
+    fields = []
+    for name, value in compiled.items():
+        if isinstance(value, list) and value:
+            rows = ",\n".join(output.compact_json(row) for row in value)
+            fields.append(f"{output.compact_json(name)}: [\n{rows}\n]")
+        else:
+            fields.append(f"{output.compact_json(name)}: {output.compact_json(value)}")
+    return "{\n" + ",\n".join(fields) + "\n}\n"
 
 
 def expected(docs_root: Path) -> dict[Path, str]:

@@ -603,7 +603,7 @@ def test_the_compiled_rules_are_the_toml_rules_and_a_stale_file_is_ignored(
         for r in parsed.rules
     ]
     stale = tmp_path / "secrets.compiled.json"
-    stale.write_text('{"sha256": "0", "rules": [], "allowlists": [], "disabled": []}')
+    stale.write_text('{"key": "crc32:0:0", "rules": [], "allowlists": [], "disabled": []}')
     monkeypatch.setattr(rule_files, "COMPILED_FILE", str(stale))
     rule_files.default_rules.cache_clear()
     try:

@@ -2,6 +2,7 @@
 
 ``rules`` is the rule model (gitleaks-shaped, RE2 patterns, allowlists); ``rule_files`` reads
 and checks rule files (the package's ``secrets.toml``, compiled at ``make schema`` into
-``secrets.compiled.json``, and a repository's own); ``engine`` runs them (``Ruleset``,
-``redact``). Stands on the ground floor only.
+``secrets.compiled.json``, and a repository's own); ``windows`` finds where each rule must
+run (one keyword pass); ``engine`` runs them there (``Ruleset``, ``redact``). Stands on the
+ground floor only.
 """

@@ -9,12 +9,12 @@ a bundle).
 
 from __future__ import annotations
 
-import base64
 import binascii
 import zlib
 from collections.abc import Callable
 from typing import Final
 
+_URLSAFE: Final = bytes.maketrans(b"-_", b"+/")
 _BASE62: Final = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
@@ -35,9 +35,9 @@ def crc32_base62(secret: bytes) -> bool:
 def macaroon(secret: bytes) -> bool:
     """A PyPI-style token: ``pypi-`` + a version 2 macaroon in URL-safe base64, whose first
     field (its location or identifier) is well formed."""
-    encoded = secret.partition(b"-")[2]
-    try:
-        raw = base64.urlsafe_b64decode(encoded + b"=" * (-len(encoded) % 4))
+    encoded = secret.partition(b"-")[2].translate(_URLSAFE)
+    try:  # what base64.urlsafe_b64decode does, without importing base64 (struct, 1 ms)
+        raw = binascii.a2b_base64(encoded + b"=" * (-len(encoded) % 4))
     except (binascii.Error, ValueError):
         return False
     if len(raw) < 4 or raw[0] != 2 or raw[1] not in (1, 2):  # version 2; location or identifier

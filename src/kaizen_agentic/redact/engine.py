@@ -1,4 +1,4 @@
-"""Secret redaction: rules as data (``redact_rules``), one keyword pass, RE2 near each hit.
+"""Secret redaction: rules as data (``rules``), one keyword pass, RE2 near each hit.
 
 A secret becomes a typed marker, ``[REDACTED:<rule-id>]``; callers get findings (rule, line,
 column) and counts per rule, never the values. A marker matches no rule, so redacting twice
@@ -6,11 +6,10 @@ changes nothing.
 
 How a text is scanned (see docs/performance.md):
 
-1. One Aho-Corasick pass over a lower-cased copy finds every rule keyword (``ahocorasick-rs``),
-   the way gitleaks prefilters; a rule none of whose keywords occur costs nothing.
-2. A rule runs only near its hits: from 512 bytes before a hit to the end of its line (a rule
-   whose regex can cross a line end: to the end of the line 64 KiB on, and on to the end of the
-   text when a match reaches that far). Close windows merge, so a rule reads each byte once.
+1. One Aho-Corasick pass finds every rule keyword, and each rule gets windows near its hits
+   (``windows``): a rule none of whose keywords occur costs nothing.
+2. Rules that share their keywords share their windows; over many bytes, one RE2 set of their
+   patterns reads each window first, and only the rules it names search it.
 3. Patterns are RE2 (``google-re2``): linear time whatever the input, the syntax gitleaks users
    write.
 4. Findings of all rules are resolved together (overlaps merge; a specific rule names the
@@ -27,64 +26,12 @@ from typing import Any, Final, NamedTuple
 
 from kaizen_agentic.redact.checksums import CHECKSUMS
 from kaizen_agentic.redact.rule_files import default_rules
-from kaizen_agentic.redact.rules import Allowlist, Lines, Rule, RuleFile, allowed
+from kaizen_agentic.redact.rules import Allowlist, Lines, Rule, RuleFile, allowed, compile_set
+from kaizen_agentic.redact.windows import KeywordPass
 
 MARKER: Final = b"[REDACTED:"
-_BEFORE: Final = 512  # how far before a keyword hit a match may start
-_MERGE: Final = 4096  # windows closer than this are scanned as one
 _RETRIES: Final = 64  # times per rule and text a rejected match is searched again from inside
-_MULTILINE: Final = 1 << 16  # how far after a hit a rule that spans lines is run at first
-
-
-_PIECE: Final = 1 << 16  # the keyword pass reads the text in pieces of this size
-_DENSE: Final = _PIECE // 32  # more hits than this in a piece: one window per keyword
-_LARGE: Final = 1 << 20  # texts from this size get the keyword automaton that scans fastest
-
-
-def _start(hit: tuple[int, int, int]) -> int:
-    return hit[1]
-
-
-class _Windows:
-    """Adds keyword hits to each of their rules' windows, merging as it goes (hits come in
-    order of position)."""
-
-    def __init__(
-        self,
-        data: bytes,
-        windows: dict[int, list[list[int]]],
-        rules_of: tuple[tuple[int, ...], ...],
-        multiline: frozenset[int],
-    ) -> None:
-        self.data = data
-        self.size = len(data)
-        self.windows = windows
-        self.rules_of = rules_of
-        self.multiline = multiline
-        self.line_end = -1  # the end of the line of the last hit: one search per line
-
-    def add(self, word: int, first: int, last: int) -> None:
-        """Hits of keyword ``word`` from ``first`` to ``last`` (the same for a single hit)."""
-        data, size = self.data, self.size
-        if last > self.line_end:
-            self.line_end = data.find(b"\n", last)
-            if self.line_end < 0:
-                self.line_end = size
-        line_end = self.line_end
-        start = first - _BEFORE if first > _BEFORE else 0
-        for index in self.rules_of[word]:
-            if index in self.multiline:  # may run over many lines: bounded, to a line end
-                end = _line_end(data, min(last + _MULTILINE, size)) + 1
-            else:
-                end = line_end + 1  # the line end takes part in a match
-            spans = self.windows.get(index)
-            if spans is None:
-                self.windows[index] = [[start, end]]
-            elif start <= spans[-1][1] + _MERGE:
-                if end > spans[-1][1]:
-                    spans[-1][1] = end
-            else:
-                spans.append([start, end])
+_GATE: Final = 1 << 16  # rules sharing more bytes of windows than this are gated by an RE2 set
 
 
 class Finding(NamedTuple):
@@ -136,102 +83,96 @@ class Ruleset:
             self.allowlists += tuple(rule_file.allowlists)
         self.rules: tuple[Rule, ...] = tuple(r for r in by_id.values() if r.id not in disabled)
         self.sources: tuple[str, ...] = tuple(f.path for f in files)
-        self._always = tuple(i for i, rule in enumerate(self.rules) if not rule.keywords)
-        words: dict[bytes, list[int]] = {}
-        for index, rule in enumerate(self.rules):
-            for word in rule.keywords:
-                words.setdefault(word, []).append(index)
-        self._words = tuple(words)
-        self._rules_of = tuple(tuple(words[word]) for word in self._words)
-        self._multiline = frozenset(i for i, rule in enumerate(self.rules) if rule.multiline)
+        self._windows = KeywordPass(
+            [rule.keywords for rule in self.rules],
+            frozenset(i for i, rule in enumerate(self.rules) if rule.multiline),
+        ).windows
         self._ids = frozenset(rule.id.encode() for rule in self.rules)
-        self._automaton: Any = None
-        self._dfa = False
-        self._overlap = 0
+        self._gates: dict[tuple[int, ...], Any] = {}
 
     @property
     def ids(self) -> frozenset[str]:
         return frozenset(rule.id for rule in self.rules)
 
-    def _windows(self, data: bytes) -> dict[int, list[list[int]]]:
-        """Per rule index, the merged byte ranges to run it on: near its keyword hits.
-
-        The keyword pass runs over 64 KiB pieces, so memory stays bounded; a piece dense with
-        hits (text that repeats a keyword) gives each keyword one window from its first hit to
-        its last, so the time stays linear too."""
-        windows: dict[int, list[list[int]]] = {index: [[0, len(data)]] for index in self._always}
-        if not self._words:
-            return windows
-        if self._automaton is None or (len(data) >= _LARGE and not self._dfa):
-            import ahocorasick_rs
-
-            # A DFA scans twice as fast but takes 15 ms to build for the package's keywords:
-            # worth it for a large text, not for the few KiB a prepare redacts (an NFA: 2 ms).
-            self._dfa = len(data) >= _LARGE
-            kind = ahocorasick_rs.Implementation
-            self._automaton = ahocorasick_rs.BytesAhoCorasick(
-                list(self._words),
-                implementation=kind.DFA if self._dfa else kind.NoncontiguousNFA,
-            )
-            self._overlap = max(len(word) for word in self._words) - 1
-        lowered = data.lower()
-        size = len(data)
-        adder = _Windows(data, windows, self._rules_of, self._multiline)
-        for base in range(0, size, _PIECE):
-            piece = lowered[base : base + _PIECE + self._overlap]
-            limit = min(_PIECE, size - base)  # hits starting later belong to the next piece
-            hits = self._automaton.find_matches_as_indexes(piece, overlapping=True)
-            if len(hits) > _DENSE:  # (a hit past the limit is found again: no harm)
-                last = {word: start for word, start, _ in hits}
-                first = {word: start for word, start, _ in reversed(hits)}
-                for word in sorted(first, key=first.__getitem__):
-                    adder.add(word, base + first[word], base + last[word])
-            else:
-                hits.sort(key=_start)
-                for word, start, _ in hits:
-                    if start < limit:
-                        adder.add(word, base + start, base + start)
-        return windows
-
     def scan(self, data: bytes) -> list[tuple[int, int, int]]:
-        """(start, end, rule index) of every secret in UTF-8 ``data``, overlaps resolved."""
+        """(start, end, rule index) of every secret in UTF-8 ``data``, overlaps resolved.
+
+        Rules that share their keywords share their windows; over many of them one RE2 set
+        of their patterns reads each window first, and only the rules it names search it (the
+        four generic rules on 8 MB of prose: one pass instead of four)."""
         found: list[tuple[int, int, int]] = []
         markers = _markers(data, self._ids)
         lines = Lines(data)
-        size = len(data)
+        groups: dict[int, tuple[list[list[int]], list[int]]] = {}
         for index, spans in self._windows(data).items():
-            rule = self.rules[index]
-            retries = _RETRIES  # per rule and text: keeps the worst case linear
+            groups.setdefault(id(spans), (spans, []))[1].append(index)
+        for spans, indexes in groups.values():
+            retries = dict.fromkeys(indexes, _RETRIES)  # per rule and text: the worst case
+            gate = None  # stays linear
+            if len(indexes) > 1 and sum(end - start for start, end in spans) >= _GATE:
+                gate = self._gate(tuple(indexes))
             for start, end in spans:
-                position = start
-                while position < end:
-                    match = rule.pattern.search(data, position, end)
-                    if match is None:
-                        break
-                    if (
-                        rule.multiline
-                        and end < size
-                        and match.end() > data.rfind(b"\n", 0, end - 1)
-                    ):  # a match that reaches the window's last line may go on
-                        end = size
-                        match = rule.pattern.search(data, match.start(), end)
-                        assert match is not None
-                    span = self._secret(rule, data, match, lines)
-                    if span is not None and markers and _overlaps(markers, span):
-                        span = None  # a marker: redacted before
-                    if span is not None:
-                        found.append((span[0], span[1], index))
-                    # on from the secret's end, not the match's: a character the pattern takes
-                    # after the secret may be the one the next secret needs before it
-                    after = match.end(rule.group) if rule.group else -1
-                    position = max(after if after >= 0 else match.end(), position + 1)
-                    if span is None and retries:
-                        # A match that is no secret (a reference, a placeholder) may hide one that
-                        # starts inside it: `KEY='$name = 'value''`. Look again from there.
-                        retries -= 1
-                        inner = match.start(rule.group) if rule.group else match.start()
-                        position = max(inner, match.start()) + 1
+                chosen = indexes
+                if gate is not None:
+                    # one byte before the window: its assertions (\b, ^) see what a search does
+                    named = gate.Match(data[start - 1 if start else 0 : end])
+                    if named is None:
+                        continue
+                    chosen = [indexes[i] for i in sorted(named)]
+                for index in chosen:
+                    retries[index] = self._search(
+                        index, data, start, end, retries[index], found, markers, lines
+                    )
         return _resolve(found, self.rules)
+
+    def _gate(self, indexes: tuple[int, ...]) -> Any:
+        gate = self._gates.get(indexes)
+        if gate is None:
+            gate = self._gates[indexes] = compile_set([self.rules[i].source for i in indexes])
+        return gate
+
+    def _search(
+        self,
+        index: int,
+        data: bytes,
+        start: int,
+        end: int,
+        retries: int,
+        found: list[tuple[int, int, int]],
+        markers: list[int],
+        lines: Lines,
+    ) -> int:
+        """Rule ``index``'s secrets in one window, added to ``found``; returns the retries
+        left."""
+        rule = self.rules[index]
+        size = len(data)
+        position = start
+        while position < end:
+            match = rule.pattern.search(data, position, end)
+            if match is None:
+                break
+            if (
+                rule.multiline and end < size and match.end() > data.rfind(b"\n", 0, end - 1)
+            ):  # a match that reaches the window's last line may go on
+                end = size
+                match = rule.pattern.search(data, match.start(), end)
+                assert match is not None
+            span = self._secret(rule, data, match, lines)
+            if span is not None and markers and _overlaps(markers, span):
+                span = None  # a marker: redacted before
+            if span is not None:
+                found.append((span[0], span[1], index))
+            # on from the secret's end, not the match's: a character the pattern takes
+            # after the secret may be the one the next secret needs before it
+            after = match.end(rule.group) if rule.group else -1
+            position = max(after if after >= 0 else match.end(), position + 1)
+            if span is None and retries:
+                # A match that is no secret (a reference, a placeholder) may hide one that
+                # starts inside it: `KEY='$name = 'value''`. Look again from there.
+                retries -= 1
+                inner = match.start(rule.group) if rule.group else match.start()
+                position = max(inner, match.start()) + 1
+        return retries
 
     def _secret(self, rule: Rule, data: bytes, match: Any, lines: Lines) -> tuple[int, int] | None:
         start, end = match.span(rule.group)
@@ -353,11 +294,6 @@ def _markers(data: bytes, ids: frozenset[bytes]) -> list[int]:
 def _overlaps(bounds: list[int], span: tuple[int, int]) -> bool:
     i = bisect_right(bounds, span[0])
     return i % 2 == 1 or (i < len(bounds) and bounds[i] < span[1])
-
-
-def _line_end(data: bytes, position: int) -> int:
-    end = data.find(b"\n", position)
-    return len(data) if end < 0 else end
 
 
 Span = tuple[int, int, int]  # start, end, rule index

@@ -362,22 +362,28 @@ RULES_FILE: Final = os.path.join(os.path.dirname(__file__), "secrets.toml")
 COMPILED_FILE: Final = os.path.join(os.path.dirname(__file__), "secrets.compiled.json")
 
 
+def source_key(data: bytes) -> str:
+    """What ``secrets.compiled.json`` is keyed by: the TOML's CRC-32 and size. It tells a TOML
+    file edited since ``make schema`` from the one compiled (a cache key, not a defence: both
+    files ship in the package), and needs no ``hashlib`` (4 ms to import, OpenSSL)."""
+    import zlib
+
+    return f"crc32:{zlib.crc32(data):08x}:{len(data)}"
+
+
 @cache
 def default_rules() -> RuleFile:
     """The package's own rules (``redact/secrets.toml``), read once per process.
 
     ``make schema`` writes ``redact/secrets.compiled.json``, the same rules already checked, keyed
-    by the TOML's SHA-256; it is used only while that key matches (a TOML file edited since is
-    read and checked instead), and saves a process start the TOML parse and checks."""
-    import hashlib
-
+    by ``source_key`` of the TOML; it is used only while that key matches (a TOML file edited
+    since is read and checked instead), and saves a process start the TOML parse and checks."""
     with open(RULES_FILE, "rb") as handle:
         data = handle.read()
-    digest = hashlib.sha256(data).hexdigest()
     try:
         with open(COMPILED_FILE, encoding="utf-8") as handle:
             compiled = json.load(handle)
-        if compiled.get("sha256") == digest:
+        if compiled.get("key") == source_key(data):
             return from_compiled(compiled)
     except (OSError, ValueError, KeyError, TypeError):
         pass
@@ -385,7 +391,7 @@ def default_rules() -> RuleFile:
     return parse_rules(data, "kaizen_agentic/redact/secrets.toml", check=False)
 
 
-def to_compiled(rule_file: RuleFile, digest: str) -> dict[str, Any]:
+def to_compiled(rule_file: RuleFile, key: str) -> dict[str, Any]:
     """``rule_file`` as plain data for ``secrets.compiled.json``."""
 
     def allow(a: Allowlist) -> list[Any]:
@@ -400,7 +406,7 @@ def to_compiled(rule_file: RuleFile, digest: str) -> dict[str, Any]:
         for r in rule_file.rules
     ]  # fmt: skip
     return {
-        "sha256": digest,
+        "key": key,
         "rules": rules,
         "allowlists": [allow(a) for a in rule_file.allowlists],
         "disabled": sorted(rule_file.disabled),
