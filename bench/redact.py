@@ -105,7 +105,7 @@ HOSTILE = {
     "1 MB of `key `": "key " * 250_000,
     "1 MB of `password=`": "password=" * 111_112,
     "1 MB of `--api-token=a`": "--api-token=a" * 76_924,
-    "1 MB of `(\"key\", \"`": '("key", "' * 111_112,
+    '1 MB of `("key", "`': '("key", "' * 111_112,
     "1 MB of `sk` (a two-letter keyword)": "sk" * 500_000,
     "1 MB of `ghp_`": "ghp_" * 250_000,
     "unterminated private key, 1 MB of base64 lines": "-----BEGIN RSA PRIVATE KEY-----\n"
