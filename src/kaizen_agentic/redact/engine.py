@@ -27,7 +27,7 @@ from typing import Any, Final, NamedTuple
 from kaizen_agentic.redact.checksums import CHECKSUMS
 from kaizen_agentic.redact.rule_files import default_rules
 from kaizen_agentic.redact.rules import Allowlist, Lines, Rule, RuleFile, allowed, compile_set
-from kaizen_agentic.redact.windows import KeywordPass
+from kaizen_agentic.redact.windows import BEFORE, KeywordPass
 
 MARKER: Final = b"[REDACTED:"
 _RETRIES: Final = 64  # times per rule and text a rejected match is searched again from inside
@@ -171,6 +171,11 @@ class Ruleset:
                 # starts inside it: `KEY='$name = 'value''`. Look again from there.
                 retries -= 1
                 inner = match.start(rule.group) if rule.group else match.start()
+                longest = rule.shape.longest if rule.shape is not None else 0
+                if longest and match.end(rule.group) - inner > longest:
+                    # Too long for the rule (maxLength): a secret inside this value ends where
+                    # it ends, so its match starts at most maxLength and a name before that.
+                    inner = max(inner, match.end(rule.group) - longest - BEFORE)
                 position = max(inner, match.start()) + 1
         return retries
 
