@@ -8,9 +8,12 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import commit_all
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "kaizen_agentic"
 MODULES = {
@@ -153,3 +156,36 @@ def test_importing_the_package_loads_no_wing(code: str, expected: list[str]) -> 
         [sys.executable, "-c", f"{code}; {shown}"], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == repr(expected)
+
+
+# What one command loads: the wings it works with and the floors below them, no more.
+WINGS = ("redact", "manifest", "agents", "export", "bundle", "fleet", "views", "integrations")
+COMMAND_WINGS = [
+    (["--version"], set()),
+    (["schedule", "validate", "{repo}/.kaizen/schedule.yml"], {"manifest", "agents"}),
+    (
+        ["schedule", "prepare", "coach", "--repo", "{repo}", "--out", "{out}"],
+        {"manifest", "agents", "bundle", "redact"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("argv", "wings"), COMMAND_WINGS, ids=lambda v: " ".join(v)[:40])
+def test_a_command_loads_only_the_wings_it_works_with(
+    argv: list[str], wings: set[str], make_repo: Callable[..., Path], tmp_path: Path
+) -> None:
+    """A single repository's ``prepare`` needs no roster: the fleet wing (discovery, the
+    roster, safe names) stays unloaded, as export and views do."""
+    repo = make_repo(
+        manifest="version: 1\nagents:\n  - agent: coach\n    schedule: {interval: daily}\n"
+    )
+    commit_all(repo)
+    args = [a.format(repo=repo, out=tmp_path / "out") for a in argv]
+    code = (
+        "import sys; from kaizen_agentic.main import main; main(sys.argv[1:]); "
+        "print(sorted({m.split('.')[1] for m in sys.modules if m.count('.') >= 1 "
+        "and m.startswith('kaizen_agentic.') and m.split('.')[1] in WINGS}), file=sys.stderr)"
+    ).replace("WINGS", repr(sorted(WINGS)))
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == repr(sorted(wings))

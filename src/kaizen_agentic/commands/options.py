@@ -7,11 +7,13 @@ a source that exists but cannot be used raises ``KaizenError`` (exit 1).
 import os
 import sys
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from kaizen_agentic import output
 from kaizen_agentic.errors import KaizenError, UsageError
-from kaizen_agentic.fleet.discovery import Discovery
+
+if TYPE_CHECKING:  # the fleet wing loads when a command reads a roster, not for one repository
+    from kaizen_agentic.fleet.discovery import Discovery
 
 
 def parse_time(text: str | None, flag: str = "--at") -> datetime | None:
@@ -47,7 +49,7 @@ class Source(NamedTuple):
         return bool(self.hub or self.roster or self.scan)
 
 
-def discover(source: Source, at: datetime, count: int = 1) -> Discovery:
+def discover(source: Source, at: datetime, count: int = 1) -> "Discovery":
     """The fleet from ``--hub`` (or ``KAIZEN_HUB_URL``), ``--roster`` or ``--scan``."""
     from kaizen_agentic.fleet.discovery import discover_kaizen_scheduled_repos
     from kaizen_agentic.manifest.cache import default_path
@@ -91,7 +93,7 @@ def default_repo(repo: str | None, source: Source) -> str | None:
     )
 
 
-def repo_or_fleet(repo: str | None, source: Source, at: datetime, doing: str) -> Discovery:
+def repo_or_fleet(repo: str | None, source: Source, at: datetime, doing: str) -> "Discovery":
     """``--repo PATH`` as a one-repository fleet, or the roster: for commands that take either.
     With neither, the current repository (``default_repo``).
 
@@ -102,7 +104,7 @@ def repo_or_fleet(repo: str | None, source: Source, at: datetime, doing: str) ->
         return discover(source, at)
     if source.given:
         raise UsageError("give --repo or a roster (--hub, --roster, --scan), not both")
-    from kaizen_agentic.fleet.discovery import repo_state
+    from kaizen_agentic.fleet.discovery import Discovery, repo_state
     from kaizen_agentic.fleet.roster import local_record, this_host
     from kaizen_agentic.repo import find_root
 

@@ -24,7 +24,6 @@ from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import Any, Final, NamedTuple
 
-from kaizen_agentic.redact.checksums import CHECKSUMS
 from kaizen_agentic.redact.rule_files import default_rules
 from kaizen_agentic.redact.rules import Allowlist, Lines, Rule, RuleFile, allowed, compile_set
 from kaizen_agentic.redact.windows import BEFORE, KeywordPass
@@ -188,8 +187,11 @@ class Ruleset:
             return None
         if rule.shape is not None and not rule.shape.holds(secret):
             return None
-        if rule.checksum is not None and not CHECKSUMS[rule.checksum](secret):
-            return None
+        if rule.checksum is not None:
+            from kaizen_agentic.redact.checksums import CHECKSUMS  # loaded by the first match
+
+            if not CHECKSUMS[rule.checksum](secret):
+                return None
         for allow in rule.allowlists:
             if allowed(allow, secret, match, lines):
                 return None

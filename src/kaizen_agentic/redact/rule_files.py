@@ -43,7 +43,6 @@ from functools import cache
 from typing import Any, Final
 
 from kaizen_agentic.errors import InvalidFileError, Problem
-from kaizen_agentic.redact.checksums import CHECKSUMS
 from kaizen_agentic.redact.rules import (
     ALLOWLIST_KEYS,
     EXTEND_KEYS,
@@ -208,6 +207,8 @@ class _Reader:
             self.problem(self.where.rule(index, "description"), f"{name}.description",
                          "must be a string")  # fmt: skip
         checksum = table.get("checksum")
+        from kaizen_agentic.redact.checksums import CHECKSUMS
+
         if checksum is not None and checksum not in CHECKSUMS:
             self.problem(self.where.rule(index, "checksum"), f"{name}.checksum",
                          f"{checksum!r} is not one of {', '.join(sorted(CHECKSUMS))}")  # fmt: skip
