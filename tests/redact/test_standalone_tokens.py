@@ -72,8 +72,6 @@ BAD_SHAPES = [
     ("[rules.shape]\nminClassChanges = 2", "redact.toml:5:1: rules[0].shape.minClassChanges: must be a share from 0 to 1"),
     ("[rules.shape]\nbase64Text = 'no'", "redact.toml:5:1: rules[0].shape.base64Text: must be true or false"),
     ("[rules.shape]\nminCapitals = 1", "redact.toml:1:1: rules[0].shape.minCapitals: unknown key"),
-    ("[rules.shape]\nmaxLength = -5", "redact.toml:5:1: rules[0].shape.maxLength: must be a whole number, 0 (any length) or more"),
-    ("[rules.shape]\nmaxLength = true", "redact.toml:5:1: rules[0].shape.maxLength: must be a whole number, 0 (any length) or more"),
 ]  # fmt: skip
 
 
@@ -83,22 +81,6 @@ def test_a_bad_shape_is_a_located_problem(shape: str, problem: str) -> None:
     with pytest.raises(InvalidFileError) as caught:
         parse_rules(text.encode(), "redact.toml")
     assert [str(p) for p in caught.value.problems] == [problem]
-
-
-LONGEST = [
-    ("[rules.shape]\nmaxLength = 12", "key = abcdefghijkl;", "key = [REDACTED:x];"),
-    ("[rules.shape]\nmaxLength = 12", "key = abcdefghijklm;", "key = abcdefghijklm;"),
-    ("[rules.shape]\nmaxLength = 0", "key = abcdefghijklm;", "key = [REDACTED:x];"),
-    ("", "key = abcdefghijklm;", "key = [REDACTED:x];"),
-]
-
-
-@pytest.mark.parametrize(("shape", "text", "redacted"), LONGEST)
-def test_max_length_keeps_a_longer_value(shape: str, text: str, redacted: str) -> None:
-    """``maxLength``: a bound the pattern need not repeat (RE2 writes ``{9,255}`` out)."""
-    rules = f"[[rules]]\nid = 'x'\nregex = 'key = ([a-z]{{5,}});'\n{shape}\n"
-    ruleset = Ruleset([parse_rules(rules.encode(), "redact.toml")])
-    assert ruleset.redact(text).text == redacted
 
 
 def test_a_shape_survives_the_compiled_form() -> None:

@@ -3,11 +3,12 @@ rules that share their keywords. Both only save work: what is found is what ever
 searching every window."""
 
 import random
+from pathlib import Path
 
 import pytest
 
 from kaizen_agentic.redact import engine
-from kaizen_agentic.redact.engine import Ruleset
+from kaizen_agentic.redact.engine import Ruleset, load_ruleset
 from kaizen_agentic.redact.rule_files import default_rules
 from tests.redact.secrets_corpus import CASES, NOT_SECRETS, fill
 
@@ -47,13 +48,16 @@ def test_the_gate_finds_what_every_rule_finds(gate: int, monkeypatch: pytest.Mon
 
 
 SECRET = "Xk9mP2vL8qZ3nB7wQ4"
-# A value longer than its rule's maxLength is no secret, but a secret may end it: the rule
-# looks again inside the value, from maxLength and a name before its end.
+TOKEN_250 = ("Xk9mP2vL8qZ3nB7wQ4rT" * 13)[:250]
+# A value longer than the generic rules take (256) is no secret, but a secret may end it, start
+# before it, or sit in another reading of the same line.
 INSIDE_LONG_VALUES = [
     ("password=" + "ab1" * 100 + f"/token={SECRET}", "/token=[REDACTED:generic-secret]"),
     ("password=" + "ab1" * 400 + f"/token={SECRET};", "/token=[REDACTED:generic-secret];"),
     ("--password=" + "a" * 300 + f" --api-token={SECRET}", "--api-token=[REDACTED:generic-cli-secret]"),
     ("password=" + "ab1" * 400, "ab1ab1"),  # too long, and nothing inside
+    (f"PASSWORD= SERVICE_TOKEN={TOKEN_250} ./deploy.sh\n", "SERVICE_TOKEN=[REDACTED:generic-secret] ./deploy.sh\n"),
+    ("token: Xk9mP2vL8qZ3nB7w = " + "aB3" * 100 + "\n", "aB3aB3\n"),
 ]  # fmt: skip
 
 
@@ -67,8 +71,8 @@ def test_a_secret_at_the_end_of_a_too_long_value_is_found(text: str, ends: str) 
 def test_a_line_that_repeats_an_assignment_is_searched_a_bounded_number_of_times(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """``password=`` repeated: each match runs to the line's end and is too long; looking
-    again from near the end, not from inside, keeps it to one long search per rule."""
+    """``password=`` repeated: the value would run to the line's end, longer than the rule
+    takes, so there is no match and one search reads the line."""
     ruleset = Ruleset([default_rules()])
     lengths: list[int] = []
     rule = next(r for r in ruleset.rules if r.id == "generic-secret")
@@ -85,3 +89,38 @@ def test_a_line_that_repeats_an_assignment_is_searched_a_bounded_number_of_times
     ruleset.scan(b"password=" * 20_000)
     assert len(lengths) <= 66
     assert sum(1 for n in lengths if n > 2000) <= 1
+
+
+def test_rules_that_make_too_large_a_set_are_not_gated(tmp_path: Path) -> None:
+    """Two patterns that each compile may be too large for one RE2 set: then no gate, and
+    every rule searches every window (it was an internal error)."""
+    rules = tmp_path / "big.toml"
+    rules.write_text(
+        "[[rules]]\nid = 'letters-eq'\nregex = '''apikey=(\\pL{10,1000})'''\n"
+        "keywords = ['apikey']\n"
+        "[[rules]]\nid = 'letters-colon'\nregex = '''apikey:\\s*(\\pL{10,1000})'''\n"
+        "keywords = ['apikey']\n",
+        encoding="utf-8",
+    )
+    text = ("apikey=ÄbcdéfghijKLMNÖ\n" + "filler line\n" * 5) * 1200
+    assert load_ruleset(None, [str(rules)]).redact(text).counts == {"letters-eq": 1200}
+
+
+def test_the_gate_sees_the_byte_after_a_window(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search of a window sees the byte after it (``\\b`` after a line end): so does the
+    gate."""
+    rules = tmp_path / "nl.toml"
+    rules.write_text(
+        '[[rules]]\nid = "zz-eq"\nregex = "zzkey=([A-Za-z0-9]{10,})\\n\\\\b"\nkeywords = ["zzkey"]\n'
+        '[[rules]]\nid = "zz-colon"\nregex = "zzkey: ([A-Za-z0-9]{10,})\\n\\\\b"\n'
+        'keywords = ["zzkey"]\n',
+        encoding="utf-8",
+    )
+    text = "zzkey=Xk9mP2vL8qZ3nB7w\nnext line\n" + "filler\n" * 1000
+    monkeypatch.setattr(engine, "_GATE", 1 << 62)
+    expected = load_ruleset(None, [str(rules)]).redact(text).counts
+    monkeypatch.setattr(engine, "_GATE", 1)
+    assert expected == {"zz-eq": 1}
+    assert load_ruleset(None, [str(rules)]).redact(text).counts == expected

@@ -26,7 +26,7 @@ from typing import Any, Final, NamedTuple
 
 from kaizen_agentic.redact.rule_files import default_rules
 from kaizen_agentic.redact.rules import Allowlist, Lines, Rule, RuleFile, allowed, compile_set
-from kaizen_agentic.redact.windows import BEFORE, KeywordPass
+from kaizen_agentic.redact.windows import KeywordPass
 
 MARKER: Final = b"[REDACTED:"
 _RETRIES: Final = 64  # times per rule and text a rejected match is searched again from inside
@@ -113,8 +113,9 @@ class Ruleset:
             for start, end in spans:
                 chosen = indexes
                 if gate is not None:
-                    # one byte before the window: its assertions (\b, ^) see what a search does
-                    named = gate.Match(data[start - 1 if start else 0 : end])
+                    # a byte either side of the window: its assertions (\b, ^, $) see what a
+                    # search of the window sees
+                    named = gate.Match(data[start - 1 if start else 0 : end + 1])
                     if named is None:
                         continue
                     chosen = [indexes[i] for i in sorted(named)]
@@ -125,10 +126,9 @@ class Ruleset:
         return _resolve(found, self.rules)
 
     def _gate(self, indexes: tuple[int, ...]) -> Any:
-        gate = self._gates.get(indexes)
-        if gate is None:
-            gate = self._gates[indexes] = compile_set([self.rules[i].source for i in indexes])
-        return gate
+        if indexes not in self._gates:  # None: RE2 could not build it, so no gate
+            self._gates[indexes] = compile_set([self.rules[i].source for i in indexes])
+        return self._gates[indexes]
 
     def _search(
         self,
@@ -170,11 +170,6 @@ class Ruleset:
                 # starts inside it: `KEY='$name = 'value''`. Look again from there.
                 retries -= 1
                 inner = match.start(rule.group) if rule.group else match.start()
-                longest = rule.shape.longest if rule.shape is not None else 0
-                if longest and match.end(rule.group) - inner > longest:
-                    # Too long for the rule (maxLength): a secret inside this value ends where
-                    # it ends, so its match starts at most maxLength and a name before that.
-                    inner = max(inner, match.end(rule.group) - longest - BEFORE)
                 position = max(inner, match.start()) + 1
         return retries
 

@@ -255,14 +255,10 @@ class _Reader:
         if not isinstance(text, bool):
             self.problem(self.where.rule(index, "base64Text"), f"{key}.base64Text",
                          "must be true or false")  # fmt: skip
-        longest = table.get("maxLength", 0)
-        if isinstance(longest, bool) or not isinstance(longest, int) or longest < 0:
-            self.problem(self.where.rule(index, "maxLength"), f"{key}.maxLength",
-                         "must be a whole number, 0 (any length) or more")  # fmt: skip
         if len(self.problems) > before:
             return None
         upper, lower, digits = counts
-        return Shape(upper, lower, digits, float(changes), text, longest)
+        return Shape(upper, lower, digits, float(changes), text)
 
     def _regex(self, source: Any, line: int, key: str, rule: bool = False) -> Any:
         if not isinstance(source, str) or not source:

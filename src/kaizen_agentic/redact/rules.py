@@ -25,7 +25,7 @@ RULE_KEYS: Final = frozenset(
      "allowlists", "path", "tags", "skipReport", "checksum", "shape"}
 )  # fmt: skip
 SHAPE_KEYS: Final = frozenset(
-    {"minUpper", "minLower", "minDigits", "minClassChanges", "base64Text", "maxLength"}
+    {"minUpper", "minLower", "minDigits", "minClassChanges", "base64Text"}
 )  # fmt: skip
 ALLOWLIST_KEYS: Final = frozenset(
     {"description", "condition", "regexTarget", "regexes", "stopwords", "paths", "commits",
@@ -49,23 +49,16 @@ class Shape(NamedTuple):
     """What a secret must look like besides matching its pattern (a rule's ``shape`` table):
     how many capital letters, small letters and digits it holds at least, how often
     neighbouring characters change class at least (random tokens change often, words and
-    identifiers seldom), whether it may be base64 of printable text (an encoded message
-    or document is no credential), and how long it may be at most.
-
-    ``maxLength`` keeps a bound out of the pattern: ``([^\\s"]{9,})"`` with a length check finds
-    what ``([^\\s"]{9,255})"`` finds (the match must end where the run of the class ends), and
-    RE2 compiles it five times faster: it writes a bounded repeat out, one copy per count."""
+    identifiers seldom), and whether it may be base64 of printable text (an encoded message
+    or document is no credential)."""
 
     upper: int = 0  # minUpper
     lower: int = 0  # minLower
     digits: int = 0  # minDigits
     changes: float = 0.0  # minClassChanges: the least share of neighbouring pairs that differ
     base64_text: bool = True  # base64Text = false: base64 of printable text is not a secret
-    longest: int = 0  # maxLength, in bytes (0: any length)
 
     def holds(self, secret: bytes) -> bool:
-        if self.longest and len(secret) > self.longest:
-            return False
         classes = secret.translate(_CLASSES)
         if (
             classes.count(b"U") < self.upper
@@ -218,13 +211,18 @@ def compile_regex(source: str) -> Any:
 
 def compile_set(sources: list[str]) -> Any:
     """One RE2 set of valid ``sources``: ``Match(text)`` names those that match somewhere in
-    ``text``, in one pass (the engine's gate before the rules search a window)."""
+    ``text``, in one pass (the engine's gate before the rules search a window); None when RE2
+    cannot build it (patterns that each compile may be too large together), and then there
+    is no gate: each rule searches every window."""
     import re2
 
     gate = re2.Set.SearchSet(_options(re2))
-    for source in sources:
-        gate.Add(source.encode())
-    gate.Compile()
+    try:
+        for source in sources:
+            gate.Add(source.encode())
+        gate.Compile()
+    except re2.error:
+        return None
     return gate
 
 

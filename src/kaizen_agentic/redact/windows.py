@@ -11,7 +11,7 @@
 from collections.abc import Sequence
 from typing import Any, Final
 
-BEFORE: Final = 512  # how far before a keyword hit a match may start
+_BEFORE: Final = 512  # how far before a keyword hit a match may start
 _MERGE: Final = 4096  # windows closer than this are scanned as one
 _MULTILINE: Final = 1 << 16  # how far after a hit a rule that spans lines is run at first
 
@@ -43,7 +43,7 @@ class _Windows:
             if self.line_end < 0:
                 self.line_end = self.size
         end = self.line_end + 1  # the line end takes part in a match
-        start = first - BEFORE if first > BEFORE else 0
+        start = first - _BEFORE if first > _BEFORE else 0
         spans = self.spans.get(word)
         if spans is None:
             self.spans[word] = [[start, end, last]]
