@@ -85,6 +85,19 @@ LINES = [
     ["schedule", "--help"],
     ["--bogus", "schedule", "validate"],
     ["nosuch", "validate"],
+    ["--vers"],
+    ["--version", "schedule", "validate"],
+    ["-h", "schedule", "validate"],
+    ["schedule", "-h", "validate"],
+    ["schedule", "validate", "-h", "--bogus"],
+    ["--", "schedule", "validate"],
+    ["schedule", "--", "validate"],
+    ["schedule", "validate", "--", "x"],
+    ["schedule", "validate", "--rep", "."],
+    ["schedule", "validate", "--repo=."],
+    ["redact", "schedule"],
+    ["redact", "--rules", "schedule", "validate"],
+    ["schedule", "schedule"],
 ]
 for _name, _row in VERBS:
     _path = _name.split()
