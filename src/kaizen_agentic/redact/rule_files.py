@@ -207,11 +207,13 @@ class _Reader:
             self.problem(self.where.rule(index, "description"), f"{name}.description",
                          "must be a string")  # fmt: skip
         checksum = table.get("checksum")
-        from kaizen_agentic.redact.checksums import CHECKSUMS
+        if checksum is not None:
+            from kaizen_agentic.redact.checksums import CHECKSUMS
 
-        if checksum is not None and checksum not in CHECKSUMS:
-            self.problem(self.where.rule(index, "checksum"), f"{name}.checksum",
-                         f"{checksum!r} is not one of {', '.join(sorted(CHECKSUMS))}")  # fmt: skip
+            if checksum not in CHECKSUMS:
+                known = ", ".join(sorted(CHECKSUMS))
+                self.problem(self.where.rule(index, "checksum"), f"{name}.checksum",
+                             f"{checksum!r} is not one of {known}")  # fmt: skip
         shape = self.shape(table.get("shape"), index) if "shape" in table else None
         if len(self.problems) > before or pattern is None:
             return None
