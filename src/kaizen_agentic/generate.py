@@ -5,7 +5,7 @@
 * the field tables in ``docs/reference/schedule-schema.md``, between the GENERATED markers;
 * ``docs/reference/cli.md``, every command's ``--help``;
 * ``docs/reference/redaction-rules.md``, the package's redaction rules and allowlists;
-* ``src/kaizen_agentic/redact/secrets.compiled.json``, those rules checked, for a fast start.
+* ``src/kaizen_agentic/redact/secrets.compiled.marshal``, those rules checked, for a fast start.
 
 The test suite calls ``stale()`` and fails when a committed file differs from what this writes.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 from kaizen_agentic import output
 from kaizen_agentic.manifest.schedule import MANIFEST_SPEC, json_schema
 from kaizen_agentic.manifest.spec import Const, Int, List, Map, Spec, Str, Value
-from kaizen_agentic.redact import rule_files
+from kaizen_agentic.redact import compiled, rule_files
 
 PACKAGE = Path(__file__).parent
 SCHEMA_FILE = PACKAGE / "schemas" / "schedule.v1.schema.json"
@@ -106,7 +106,7 @@ def cli_reference() -> str:
 def rules_reference() -> str:
     """docs/reference/redaction-rules.md: every rule of ``redact/secrets.toml``, so the page
     cannot drift from what runs."""
-    from kaizen_agentic.redact.rule_files import default_rules
+    from kaizen_agentic.redact.compiled import default_rules
 
     found = default_rules()
 
@@ -135,23 +135,15 @@ def rules_reference() -> str:
     return "\n".join(lines) + "\n"
 
 
-def compiled_rules() -> str:
-    """redact/secrets.compiled.json: the package's rules, parsed and every pattern compiled; one
-    rule a line (a third smaller than indented JSON, and as quick to diff)."""
-    data = Path(rule_files.RULES_FILE).read_bytes()
-    checked = rule_files.parse_rules(data, "kaizen_agentic/redact/secrets.toml", check=True)
-    compiled = rule_files.to_compiled(checked, rule_files.source_key(data))
-    fields = []
-    for name, value in compiled.items():
-        if isinstance(value, list) and value:
-            rows = ",\n".join(output.compact_json(row) for row in value)
-            fields.append(f"{output.compact_json(name)}: [\n{rows}\n]")
-        else:
-            fields.append(f"{output.compact_json(name)}: {output.compact_json(value)}")
-    return "{\n" + ",\n".join(fields) + "\n}\n"
+def compiled_rules() -> bytes:
+    """redact/secrets.compiled.marshal: the package's rules, parsed, every pattern compiled,
+    and stored with their index (``compiled.to_compiled``)."""
+    data = Path(compiled.RULES_FILE).read_bytes()
+    checked = rule_files.parse_rules(data, compiled.PACKAGE_RULES, check=True)
+    return compiled.to_compiled(checked, compiled.source_key(data))
 
 
-def expected(docs_root: Path) -> dict[Path, str]:
+def expected(docs_root: Path) -> dict[Path, str | bytes]:
     """Each derived file's path and the exact text it should have."""
     doc = docs_root / "reference" / "schedule-schema.md"
     current = doc.read_text(encoding="utf-8") if doc.exists() else f"{BEGIN}\n{END}\n"
@@ -166,7 +158,7 @@ def expected(docs_root: Path) -> dict[Path, str]:
         doc: f"{head}{BEGIN}\n\n{tables}\n{END}{tail}",
         docs_root / "reference" / "cli.md": cli_reference(),
         docs_root / "reference" / "redaction-rules.md": rules_reference(),
-        Path(rule_files.COMPILED_FILE): compiled_rules(),
+        Path(compiled.COMPILED_FILE): compiled_rules(),
     }
 
 
@@ -174,17 +166,22 @@ def stale(docs_root: Path) -> list[Path]:
     """The generated files that differ from what the code would write now."""
     return [
         path
-        for path, text in expected(docs_root).items()
-        if not path.exists() or path.read_text(encoding="utf-8") != text
+        for path, content in expected(docs_root).items()
+        if not path.exists()
+        or (path.read_bytes() if isinstance(content, bytes) else path.read_text(encoding="utf-8"))
+        != content
     ]
 
 
 def main() -> int:
     """Regenerate every generated file (``make schema``)."""
     docs = PACKAGE.parent.parent / "docs"
-    for path, text in expected(docs).items():
+    for path, content in expected(docs).items():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
         sys.stdout.write(f"wrote {path}\n")
     return 0
 

@@ -7,6 +7,7 @@ import re
 import string
 import uuid
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 
 from kaizen_agentic.errors import InvalidFileError
 from kaizen_agentic.redact import checksums
+from kaizen_agentic.redact.compiled import default_rules
 from kaizen_agentic.redact.engine import (
     Finding,
     Ruleset,
@@ -24,8 +26,8 @@ from kaizen_agentic.redact.engine import (
     load_ruleset,
     redact,
 )
-from kaizen_agentic.redact.rule_files import default_rules, parse_rules
-from kaizen_agentic.redact.rules import can_cross_lines
+from kaizen_agentic.redact.rule_files import parse_rules
+from kaizen_agentic.redact.rules import Allowlist, Rule, can_cross_lines
 from tests.redact.secrets_corpus import CASES, ORDINARY, fill, near_misses
 
 PLACEMENTS = [
@@ -590,26 +592,39 @@ def test_a_ruleset_without_keywords_runs_everywhere() -> None:
 def test_the_compiled_rules_are_the_toml_rules_and_a_stale_file_is_ignored(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from kaizen_agentic.redact import rule_files
+    from kaizen_agentic.redact import compiled
+    from kaizen_agentic.redact.rules import Index
 
-    data = Path(rule_files.RULES_FILE).read_bytes()
+    data = Path(compiled.RULES_FILE).read_bytes()
     parsed = parse_rules(data, "secrets.toml", check=True)
     loaded = default_rules()
-    assert [
-        (r.id, r.source, r.group, r.keywords, r.entropy, r.multiline, r.checksum)
-        for r in loaded.rules
-    ] == [
-        (r.id, r.source, r.group, r.keywords, r.entropy, r.multiline, r.checksum)
-        for r in parsed.rules
-    ]
-    stale = tmp_path / "secrets.compiled.json"
-    stale.write_text('{"key": "crc32:0:0", "rules": [], "allowlists": [], "disabled": []}')
-    monkeypatch.setattr(rule_files, "COMPILED_FILE", str(stale))
-    rule_files.default_rules.cache_clear()
-    try:
-        assert len(rule_files.default_rules().rules) == len(parsed.rules)  # read from the TOML
-    finally:
-        rule_files.default_rules.cache_clear()
+
+    def allow(a: Allowlist) -> tuple[object, ...]:
+        return (a.sources, a.target, a.stopwords, a.all_of, a.unusable, a.rules, a.description)
+
+    def rows(rules: Sequence[Rule]) -> list[tuple[object, ...]]:
+        return [
+            (r.id, r.source, r.group, r.keywords, r.entropy, r.multiline, r.checksum, r.shape,
+             r.description, [allow(a) for a in r.allowlists])
+            for r in rules
+        ]  # fmt: skip
+
+    assert rows(loaded.rules) == rows(parsed.rules)
+    assert loaded.index == Index.of(parsed.rules)  # the stored tables are the derived ones
+    assert list(map(allow, loaded.allowlists)) == list(map(allow, parsed.allowlists))
+    assert loaded.disabled == parsed.disabled
+    stale = tmp_path / "secrets.compiled.marshal"
+    for written in (compiled.to_compiled(parse_rules(b"", "empty.toml"), "crc32:0:0"),
+                    b"not marshal data", b""):  # fmt: skip
+        stale.write_bytes(written)
+        monkeypatch.setattr(compiled, "COMPILED_FILE", str(stale))
+        compiled.default_rules.cache_clear()
+        try:
+            again = compiled.default_rules()  # read from the TOML
+            assert again.index is None
+            assert len(again.rules) == len(parsed.rules)
+        finally:
+            compiled.default_rules.cache_clear()
 
 
 # How configuration and code name a provider's credential: "<provider>Token", "<provider>_token",

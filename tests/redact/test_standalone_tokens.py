@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from kaizen_agentic.errors import InvalidFileError
+from kaizen_agentic.redact.compiled import from_compiled, to_compiled
 from kaizen_agentic.redact.engine import Ruleset, default_ruleset
-from kaizen_agentic.redact.rule_files import from_compiled, parse_rules, to_compiled
+from kaizen_agentic.redact.rule_files import parse_rules
 from kaizen_agentic.redact.rules import Shape, base64_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,7 +86,8 @@ def test_a_bad_shape_is_a_located_problem(shape: str, problem: str) -> None:
 
 def test_a_shape_survives_the_compiled_form() -> None:
     parsed = parse_rules(EXAMPLE.read_bytes(), "x")
-    again = from_compiled(to_compiled(parsed, "0"))
+    again = from_compiled(to_compiled(parsed, "0"), "0")
+    assert again is not None
     assert [r.shape for r in again.rules] == [r.shape for r in parsed.rules]
     assert again.rules[0].shape == Shape(2, 2, 2, 0.45, False)
 

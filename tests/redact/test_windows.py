@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from kaizen_agentic.redact import engine
+from kaizen_agentic.redact.compiled import default_rules
 from kaizen_agentic.redact.engine import Ruleset, load_ruleset
-from kaizen_agentic.redact.rule_files import default_rules
 from tests.redact.secrets_corpus import CASES, NOT_SECRETS, fill
 
 

@@ -24,8 +24,17 @@ from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import Any, Final, NamedTuple
 
-from kaizen_agentic.redact.rule_files import default_rules
-from kaizen_agentic.redact.rules import Allowlist, Lines, Rule, RuleFile, allowed, compile_set
+from kaizen_agentic.redact.compiled import default_rules
+from kaizen_agentic.redact.rules import (
+    Allowlist,
+    Index,
+    Lines,
+    Rule,
+    RuleFile,
+    allowed,
+    compile_set,
+    effective_rules,
+)
 from kaizen_agentic.redact.windows import KeywordPass
 
 MARKER: Final = b"[REDACTED:"
@@ -71,27 +80,21 @@ class Ruleset:
     """Compiled rules and allowlists, with the keyword automaton that selects them."""
 
     def __init__(self, files: Sequence[RuleFile]) -> None:
-        by_id: dict[str, Rule] = {}
-        disabled: set[str] = set()
-        self.allowlists: tuple[Allowlist, ...] = ()
-        for rule_file in files:
-            for rule in rule_file.rules:
-                by_id.pop(rule.id, None)  # a redefined id takes the later place and pattern
-                by_id[rule.id] = rule
-            disabled |= rule_file.disabled
-            self.allowlists += tuple(rule_file.allowlists)
-        self.rules: tuple[Rule, ...] = tuple(r for r in by_id.values() if r.id not in disabled)
+        self.allowlists: tuple[Allowlist, ...] = tuple(a for f in files for a in f.allowlists)
         self.sources: tuple[str, ...] = tuple(f.path for f in files)
-        self._windows = KeywordPass(
-            [rule.keywords for rule in self.rules],
-            frozenset(i for i, rule in enumerate(self.rules) if rule.multiline),
-        ).windows
-        self._ids = frozenset(rule.id.encode() for rule in self.rules)
+        index = files[0].index if len(files) == 1 else None
+        if index is not None:  # the package's rules alone, as stored: nothing to derive
+            self.rules: Sequence[Rule] = files[0].rules
+        else:
+            self.rules = tuple(effective_rules(files))
+            index = Index.of(self.rules)
+        self._windows = KeywordPass(index.keywords).windows
+        self._ids = index.ids
         self._gates: dict[tuple[int, ...], Any] = {}
 
     @property
     def ids(self) -> frozenset[str]:
-        return frozenset(rule.id for rule in self.rules)
+        return frozenset(rule_id.decode() for rule_id in self._ids)
 
     def scan(self, data: bytes) -> list[tuple[int, int, int]]:
         """(start, end, rule index) of every secret in UTF-8 ``data``, overlaps resolved.

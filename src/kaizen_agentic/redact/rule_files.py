@@ -36,10 +36,8 @@ text is redacted rather than let through.
 
 from __future__ import annotations
 
-import json
 import os
 import re
-from functools import cache
 from typing import Any, Final
 
 from kaizen_agentic.errors import InvalidFileError, Problem
@@ -121,6 +119,7 @@ class _Reader:
 
     def read(self, data: dict[str, Any]) -> RuleFile:
         out = RuleFile(self.path)
+        out.rules = found_rules = []
         self.unknown(data, TOP_KEYS, "", 1)
         extend = data.get("extend", {})
         if not isinstance(extend, dict):
@@ -147,7 +146,7 @@ class _Reader:
                     f"{rule.id!r} is already the id of rules[{seen[rule.id]}]",
                 )
             seen[rule.id] = index
-            out.rules.append(rule)
+            found_rules.append(rule)
         for key in ("allowlist", "allowlists"):
             if key in data:
                 for number, table in enumerate(self._tables(data[key], key)):
@@ -355,80 +354,6 @@ def parse_rules(data: bytes, path: str, strict: bool = True, check: bool = True)
     if reader.problems:
         raise InvalidFileError(path, reader.problems)
     return found
-
-
-RULES_FILE: Final = os.path.join(os.path.dirname(__file__), "secrets.toml")
-COMPILED_FILE: Final = os.path.join(os.path.dirname(__file__), "secrets.compiled.json")
-
-
-def source_key(data: bytes) -> str:
-    """What ``secrets.compiled.json`` is keyed by: the TOML's CRC-32 and size. It tells a TOML
-    file edited since ``make schema`` from the one compiled (a cache key, not a defence: both
-    files ship in the package), and needs no ``hashlib`` (4 ms to import, OpenSSL)."""
-    import zlib
-
-    return f"crc32:{zlib.crc32(data):08x}:{len(data)}"
-
-
-@cache
-def default_rules() -> RuleFile:
-    """The package's own rules (``redact/secrets.toml``), read once per process.
-
-    ``make schema`` writes ``redact/secrets.compiled.json``, the same rules already checked, keyed
-    by ``source_key`` of the TOML; it is used only while that key matches (a TOML file edited
-    since is read and checked instead), and saves a process start the TOML parse and checks."""
-    with open(RULES_FILE, "rb") as handle:
-        data = handle.read()
-    try:
-        with open(COMPILED_FILE, encoding="utf-8") as handle:
-            compiled = json.load(handle)
-        if compiled.get("key") == source_key(data):
-            return from_compiled(compiled)
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    # Patterns are compiled when a text first needs them; the tests compile them all.
-    return parse_rules(data, "kaizen_agentic/redact/secrets.toml", check=False)
-
-
-def to_compiled(rule_file: RuleFile, key: str) -> dict[str, Any]:
-    """``rule_file`` as plain data for ``secrets.compiled.json``."""
-
-    def allow(a: Allowlist) -> list[Any]:
-        words = [w.decode() for w in a.stopwords]
-        return [list(a.sources), a.target, words, a.all_of, a.unusable, sorted(a.rules),
-                a.description]  # fmt: skip
-
-    rules = [
-        [r.id, r.source, r.group, [w.decode() for w in r.keywords], r.entropy,
-         [allow(a) for a in r.allowlists], r.description, r.multiline, r.checksum,
-         *([list(r.shape)] if r.shape else [])]
-        for r in rule_file.rules
-    ]  # fmt: skip
-    return {
-        "key": key,
-        "rules": rules,
-        "allowlists": [allow(a) for a in rule_file.allowlists],
-        "disabled": sorted(rule_file.disabled),
-    }
-
-
-def from_compiled(compiled: dict[str, Any]) -> RuleFile:
-    def allow(raw: list[Any]) -> Allowlist:
-        sources, target, words, all_of, unusable, rules, description = raw
-        stop = tuple(w.encode() for w in words)
-        return Allowlist(tuple(sources), target, stop, all_of, unusable, frozenset(rules),
-                         description)  # fmt: skip
-
-    out = RuleFile("kaizen_agentic/redact/secrets.toml")
-    for (rule_id, source, group, words, entropy, lists, description, multiline, checksum,
-         *shape) in compiled["rules"]:  # fmt: skip
-        rule = Rule(rule_id, source, group, tuple(w.encode() for w in words), entropy,
-                    tuple(allow(a) for a in lists), description, multiline=multiline,
-                    checksum=checksum, shape=Shape(*shape[0]) if shape else None)  # fmt: skip
-        out.rules.append(rule)
-    out.allowlists = [allow(a) for a in compiled["allowlists"]]
-    out.disabled = set(compiled["disabled"])
-    return out
 
 
 def repository_rule_files(root: str) -> list[str]:

@@ -10,8 +10,11 @@ import binascii
 import os
 import re
 from bisect import bisect_left
+from collections.abc import Callable, Sequence
 from itertools import pairwise
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, overload
+
+from kaizen_agentic.redact.windows import Keywords
 
 REPO_RULES: Final = os.path.join(".kaizen", "redact.toml")
 GITLEAKS_RULES: Final = ".gitleaks.toml"
@@ -194,14 +197,74 @@ class Rule:
         return f"Rule({self.id!r})"
 
 
+class RuleRows(Sequence[Rule]):
+    """Rules stored as rows (``make schema``'s compiled form of the package's rules), each
+    decoded into a ``Rule`` the first time it is needed: a prepare needs a dozen of 708."""
+
+    __slots__ = ("_decode", "_rows", "_rules")
+
+    def __init__(self, rows: tuple[bytes, ...], decode: Callable[[bytes], Rule]) -> None:
+        self._rows = rows
+        self._decode = decode
+        self._rules: list[Rule | None] = [None] * len(rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> Rule: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Rule]: ...
+    def __getitem__(self, index: int | slice) -> Rule | list[Rule]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self._rows)))]
+        rule = self._rules[index]
+        if rule is None:
+            rule = self._rules[index] = self._decode(self._rows[index])
+        return rule
+
+
+class Index(NamedTuple):
+    """What a ruleset derives from its rules: their ids (to know a marker) and the keyword
+    pass's tables. ``make schema`` stores the package's own with its rules."""
+
+    ids: frozenset[bytes]
+    keywords: Keywords
+
+    @classmethod
+    def of(cls, rules: Sequence[Rule]) -> "Index":
+        return cls(
+            frozenset(rule.id.encode() for rule in rules),
+            Keywords.of(
+                [rule.keywords for rule in rules],
+                frozenset(i for i, rule in enumerate(rules) if rule.multiline),
+            ),
+        )
+
+
 class RuleFile:
-    """The rules, allowlists and disabled ids one file declares."""
+    """The rules, allowlists and disabled ids one file declares; ``index``, when set, is
+    ``Index.of(effective_rules([this file]))``, stored with the compiled rules."""
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.rules: list[Rule] = []
+        self.rules: Sequence[Rule] = []
         self.allowlists: list[Allowlist] = []
         self.disabled: set[str] = set()
+        self.index: Index | None = None
+
+
+def effective_rules(files: Sequence[RuleFile]) -> list[Rule]:
+    """The rules that apply, in order: a later file's rule replaces an earlier one with its id
+    (and takes the later place); an id any file disables applies nowhere."""
+    by_id: dict[str, Rule] = {}
+    disabled: set[str] = set()
+    for rule_file in files:
+        for rule in rule_file.rules:
+            by_id.pop(rule.id, None)
+            by_id[rule.id] = rule
+        disabled |= rule_file.disabled
+    return [rule for rule in by_id.values() if rule.id not in disabled]
 
 
 def compile_regex(source: str) -> Any:

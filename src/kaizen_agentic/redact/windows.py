@@ -8,8 +8,9 @@
    each byte once, and rules with the same keywords share one list of windows.
 """
 
-from collections.abc import Sequence
-from typing import Any, Final
+from collections.abc import Iterable, Sequence
+from operator import itemgetter
+from typing import Any, Final, NamedTuple
 
 _BEFORE: Final = 512  # how far before a keyword hit a match may start
 _MERGE: Final = 4096  # windows closer than this are scanned as one
@@ -21,8 +22,7 @@ _DENSE: Final = _PIECE // 32  # more hits than this in a piece: one window per k
 _LARGE: Final = 1 << 20  # texts from this size get the keyword automaton that scans fastest
 
 
-def _start(hit: tuple[int, int, int]) -> int:
-    return hit[1]
+_START: Final = itemgetter(1)  # of a hit: (keyword, start, end)
 
 
 class _Windows:
@@ -36,24 +36,29 @@ class _Windows:
         self.spans: dict[int, list[list[int]]] = {}  # keyword -> [start, end, last hit]
         self.line_end = -1  # the end of the line of the last hit: one search per line
 
-    def add(self, word: int, first: int, last: int) -> None:
-        """Hits of keyword ``word`` from ``first`` to ``last`` (the same for a single hit)."""
-        if last > self.line_end:
-            self.line_end = self.data.find(b"\n", last)
-            if self.line_end < 0:
-                self.line_end = self.size
-        end = self.line_end + 1  # the line end takes part in a match
-        start = first - _BEFORE if first > _BEFORE else 0
-        spans = self.spans.get(word)
-        if spans is None:
-            self.spans[word] = [[start, end, last]]
-        elif start <= spans[-1][1] + _MERGE:
-            span = spans[-1]
-            if end > span[1]:
-                span[1] = end
-            span[2] = last
-        else:
-            spans.append([start, end, last])
+    def add(self, hits: Iterable[tuple[int, int, int]]) -> None:
+        """Hits as (keyword, first, last): of keyword ``word`` from ``first`` to ``last`` (the
+        same for a single hit), in order of ``first``. One loop with its names local: a
+        text can have a hit every few bytes."""
+        data, size, line_end, spans_of = self.data, self.size, self.line_end, self.spans
+        for word, first, last in hits:
+            if last > line_end:
+                line_end = data.find(b"\n", last)
+                if line_end < 0:
+                    line_end = size
+            end = line_end + 1  # the line end takes part in a match
+            start = first - _BEFORE if first > _BEFORE else 0
+            spans = spans_of.get(word)
+            if spans is None:
+                spans_of[word] = [[start, end, last]]
+            elif start <= spans[-1][1] + _MERGE:
+                span = spans[-1]
+                if end > span[1]:
+                    span[1] = end
+                span[2] = last
+            else:
+                spans.append([start, end, last])
+        self.line_end = line_end
 
     def rules(
         self,
@@ -98,21 +103,40 @@ class _Windows:
         return merged
 
 
-class KeywordPass:
-    """The rules' keywords as one automaton (built on first use), and per text the windows of
-    each rule whose keywords occur."""
+class Keywords(NamedTuple):
+    """The keyword pass's tables: derived from the rules once (``make schema`` stores the
+    package's own, so a process start does not derive them again)."""
 
-    def __init__(self, keywords: Sequence[tuple[bytes, ...]], multiline: frozenset[int]) -> None:
+    always: tuple[int, ...]  # the rules with no keyword: they run on every text
+    words: tuple[bytes, ...]  # every keyword once, lower case
+    rules_of: tuple[tuple[int, ...], ...]  # per keyword: the rules it selects
+    multiline: frozenset[int]  # the rules whose patterns may cross a line end
+
+    @classmethod
+    def of(cls, keywords: Sequence[tuple[bytes, ...]], multiline: frozenset[int]) -> "Keywords":
         """``keywords[i]``: rule ``i``'s keywords, lower case (none: it runs on every text);
         ``multiline``: the rules whose patterns may cross a line end."""
-        self._always = tuple(i for i, words in enumerate(keywords) if not words)
         words: dict[bytes, list[int]] = {}
         for index, own in enumerate(keywords):
             for word in own:
                 words.setdefault(word, []).append(index)
-        self._words = tuple(words)
-        self._rules_of = tuple(tuple(words[word]) for word in self._words)
-        self._multiline = multiline
+        return cls(
+            tuple(i for i, own in enumerate(keywords) if not own),
+            tuple(words),
+            tuple(tuple(rules) for rules in words.values()),
+            multiline,
+        )
+
+
+class KeywordPass:
+    """The rules' keywords as one automaton (built on first use), and per text the windows of
+    each rule whose keywords occur."""
+
+    def __init__(self, tables: Keywords) -> None:
+        self._always = tables.always
+        self._words = tables.words
+        self._rules_of = tables.rules_of
+        self._multiline = tables.multiline
         self._automaton: Any = None
         self._dfa = False
         self._overlap = 0
@@ -148,13 +172,13 @@ class KeywordPass:
             if len(hits) > _DENSE:  # (a hit past the limit is found again: no harm)
                 last = {word: start for word, start, _ in hits}
                 first = {word: start for word, start, _ in reversed(hits)}
-                for word in sorted(first, key=first.__getitem__):
-                    adder.add(word, base + first[word], base + last[word])
+                adder.add(
+                    (word, base + first[word], base + last[word])
+                    for word in sorted(first, key=first.__getitem__)
+                )
             else:
-                hits.sort(key=_start)
-                for word, start, _ in hits:
-                    if start < limit:
-                        adder.add(word, base + start, base + start)
+                hits.sort(key=_START)
+                adder.add((word, base + at, base + at) for word, at, _ in hits if at < limit)
         return adder.rules(windows, self._rules_of, self._multiline)
 
 

@@ -1,0 +1,117 @@
+"""The package's rules compiled for a fast start: ``redact/secrets.compiled.marshal``.
+
+``make schema`` parses and checks ``redact/secrets.toml`` and writes its rules here, a row each,
+with the ``Index`` a ruleset derives from them (the rule ids and the keyword pass's tables),
+keyed by the TOML's ``source_key``. A process start then reads no TOML, derives no tables and
+decodes only the rules a text needs (``RuleRows``). A compiled file whose key does not match
+(a TOML edited since), or that cannot be read, is ignored: the TOML is read instead.
+"""
+
+import marshal
+import os
+from functools import cache
+from typing import Any, Final
+
+from kaizen_agentic.redact.rule_files import parse_rules
+from kaizen_agentic.redact.rules import (
+    Allowlist,
+    Index,
+    Rule,
+    RuleFile,
+    RuleRows,
+    Shape,
+    effective_rules,
+)
+from kaizen_agentic.redact.windows import Keywords
+
+RULES_FILE: Final = os.path.join(os.path.dirname(__file__), "secrets.toml")
+COMPILED_FILE: Final = os.path.join(os.path.dirname(__file__), "secrets.compiled.marshal")
+PACKAGE_RULES: Final = "kaizen_agentic/redact/secrets.toml"
+# What a compiled file holds; `marshal` version 2 writes no object references, so the bytes
+# depend on the values alone, and every Python 3 reads it.
+_COMPILED: Final = "kaizen-agentic/compiled-rules/1"
+_MARSHAL_VERSION: Final = 2
+
+
+def source_key(data: bytes) -> str:
+    """What the compiled rules are keyed by: the TOML's CRC-32 and size. It tells a TOML file
+    edited since ``make schema`` from the one compiled (a cache key, not a defence: both files
+    ship in the package), and needs no ``hashlib`` (4 ms to import, OpenSSL)."""
+    import zlib
+
+    return f"crc32:{zlib.crc32(data):08x}:{len(data)}"
+
+
+@cache
+def default_rules() -> RuleFile:
+    """The package's own rules (``redact/secrets.toml``), read once per process.
+
+    ``make schema`` writes ``redact/secrets.compiled.marshal``: the same rules already checked,
+    one row each, with their ``Index``, keyed by ``source_key`` of the TOML. It is used only
+    while that key matches (a TOML file edited since is read and checked instead); a process
+    start then reads no TOML, derives no tables and decodes only the rules a text needs."""
+    with open(RULES_FILE, "rb") as handle:
+        data = handle.read()
+    try:
+        with open(COMPILED_FILE, "rb") as handle:
+            compiled = from_compiled(handle.read(), source_key(data))
+        if compiled is not None:
+            return compiled
+    except (OSError, ValueError, EOFError, TypeError):  # unreadable: read the TOML
+        pass
+    # Patterns are compiled when a text first needs them; the tests compile them all.
+    return parse_rules(data, PACKAGE_RULES, check=False)
+
+
+def _allow_row(a: Allowlist) -> tuple[Any, ...]:
+    return (a.sources, a.target, a.stopwords, a.all_of, a.unusable, tuple(sorted(a.rules)),
+            a.description)  # fmt: skip
+
+
+def _allowlist(row: tuple[Any, ...]) -> Allowlist:
+    sources, target, stopwords, all_of, unusable, rules, description = row
+    return Allowlist(sources, target, stopwords, all_of, unusable, frozenset(rules), description)
+
+
+def _rule(row: bytes) -> Rule:
+    (rule_id, source, group, keywords, entropy, lists, description, multiline, checksum,
+     shape) = marshal.loads(row)  # fmt: skip
+    return Rule(rule_id, source, group, keywords, entropy, tuple(map(_allowlist, lists)),
+                description, multiline=multiline, checksum=checksum,
+                shape=Shape(*shape) if shape else None)  # fmt: skip
+
+
+def to_compiled(rule_file: RuleFile, key: str) -> bytes:
+    """``rule_file`` compiled for a fast start: its rules that apply (``effective_rules``), a
+    row each, with their ``Index``, keyed by ``key``."""
+    rules = effective_rules([rule_file])
+    index = Index.of(rules)
+    rows = tuple(
+        marshal.dumps(
+            (r.id, r.source, r.group, r.keywords, r.entropy, tuple(map(_allow_row, r.allowlists)),
+             r.description, r.multiline, r.checksum, tuple(r.shape) if r.shape else None),
+            _MARSHAL_VERSION,
+        )
+        for r in rules
+    )  # fmt: skip
+    words = index.keywords
+    value = (_COMPILED, key, tuple(sorted(index.ids)), words.always, words.words,
+             words.rules_of, tuple(sorted(words.multiline)),
+             tuple(map(_allow_row, rule_file.allowlists)), tuple(sorted(rule_file.disabled)),
+             rows)  # fmt: skip
+    return marshal.dumps(value, _MARSHAL_VERSION)
+
+
+def from_compiled(data: bytes, key: str) -> RuleFile | None:
+    """The rules ``to_compiled`` wrote, if they were compiled from the rule file ``key`` names;
+    raises ``ValueError``, ``EOFError`` or ``TypeError`` for bytes it did not write."""
+    (kind, stored, ids, always, words, rules_of, multiline, allowlists, disabled,
+     rows) = marshal.loads(data)  # fmt: skip
+    if kind != _COMPILED or stored != key:
+        return None
+    out = RuleFile(PACKAGE_RULES)
+    out.rules = RuleRows(rows, _rule)
+    out.allowlists = list(map(_allowlist, allowlists))
+    out.disabled = set(disabled)
+    out.index = Index(frozenset(ids), Keywords(always, words, rules_of, frozenset(multiline)))
+    return out
