@@ -120,3 +120,26 @@ def test_look_alikes_survive_in_a_bundle(make_repo: Callable[..., Path], tmp_pat
         for look_alike in chunk:
             assert look_alike in prompt, look_alike
         assert done.manifest["redactions"] == {}
+
+
+def test_the_built_in_prompts_hold_no_secret_for_the_package_rules() -> None:
+    # what lets a prepare with the package's rules alone skip scanning a built-in prompt
+    from kaizen_agentic.agents import builtin_names, load_definition
+    from kaizen_agentic.redact.engine import default_ruleset
+
+    for name in builtin_names():
+        assert default_ruleset().findings(load_definition(name).prompt) == [], name
+
+
+def test_a_repository_rule_still_reads_the_built_in_prompt(
+    make_repo: Callable[..., Path], tmp_path: Path
+) -> None:
+    repo = make_repo(manifest=manifest("ship it", "Be brief."))
+    (repo / ".kaizen" / "redact.toml").write_text(
+        "[[rules]]\nid = 'house-word'\nregex = '''\\bcheckout\\b'''\nkeywords = ['checkout']\n"
+    )
+    commit_all(repo)
+    done = prepare(str(repo), "coach", at=AT, out_dir=str(tmp_path / "out"), host="h")
+    agent = Path(done.path, "parts", "agent.md").read_text()
+    assert "checkout" not in agent.lower() and "[REDACTED:house-word]" in agent
+    assert done.manifest["redactions"]["house-word"] >= 2
