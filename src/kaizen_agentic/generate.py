@@ -137,10 +137,17 @@ def rules_reference() -> str:
 
 def compiled_rules() -> bytes:
     """redact/secrets.compiled.marshal: the package's rules, parsed, every pattern compiled,
-    and stored with their index (``compiled.to_compiled``)."""
+    and stored with their index and the digests of the built-in agents' files they find no
+    secret in (``prepare`` need not scan those prompts again; ``compiled.to_compiled``)."""
+    from kaizen_agentic.agents import builtin_names, load_definition
+    from kaizen_agentic.redact.engine import Ruleset
+
     data = Path(compiled.RULES_FILE).read_bytes()
     checked = rule_files.parse_rules(data, compiled.PACKAGE_RULES, check=True)
-    return compiled.to_compiled(checked, compiled.source_key(data))
+    rules = Ruleset([checked])
+    agents = [load_definition(name) for name in builtin_names()]
+    clean = [agent.digest for agent in agents if not rules.findings(agent.prompt)]
+    return compiled.to_compiled(checked, compiled.source_key(data), clean)
 
 
 def expected(docs_root: Path) -> dict[Path, str | bytes]:

@@ -123,12 +123,34 @@ def test_look_alikes_survive_in_a_bundle(make_repo: Callable[..., Path], tmp_pat
 
 
 def test_the_built_in_prompts_hold_no_secret_for_the_package_rules() -> None:
-    # what lets a prepare with the package's rules alone skip scanning a built-in prompt
+    # what lets a prepare with the package's rules alone skip scanning a built-in prompt: the
+    # compiled rules list the built-in files they were run on (`make schema`)
     from kaizen_agentic.agents import builtin_names, load_definition
     from kaizen_agentic.redact.engine import default_ruleset
 
     for name in builtin_names():
-        assert default_ruleset().findings(load_definition(name).prompt) == [], name
+        agent = load_definition(name)
+        assert default_ruleset().findings(agent.prompt) == [], name
+        assert agent.digest in default_ruleset().known_clean, name
+
+
+def test_an_edited_built_in_prompt_is_scanned(
+    make_repo: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kaizen_agentic import agents
+
+    token = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+    edited = tmp_path / "agents"
+    edited.mkdir()
+    for name in agents.builtin_names():
+        text = Path(agents.BUILTIN_DIR, f"{name}.md").read_text()
+        (edited / f"{name}.md").write_text(f"{text}\nExample deploy key: {token}\n")
+    monkeypatch.setattr(agents, "BUILTIN_DIR", str(edited))  # an installed copy, edited
+    repo = make_repo(manifest=manifest("ship it", "Be brief."))
+    commit_all(repo)
+    done = prepare(str(repo), "coach", at=AT, out_dir=str(tmp_path / "out"), host="h")
+    agent = Path(done.path, "parts", "agent.md").read_text()
+    assert token not in agent and "Example deploy key: [REDACTED:github-pat]" in agent
 
 
 def test_a_repository_rule_still_reads_the_built_in_prompt(

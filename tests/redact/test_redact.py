@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import marshal
 import random
 import re
 import string
@@ -27,7 +29,7 @@ from kaizen_agentic.redact.engine import (
     redact,
 )
 from kaizen_agentic.redact.rule_files import parse_rules
-from kaizen_agentic.redact.rules import Allowlist, Rule, can_cross_lines
+from kaizen_agentic.redact.rules import Allowlist, Rule, RuleFile, can_cross_lines
 from tests.redact.secrets_corpus import CASES, ORDINARY, fill, near_misses
 
 PLACEMENTS = [
@@ -589,42 +591,94 @@ def test_a_ruleset_without_keywords_runs_everywhere() -> None:
     assert Ruleset([files]).redact("a zz1234 b") == ("a [REDACTED:x] b", {"x": 1})
 
 
-def test_the_compiled_rules_are_the_toml_rules_and_a_stale_file_is_ignored(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def _allow(a: Allowlist) -> tuple[object, ...]:
+    return (a.sources, a.target, a.stopwords, a.all_of, a.unusable, a.rules, a.description)
+
+
+def _rows(rules: Sequence[Rule]) -> list[tuple[object, ...]]:
+    return [
+        (r.id, r.source, r.group, r.keywords, r.entropy, r.multiline, r.checksum, r.shape,
+         r.description, [_allow(a) for a in r.allowlists])
+        for r in rules
+    ]  # fmt: skip
+
+
+def test_the_compiled_rules_are_the_toml_rules() -> None:
+    from kaizen_agentic.redact import compiled
+    from kaizen_agentic.redact.rules import Index, RuleRows
+
+    parsed = parse_rules(Path(compiled.RULES_FILE).read_bytes(), "secrets.toml", check=True)
+    loaded = default_rules()
+    assert isinstance(loaded.rules, RuleRows)
+    assert _rows(loaded.rules) == _rows(parsed.rules)
+    assert loaded.rules.derived == Index.of(parsed.rules)  # the stored tables: the derived ones
+    assert list(map(_allow, loaded.allowlists)) == list(map(_allow, parsed.allowlists))
+    assert loaded.disabled == parsed.disabled
+    assert type(default_ruleset().rules) is tuple  # as a derived ruleset's
+    assert _rows(default_ruleset().rules) == _rows(Ruleset([parsed]).rules)
+
+
+def _compiled_file(data: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RuleFile:
+    from kaizen_agentic.redact import compiled
+
+    (tmp_path / "secrets.compiled.marshal").write_bytes(data)
+    monkeypatch.setattr(compiled, "COMPILED_FILE", str(tmp_path / "secrets.compiled.marshal"))
+    compiled.default_rules.cache_clear()
+    try:
+        return compiled.default_rules()
+    finally:
+        compiled.default_rules.cache_clear()
+
+
+def _damaged() -> list[bytes]:
+    from kaizen_agentic.redact import compiled
+
+    data = Path(compiled.COMPILED_FILE).read_bytes()
+    row = marshal.loads(data[9:])[-1][38]  # one rule's row, decoded only when a text needs it
+    at = data.index(row) + 5
+    return [
+        data[:at] + bytes([data[at] ^ 0x3F]) + data[at + 1 :],  # a byte inside a row
+        data[:13] + bytes([data[13] ^ 0x40]) + data[14:],  # a length: a tuple of a billion
+        data[:-100],
+        b"0" + data[1:],  # the checksum itself
+        compiled.to_compiled(parse_rules(b"", "empty.toml"), "crc32:0:0"),  # another key
+        b"not marshal data",
+        b"",
+    ]
+
+
+@pytest.mark.parametrize("written", _damaged(), ids=[
+    "byte-in-a-row", "length", "truncated", "checksum", "stale-key", "garbage", "empty"
+])  # fmt: skip
+def test_a_stale_or_damaged_compiled_file_is_ignored(
+    written: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from kaizen_agentic.redact import compiled
-    from kaizen_agentic.redact.rules import Index
+    from kaizen_agentic.redact.rules import RuleRows
 
-    data = Path(compiled.RULES_FILE).read_bytes()
-    parsed = parse_rules(data, "secrets.toml", check=True)
-    loaded = default_rules()
+    again = _compiled_file(written, tmp_path, monkeypatch)  # read from the TOML
+    assert not isinstance(again.rules, RuleRows)
+    parsed = parse_rules(Path(compiled.RULES_FILE).read_bytes(), "secrets.toml", check=True)
+    assert _rows(again.rules) == _rows(parsed.rules)
+    token = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+    assert Ruleset([again]).redact(f"x {token}").text == "x [REDACTED:github-pat]"
 
-    def allow(a: Allowlist) -> tuple[object, ...]:
-        return (a.sources, a.target, a.stopwords, a.all_of, a.unusable, a.rules, a.description)
 
-    def rows(rules: Sequence[Rule]) -> list[tuple[object, ...]]:
-        return [
-            (r.id, r.source, r.group, r.keywords, r.entropy, r.multiline, r.checksum, r.shape,
-             r.description, [allow(a) for a in r.allowlists])
-            for r in rules
-        ]  # fmt: skip
-
-    assert rows(loaded.rules) == rows(parsed.rules)
-    assert loaded.index == Index.of(parsed.rules)  # the stored tables are the derived ones
-    assert list(map(allow, loaded.allowlists)) == list(map(allow, parsed.allowlists))
-    assert loaded.disabled == parsed.disabled
-    stale = tmp_path / "secrets.compiled.marshal"
-    for written in (compiled.to_compiled(parse_rules(b"", "empty.toml"), "crc32:0:0"),
-                    b"not marshal data", b""):  # fmt: skip
-        stale.write_bytes(written)
-        monkeypatch.setattr(compiled, "COMPILED_FILE", str(stale))
-        compiled.default_rules.cache_clear()
-        try:
-            again = compiled.default_rules()  # read from the TOML
-            assert again.index is None
-            assert len(again.rules) == len(parsed.rules)
-        finally:
-            compiled.default_rules.cache_clear()
+def test_a_changed_copy_of_the_package_rules_is_its_own_ruleset() -> None:
+    # the stored index belongs to the package's ruleset only: a ruleset built from a changed
+    # copy of its rule file derives its own
+    token = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+    fewer = copy.copy(default_rules())
+    fewer.rules = [r for r in fewer.rules if r.id != "private-key"]
+    assert Ruleset([fewer]).redact(f"x {token}").text == "x [REDACTED:github-pat]"
+    more = copy.copy(default_rules())
+    more.rules = [*more.rules, Rule("house", r"ZQX-[0-9]{4}-SECRET", keywords=(b"zqx",))]
+    assert Ruleset([more]).redact("a ZQX-1234-SECRET").text == "a [REDACTED:house]"
+    disabled = copy.copy(default_rules())
+    disabled.disabled = {"github-pat"}
+    assert "github-pat" not in Ruleset(iter([disabled])).ids  # any iterable of files
+    assert "github-pat" in default_ruleset().ids
+    assert Ruleset([fewer]).known_clean == frozenset()
 
 
 # How configuration and code name a provider's credential: "<provider>Token", "<provider>_token",

@@ -1,14 +1,21 @@
 """The package's rules compiled for a fast start: ``redact/secrets.compiled.marshal``.
 
 ``make schema`` parses and checks ``redact/secrets.toml`` and writes its rules here, a row each,
-with the ``Index`` a ruleset derives from them (the rule ids and the keyword pass's tables),
-keyed by the TOML's ``source_key``. A process start then reads no TOML, derives no tables and
-decodes only the rules a text needs (``RuleRows``). A compiled file whose key does not match
-(a TOML edited since), or that cannot be read, is ignored: the TOML is read instead.
+with the ``Index`` a ruleset derives from them (the rule ids and the keyword pass's tables) and
+the digests of the built-in agents' files the rules find nothing in, keyed by the TOML's
+``source_key``. A process start then reads no TOML, derives no tables and decodes only the
+rules a text needs (``RuleRows``). A compiled file whose key does not match (a TOML edited
+since), whose checksum does not (a damaged file), or that cannot be read, is ignored: the TOML
+is read instead.
+
+The file is a line with the CRC-32 of the rest, then the ``marshal`` data (version 2: no object
+references, so the bytes depend on the values alone, and every Python 3 reads it).
 """
 
 import marshal
 import os
+import zlib
+from collections.abc import Iterable
 from functools import cache
 from typing import Any, Final
 
@@ -27,9 +34,7 @@ from kaizen_agentic.redact.windows import Keywords
 RULES_FILE: Final = os.path.join(os.path.dirname(__file__), "secrets.toml")
 COMPILED_FILE: Final = os.path.join(os.path.dirname(__file__), "secrets.compiled.marshal")
 PACKAGE_RULES: Final = "kaizen_agentic/redact/secrets.toml"
-# What a compiled file holds; `marshal` version 2 writes no object references, so the bytes
-# depend on the values alone, and every Python 3 reads it.
-_COMPILED: Final = "kaizen-agentic/compiled-rules/1"
+_COMPILED: Final = "kaizen-agentic/compiled-rules/2"  # what the marshal data holds
 _MARSHAL_VERSION: Final = 2
 
 
@@ -37,8 +42,6 @@ def source_key(data: bytes) -> str:
     """What the compiled rules are keyed by: the TOML's CRC-32 and size. It tells a TOML file
     edited since ``make schema`` from the one compiled (a cache key, not a defence: both files
     ship in the package), and needs no ``hashlib`` (4 ms to import, OpenSSL)."""
-    import zlib
-
     return f"crc32:{zlib.crc32(data):08x}:{len(data)}"
 
 
@@ -46,10 +49,8 @@ def source_key(data: bytes) -> str:
 def default_rules() -> RuleFile:
     """The package's own rules (``redact/secrets.toml``), read once per process.
 
-    ``make schema`` writes ``redact/secrets.compiled.marshal``: the same rules already checked,
-    one row each, with their ``Index``, keyed by ``source_key`` of the TOML. It is used only
-    while that key matches (a TOML file edited since is read and checked instead); a process
-    start then reads no TOML, derives no tables and decodes only the rules a text needs."""
+    Their compiled form (``RuleRows``) while it is current and intact; else the TOML, read
+    and checked."""
     with open(RULES_FILE, "rb") as handle:
         data = handle.read()
     try:
@@ -57,7 +58,7 @@ def default_rules() -> RuleFile:
             compiled = from_compiled(handle.read(), source_key(data))
         if compiled is not None:
             return compiled
-    except (OSError, ValueError, EOFError, TypeError):  # unreadable: read the TOML
+    except (OSError, ValueError, EOFError, TypeError, MemoryError):  # read the TOML
         pass
     # Patterns are compiled when a text first needs them; the tests compile them all.
     return parse_rules(data, PACKAGE_RULES, check=False)
@@ -81,9 +82,9 @@ def _rule(row: bytes) -> Rule:
                 shape=Shape(*shape) if shape else None)  # fmt: skip
 
 
-def to_compiled(rule_file: RuleFile, key: str) -> bytes:
+def to_compiled(rule_file: RuleFile, key: str, clean: Iterable[str] = ()) -> bytes:
     """``rule_file`` compiled for a fast start: its rules that apply (``effective_rules``), a
-    row each, with their ``Index``, keyed by ``key``."""
+    row each, with their ``Index`` and the ``clean`` digests, keyed by ``key``."""
     rules = effective_rules([rule_file])
     index = Index.of(rules)
     rows = tuple(
@@ -98,20 +99,27 @@ def to_compiled(rule_file: RuleFile, key: str) -> bytes:
     value = (_COMPILED, key, tuple(sorted(index.ids)), words.always, words.words,
              words.rules_of, tuple(sorted(words.multiline)),
              tuple(map(_allow_row, rule_file.allowlists)), tuple(sorted(rule_file.disabled)),
-             rows)  # fmt: skip
-    return marshal.dumps(value, _MARSHAL_VERSION)
+             tuple(sorted(set(clean))), rows)  # fmt: skip
+    data = marshal.dumps(value, _MARSHAL_VERSION)
+    return b"%08x\n" % zlib.crc32(data) + data
 
 
 def from_compiled(data: bytes, key: str) -> RuleFile | None:
     """The rules ``to_compiled`` wrote, if they were compiled from the rule file ``key`` names;
-    raises ``ValueError``, ``EOFError`` or ``TypeError`` for bytes it did not write."""
-    (kind, stored, ids, always, words, rules_of, multiline, allowlists, disabled,
-     rows) = marshal.loads(data)  # fmt: skip
+    raises ``ValueError`` for bytes it did not write (its checksum, its shape)."""
+    payload = memoryview(data)[9:]
+    if data[8:9] != b"\n" or int(data[:8], 16) != zlib.crc32(payload):
+        raise ValueError("not a compiled rule file, or a damaged one")
+    (kind, stored, ids, always, words, rules_of, multiline, allowlists, disabled, clean,
+     rows) = marshal.loads(payload)  # fmt: skip
     if kind != _COMPILED or stored != key:
         return None
+    highest = max((i for rules in (always, *rules_of) for i in rules), default=-1)
+    if len(ids) != len(rows) or highest >= len(rows) or len(words) != len(rules_of):
+        raise ValueError("a compiled rule file that does not hold together")
+    index = Index(frozenset(ids), Keywords(always, words, rules_of, frozenset(multiline)))
     out = RuleFile(PACKAGE_RULES)
-    out.rules = RuleRows(rows, _rule)
+    out.rules = RuleRows(rows, _rule, index, frozenset(clean))
     out.allowlists = list(map(_allowlist, allowlists))
     out.disabled = set(disabled)
-    out.index = Index(frozenset(ids), Keywords(always, words, rules_of, frozenset(multiline)))
     return out

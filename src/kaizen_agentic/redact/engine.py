@@ -31,6 +31,7 @@ from kaizen_agentic.redact.rules import (
     Lines,
     Rule,
     RuleFile,
+    RuleRows,
     allowed,
     compile_set,
     effective_rules,
@@ -79,18 +80,32 @@ class Redacted(NamedTuple):
 class Ruleset:
     """Compiled rules and allowlists, with the keyword automaton that selects them."""
 
-    def __init__(self, files: Sequence[RuleFile]) -> None:
+    def __init__(self, files: Iterable[RuleFile], stored: RuleRows | None = None) -> None:
+        """``stored``: the rules of the one file in ``files`` as ``make schema`` compiled them,
+        taken as they are (``default_ruleset``); otherwise everything is derived from
+        ``files``."""
+        files = tuple(files)
         self.allowlists: tuple[Allowlist, ...] = tuple(a for f in files for a in f.allowlists)
         self.sources: tuple[str, ...] = tuple(f.path for f in files)
-        index = files[0].index if len(files) == 1 else None
-        if index is not None:  # the package's rules alone, as stored: nothing to derive
-            self.rules: Sequence[Rule] = files[0].rules
+        self._rules: Sequence[Rule]
+        if stored is not None:  # nothing to derive; rows are decoded as texts need them
+            self._rules, index = stored, stored.derived
+            # digests of files these rules find nothing in: the built-in agents' (``prepare``)
+            self.known_clean = stored.clean
         else:
-            self.rules = tuple(effective_rules(files))
-            index = Index.of(self.rules)
+            self._rules = tuple(effective_rules(files))
+            index = Index.of(self._rules)
+            self.known_clean = frozenset()
         self._windows = KeywordPass(index.keywords).windows
         self._ids = index.ids
         self._gates: dict[tuple[int, ...], Any] = {}
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        """Every rule that applies, in order (stored rows are all decoded for it)."""
+        if not isinstance(self._rules, tuple):
+            self._rules = tuple(self._rules)
+        return self._rules
 
     @property
     def ids(self) -> frozenset[str]:
@@ -126,11 +141,11 @@ class Ruleset:
                     retries[index] = self._search(
                         index, data, start, end, retries[index], found, markers, lines
                     )
-        return _resolve(found, self.rules)
+        return _resolve(found, self._rules)
 
     def _gate(self, indexes: tuple[int, ...]) -> Any:
         if indexes not in self._gates:  # None: RE2 could not build it, so no gate
-            self._gates[indexes] = compile_set([self.rules[i].source for i in indexes])
+            self._gates[indexes] = compile_set([self._rules[i].source for i in indexes])
         return self._gates[indexes]
 
     def _search(
@@ -146,7 +161,7 @@ class Ruleset:
     ) -> int:
         """Rule ``index``'s secrets in one window, added to ``found``; returns the retries
         left."""
-        rule = self.rules[index]
+        rule = self._rules[index]
         size = len(data)
         position = start
         while position < end:
@@ -210,12 +225,12 @@ class Ruleset:
             line = bisect_right(lines, start)
             first = lines[line - 1]
             column = len(data[first:start].decode("utf-8", "replace")) + 1
-            out.append(Finding(self.rules[index].id, line, column, start, end))
+            out.append(Finding(self._rules[index].id, line, column, start, end))
         return out
 
     def redact_bytes(self, data: bytes) -> tuple[bytes, dict[str, int]]:
         """UTF-8 ``data`` with every secret replaced; bytes that are not UTF-8 pass through."""
-        spans = [(start, end, self.rules[index].id) for start, end, index in self.scan(data)]
+        spans = [(start, end, self._rules[index].id) for start, end, index in self.scan(data)]
         counts: dict[str, int] = {}
         for _, _, rule_id in spans:
             counts[rule_id] = counts.get(rule_id, 0) + 1
@@ -351,8 +366,11 @@ def _line_starts(data: bytes) -> list[int]:
 
 @cache
 def default_ruleset() -> Ruleset:
-    """The package's own rules, compiled once per process."""
-    return Ruleset([default_rules()])
+    """The package's own rules, compiled once per process: as ``make schema`` stored them
+    when their compiled file is current (``redact/compiled.py``)."""
+    rule_file = default_rules()
+    stored = rule_file.rules if isinstance(rule_file.rules, RuleRows) else None
+    return Ruleset([rule_file], stored)
 
 
 def load_ruleset(root: str | None, extra: Iterable[str] = ()) -> Ruleset:

@@ -199,14 +199,24 @@ class Rule:
 
 class RuleRows(Sequence[Rule]):
     """Rules stored as rows (``make schema``'s compiled form of the package's rules), each
-    decoded into a ``Rule`` the first time it is needed: a prepare needs a dozen of 708."""
+    decoded into a ``Rule`` the first time it is needed: a prepare needs a dozen of 708. They
+    come with what was derived from them when they were compiled: their ``Index``, and the
+    digests of the files they found no secret in (the built-in agents')."""
 
-    __slots__ = ("_decode", "_rows", "_rules")
+    __slots__ = ("_decode", "_rows", "_rules", "clean", "derived")
 
-    def __init__(self, rows: tuple[bytes, ...], decode: Callable[[bytes], Rule]) -> None:
+    def __init__(
+        self,
+        rows: tuple[bytes, ...],
+        decode: Callable[[bytes], Rule],
+        derived: "Index",
+        clean: frozenset[str],
+    ) -> None:
         self._rows = rows
         self._decode = decode
         self._rules: list[Rule | None] = [None] * len(rows)
+        self.derived = derived
+        self.clean = clean
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -243,15 +253,14 @@ class Index(NamedTuple):
 
 
 class RuleFile:
-    """The rules, allowlists and disabled ids one file declares; ``index``, when set, is
-    ``Index.of(effective_rules([this file]))``, stored with the compiled rules."""
+    """The rules, allowlists and disabled ids one file declares (``RuleRows`` for the
+    package's compiled rules)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.rules: Sequence[Rule] = []
         self.allowlists: list[Allowlist] = []
         self.disabled: set[str] = set()
-        self.index: Index | None = None
 
 
 def effective_rules(files: Sequence[RuleFile]) -> list[Rule]:
