@@ -66,11 +66,25 @@ class Reply(NamedTuple):
 
 def shown(url: str) -> str:
     """A URL fit for messages: no user information, no query string."""
+    if url_problem(url):
+        return "(a malformed URL)"
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.port:
         host = f"{host}:{parts.port}"
     return f"{parts.scheme}://{host}{parts.path}"
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be requested as it stands (a space or control character, a port that
+    is no port, a broken IPv6 address), or None."""
+    if any(not "!" <= char <= "~" for char in url):
+        return "it holds a space, a control character or a character that is not ASCII"
+    try:
+        urlsplit(url).port  # noqa: B018 - parsing the port is the check
+    except ValueError as exc:
+        return str(exc).split(" as ")[0].rstrip(".").lower()
+    return None
 
 
 class Client:
@@ -89,8 +103,8 @@ class Client:
         limits: Limits = DEFAULT_LIMITS,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        parts = urlsplit(base_url) if not url_problem(base_url) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
             raise self.error(
                 f"{self.what} URL must be http:// or https:// with a host, got {shown(base_url)!r}"
             )
@@ -117,6 +131,11 @@ class Client:
     def check_origin(self, url: str, how: str = "was asked for") -> None:
         """The one origin rule: refuse ``url`` unless it has the base URL's scheme, host and
         port. Every request passes here, so the token never reaches another origin."""
+        why = url_problem(url)
+        if why:
+            raise self.error(
+                f"{self.what} {shown(self.base_url)} {how} a malformed URL ({why}); not following"
+            )
         if _origin(url) != self.origin:
             raise self.error(
                 f"{self.what} {shown(self.base_url)} {how} another origin ({shown(url)}); "
@@ -155,7 +174,15 @@ class Client:
             reply = self._once(method, url, body, content_type)
             if reply.status not in (301, 302, 303, 307, 308) or not self.follow_redirects:
                 return reply
-            target = urljoin(url, reply.headers.get("location", ""))
+            try:
+                target = urljoin(url, reply.headers.get("location", ""))
+            except ValueError:  # a broken IPv6 address
+                target = "[malformed"
+            why = url_problem(target)
+            if why:
+                raise self.error(
+                    f"{self.what} {shown(url)} redirected to a malformed URL ({why}); not following"
+                )
             if _origin(target) != self.origin:
                 raise self.error(
                     f"{self.what} {shown(url)} redirected to another origin ({shown(target)}); "

@@ -122,6 +122,80 @@ def test_the_cli_exits_1_and_the_other_origin_never_sees_the_token(
     assert other.seen == [] and TOKEN not in err
 
 
+# A next link, Link header or redirect a request cannot be made to: a clear error, exit 1,
+# not a crash (ValueError from the port, http.client.InvalidURL from a space).
+MALFORMED = [
+    ("port out of range", {"next": "http://127.0.0.1:99999/p"}, (), None,
+     "a malformed URL (port out of range 0-65535)"),
+    ("port not a number", {"next": "http://127.0.0.1:abc/p"}, (), None,
+     "a malformed URL (port could not be cast to integer value)"),
+    ("broken IPv6", {"next": "http://[::1/p"}, (), None, "a malformed next link"),
+    ("space", {"next": "/page2 x"}, (), None,
+     "a malformed URL (it holds a space, a control character or a character that is not ASCII)"),
+    ("Link header, bad port", {}, (("Link", "<http://127.0.0.1:99999/p>; rel=next"),), None,
+     "a malformed URL (port out of range 0-65535)"),
+    ("redirect, bad port", None, (), "http://127.0.0.1:99999/p",
+     "redirected to a malformed URL (port out of range 0-65535)"),
+    ("redirect, space", None, (), "/p 2",
+     "redirected to a malformed URL (it holds a space, a control character or a character that "
+     "is not ASCII)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "location", "message"),
+    [case[1:] for case in MALFORMED],
+    ids=[case[0] for case in MALFORMED],
+)
+def test_a_malformed_link_is_a_clear_error(
+    body: dict[str, object] | None,
+    headers: tuple[tuple[str, str], ...],
+    location: str | None,
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("KAIZEN_HUB_TOKEN", TOKEN)
+    if location is not None:
+        first = Reply(302, b"", (("Location", location),))
+    else:
+        first = page({"items": [RECORD], **(body or {})}, *headers)
+    with serve([first]) as server:
+        code = main(["schedule", "discover", "--hub", server.url, "--hostname", "runner-1"])
+    out, err = capsys.readouterr()
+    assert (code, out) == (1, "")
+    assert err.startswith(f"kaizen-agentic: error: hub {server.url}") and message in err, err
+    assert len(server.seen) == 1 and TOKEN not in err
+
+
+@pytest.mark.parametrize("link", ['<{url}/p2>; REL="NEXT"', '<{url}/p2>; rel="next last"'])
+def test_a_link_relation_is_read_as_rfc_8288_says(link: str) -> None:
+    def script(seen: Seen) -> Reply:
+        if seen.path.startswith("/p2"):
+            return page([RECORD])
+        return page([], ("Link", link.format(url=server.url)))
+
+    with serve(script) as server:
+        assert fetch_repos(client(server.url))[0] == [RECORD]
+
+
+def test_json_nested_too_deeply_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deep = b'{"repos": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    with serve([Reply(200, deep, (("Content-Type", "application/json"),))]) as server:
+        with pytest.raises(HubError) as info:
+            fetch_repos(client(server.url))
+    assert str(info.value) == f"hub {server.url}/repos/ sent JSON nested too deeply"
+    roster = tmp_path / "deep.json"
+    roster.write_bytes(b"[" * 100_000 + b"]" * 100_000)
+    code = main(["schedule", "discover", "--roster", str(roster), "--hostname", "runner-1"])
+    assert code == 1
+    assert capsys.readouterr().err == (
+        f"kaizen-agentic: error: roster {roster}: JSON nested too deeply\n"
+    )
+
+
 def test_every_request_passes_the_origin_rule() -> None:
     """Not only pagination: any request a client is asked to make (the event sink's, a
     redirect's, a caller's) goes to its own origin or nowhere."""

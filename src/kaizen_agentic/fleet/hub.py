@@ -79,6 +79,15 @@ def parse_page(reply: Reply) -> Page:
         doc = json.loads(reply.body)
     except ValueError as exc:
         raise HubError(f"hub {shown(reply.url)} sent malformed JSON: {exc}") from None
+    except RecursionError:
+        raise HubError(f"hub {shown(reply.url)} sent JSON nested too deeply") from None
+    try:
+        return _page(reply, doc)
+    except ValueError:  # urljoin: a link with a broken IPv6 address
+        raise HubError(f"hub {shown(reply.url)} sent a malformed next link") from None
+
+
+def _page(reply: Reply, doc: Any) -> Page:
     next_url = _link_next(reply.headers.get("link"), reply.url)
     if isinstance(doc, list):
         return Page(doc, next_url)
@@ -114,8 +123,10 @@ def _link_next(header: str | None, base: str) -> str | None:
         pieces = [p.strip() for p in part.split(";")]
         if len(pieces) < 2 or not (pieces[0].startswith("<") and pieces[0].endswith(">")):
             continue
-        if any(p.replace(" ", "") in ('rel="next"', "rel=next") for p in pieces[1:]):
-            return urljoin(base, pieces[0][1:-1])
+        for param in pieces[1:]:  # rel="next", REL=next, rel="next last" (RFC 8288)
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "rel" and "next" in value.strip().strip('"').lower().split():
+                return urljoin(base, pieces[0][1:-1])
     return None
 
 

@@ -119,6 +119,8 @@ def load_roster_file(path: str) -> Roster:
             doc: Any = json.loads(data)
         except ValueError as exc:
             raise KaizenError(f"roster {path}: malformed JSON: {exc}") from None
+        except RecursionError:
+            raise KaizenError(f"roster {path}: JSON nested too deeply") from None
         items = _items(doc, path)
     else:
         items = _located_items(data, path)
