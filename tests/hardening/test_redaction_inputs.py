@@ -221,6 +221,18 @@ REFUSED = [
         RULE + "\n[[allowlists]]\nstopwords = ['ok', '']\n",
         "redact.toml:6:1: allowlists[0].stopwords: a stopword cannot be empty",
     ),
+    (
+        "an allowlist regex matching the empty string",
+        RULE + "\n[[allowlists]]\nregexes = ['''^''']\n",
+        "redact.toml:6:1: allowlists[0].regexes[0]: matches any secret: it would let every "
+        "secret through",
+    ),
+    (
+        "a rule's allowlist regex matching the empty string, against lines",
+        RULE + "[[rules.allowlists]]\nregexTarget = 'line'\nregexes = ['''x*''']\n",
+        "redact.toml:1:1: rules[0].allowlists[0].regexes[0]: matches any secret: it would let "
+        "every secret through",
+    ),
 ]
 
 
@@ -232,6 +244,11 @@ def test_rules_that_match_everywhere_or_allow_everything_are_refused(
         with pytest.raises(InvalidFileError) as caught:
             parse_rules(text.encode(), "redact.toml", strict=strict)
         assert [str(p) for p in caught.value.problems] == [problem], kind
+
+
+def test_an_empty_matching_allowlist_regex_narrowed_by_and_is_kept() -> None:
+    text = RULE + "\n[[allowlists]]\ncondition = 'AND'\nregexes = ['''^''']\nstopwords = ['ok']\n"
+    assert len(parse_rules(text.encode(), "redact.toml").allowlists) == 1
 
 
 def test_an_empty_stopword_in_a_repository_fails_the_redactor_cleanly(

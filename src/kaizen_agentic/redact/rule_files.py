@@ -60,6 +60,14 @@ from kaizen_agentic.redact.rules import (
 )
 
 _UNCOMPILED: Final = object()
+# Secrets of different shapes, alone and in a line: an allowlist regex that matches every one
+# (``^``, ``.*``, ``\b``) would let every secret through.
+_ANY_SECRET: Final = (
+    b"Zq8xK2mW9vB4nR7tY3pL6sD1fG5hJ0cQ",
+    b"ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8",
+    b"8f2c9e4b7a1d6f3e0b5c8a2d9e4f7b1c",
+    b"TOKEN=Zq8xK2mW9vB4nR7tY3pL6sD1fG5hJ0cQ",
+)
 
 
 class _Locator:
@@ -261,7 +269,9 @@ class _Reader:
         upper, lower, digits = counts
         return Shape(upper, lower, digits, float(changes), text)
 
-    def _regex(self, source: Any, line: int, key: str, rule: bool = False) -> Any:
+    def _regex(
+        self, source: Any, line: int, key: str, rule: bool = False, alone: bool = False
+    ) -> Any:
         if not isinstance(source, str) or not source:
             self.problem(line, key, "must be a non-empty string (RE2 syntax)")
             return None
@@ -272,8 +282,11 @@ class _Reader:
         except ValueError as exc:
             self.problem(line, key, f"not a valid RE2 pattern: {exc}")
             return None
-        if rule and matches_empty(pattern):  # (an allowlist's may: it only lets through)
+        if rule and matches_empty(pattern):
             self.problem(line, key, "matches the empty string: it would match everywhere")
+            return None
+        if alone and all(pattern.search(probe) for probe in _ANY_SECRET):
+            self.problem(line, key, "matches any secret: it would let every secret through")
             return None
         return pattern
 
@@ -320,8 +333,8 @@ class _Reader:
             self.problem(line, f"{key}.condition", f"{condition!r} is not OR or AND")
         sources = table.get("regexes", [])
         if self._strings(sources, line, f"{key}.regexes"):
-            for number, source in enumerate(sources):
-                self._regex(source, line, f"{key}.regexes[{number}]")
+            for number, source in enumerate(sources):  # (under AND, a criterion narrows it)
+                self._regex(source, line, f"{key}.regexes[{number}]", alone=condition == "OR")
         stopwords = table.get("stopwords", [])
         if self._strings(stopwords, line, f"{key}.stopwords") and not all(stopwords):
             self.problem(line, f"{key}.stopwords", "a stopword cannot be empty")
