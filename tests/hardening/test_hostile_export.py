@@ -425,3 +425,18 @@ def test_a_temporal_tick_passes_root_on_to_every_host(
     assert code == 2 and err.endswith(
         "--root 'a' is not absolute; the tick needs the runner host's folder\n"
     )
+
+
+def test_a_backslash_before_a_percent_is_refused_for_a_crontab(
+    make_repo: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # cron reads `\%` as a literal %, and has no way to write a backslash before one: the
+    # command would end inside the path's quotes
+    repo = make_repo("co\\%b", manifest=GOOD, slug="acme/co")
+    commit_all(repo)
+    code, out, err = run(capsys, *EXPORT, "--repo", str(repo), "--format", "crontab")
+    assert (code, out) == (1, "")
+    assert err == (
+        f"kaizen-agentic: error: {str(repo)!r} holds a backslash before a %, which a crontab "
+        "cannot hold; refusing to write it into a crontab\n"
+    )

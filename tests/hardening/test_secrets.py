@@ -165,3 +165,24 @@ def test_a_repository_rule_still_reads_the_built_in_prompt(
     agent = Path(done.path, "parts", "agent.md").read_text()
     assert "checkout" not in agent.lower() and "[REDACTED:house-word]" in agent
     assert done.manifest["redactions"]["house-word"] >= 2
+
+
+def test_a_slug_that_holds_a_secret_names_no_bundle(
+    make_repo: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+    repo = make_repo(
+        manifest=manifest("ship it", "Be brief.").replace("acme/secrets", f"acme/{token}")
+    )
+    commit_all(repo)
+    out = tmp_path / "out"
+    argv = ["schedule", "prepare", "coach", "--repo", str(repo), "--out", str(out)]
+    code = main([*argv, "--at", AT.isoformat(), "--force"])
+    stdout, stderr = capsys.readouterr()
+    assert (code, stdout) == (1, "")
+    assert stderr == (
+        "kaizen-agentic: error: the repository's slug holds what looks like a secret "
+        "(github-pat); bundles, their folders and events are named after it, so none is "
+        "prepared: give the repository another slug (repo: in .kaizen/schedule.yml)\n"
+    )
+    assert not out.exists() or not any(out.rglob("*.md"))

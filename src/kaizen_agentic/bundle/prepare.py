@@ -124,6 +124,7 @@ REMOTE = "the remote URL"
 PATH = "the checkout's path"
 BRANCH = "the branch name"
 METRICS = "the metrics summary"
+SLUG = "the repository's slug"
 
 
 class Gathered(NamedTuple):
@@ -173,6 +174,7 @@ def gather(ctx: Context, window: int, ruleset: Any = None) -> Gathered:
         PATH: ctx.root,
         BRANCH: ctx.git.branch or "",
         METRICS: head,
+        SLUG: ctx.slug,
     }
     for item in memory_items + metric_items:
         texts[places[id(item)]] = item.text
@@ -181,6 +183,13 @@ def gather(ctx: Context, window: int, ruleset: Any = None) -> Gathered:
     clean, counts, leaks = rules.redact_all(texts, origins)
     if builtin:
         clean[AGENT] = definition.prompt
+    if clean[SLUG] != ctx.slug:  # it names the bundle, its folder and its events: no marker
+        found = ", ".join(sorted({leak.rule for leak in leaks if leak.place == SLUG}))
+        raise KaizenError(
+            f"the repository's slug holds what looks like a secret ({found}); bundles, their "
+            "folders and events are named after it, so none is prepared: give the repository "
+            "another slug (repo: in .kaizen/schedule.yml)"
+        )
 
     def cleaned(item: prompt.Item) -> prompt.Item:
         place = places[id(item)]

@@ -402,7 +402,7 @@ def crontab_line(target: Target, *, start: datetime, deploy: Deploy) -> str:
     args = [deploy.binary, *agent_args(target, deploy)]
     described = cad.describe(target.cadence)
     embeddable([target.slug, target.agent, target.cadence.timezone, described, *args], "a crontab")
-    text = shlex.join(args).replace("%", "\\%")
+    text = _cron_command(args)
     notes = ""
     wildcard_hours = any(not field.isdigit() for field in target.cadence.cron.split()[:2])
     folds = [c for c in conflicts(target.cadence, start) if c.kind == "fold"]
@@ -417,11 +417,23 @@ def crontab_line(target: Target, *, start: datetime, deploy: Deploy) -> str:
     )
 
 
+def _cron_command(args: Sequence[str]) -> str:
+    """``args`` as a crontab command: cron ends a command at a ``%`` (``\\%`` is a literal one),
+    and has no way to write a backslash just before a literal ``%``: such a value is refused."""
+    for value in args:
+        if "\\%" in value:
+            raise KaizenError(
+                f"{value!r} holds a backslash before a %, which a crontab cannot hold; "
+                "refusing to write it into a crontab"
+            )
+    return shlex.join(args).replace("%", "\\%")
+
+
 def crontab_tick(host: str, *, deploy: Deploy, tick: timedelta, window: timedelta) -> str:
     """The tick line for one runner host's crontab."""
     args = [deploy.binary, *tick_args(host, deploy, tick, window)]
     embeddable(args, "a crontab")
-    text = shlex.join(args).replace("%", "\\%")
+    text = _cron_command(args)
     return (
         f"# kaizen-agentic tick for {host}: every {_duration(tick)}, prepare what is due in "
         f"the last {_duration(window)}\nCRON_TZ=UTC\n{tick_schedule(tick)} {text}\n"
