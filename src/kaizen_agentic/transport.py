@@ -78,7 +78,7 @@ def shown(url: str) -> str:
 def url_problem(url: str) -> str | None:
     """Why ``url`` cannot be requested as it stands (a space or control character, a port that
     is no port, a broken IPv6 address), or None."""
-    if any(not "!" <= char <= "~" for char in url):
+    if _unprintable(url) >= 0:
         return "it holds a space, a control character or a character that is not ASCII"
     try:
         urlsplit(url).port  # noqa: B018 - parsing the port is the check
@@ -358,11 +358,18 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 def token_problem(token: str) -> str | None:
     """Why ``token`` cannot be sent as a bearer token (printable ASCII, no space), or None. The
     message never quotes the token."""
-    for position, char in enumerate(token):
-        if not "!" <= char <= "~":
-            what = "a space" if char == " " else f"the character U+{ord(char):04X}"
-            return f"holds {what} at position {position}"
-    return None
+    position = _unprintable(token)
+    if position < 0:
+        return None
+    char = token[position]
+    what = "a space" if char == " " else f"the character U+{ord(char):04X}"
+    return f"holds {what} at position {position}"
+
+
+def _unprintable(text: str) -> int:
+    """Where ``text`` first holds something other than printable ASCII without a space (what a
+    bearer token and a URL on the wire may hold), or -1."""
+    return next((i for i, char in enumerate(text) if not "!" <= char <= "~"), -1)
 
 
 def _reason(exc: BaseException) -> str:

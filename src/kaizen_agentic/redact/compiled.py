@@ -74,6 +74,14 @@ def _allowlist(row: tuple[Any, ...]) -> Allowlist:
     return Allowlist(sources, target, stopwords, all_of, unusable, frozenset(rules), description)
 
 
+def _rule_row(r: Rule) -> bytes:
+    return marshal.dumps(
+        (r.id, r.source, r.group, r.keywords, r.entropy, tuple(map(_allow_row, r.allowlists)),
+         r.description, r.multiline, r.checksum, tuple(r.shape) if r.shape else None),
+        _MARSHAL_VERSION,
+    )  # fmt: skip
+
+
 def _rule(row: bytes) -> Rule:
     (rule_id, source, group, keywords, entropy, lists, description, multiline, checksum,
      shape) = marshal.loads(row)  # fmt: skip
@@ -87,14 +95,7 @@ def to_compiled(rule_file: RuleFile, key: str, clean: Iterable[str] = ()) -> byt
     row each, with their ``Index`` and the ``clean`` digests, keyed by ``key``."""
     rules = effective_rules([rule_file])
     index = Index.of(rules)
-    rows = tuple(
-        marshal.dumps(
-            (r.id, r.source, r.group, r.keywords, r.entropy, tuple(map(_allow_row, r.allowlists)),
-             r.description, r.multiline, r.checksum, tuple(r.shape) if r.shape else None),
-            _MARSHAL_VERSION,
-        )
-        for r in rules
-    )  # fmt: skip
+    rows = tuple(map(_rule_row, rules))
     words = index.keywords
     value = (_COMPILED, key, tuple(sorted(index.ids)), words.always, words.words,
              words.rules_of, tuple(sorted(words.multiline)),
@@ -114,9 +115,8 @@ def from_compiled(data: bytes, key: str) -> RuleFile | None:
      rows) = marshal.loads(payload)  # fmt: skip
     if kind != _COMPILED or stored != key:
         return None
-    highest = max((i for rules in (always, *rules_of) for i in rules), default=-1)
-    if len(ids) != len(rows) or highest >= len(rows) or len(words) != len(rules_of):
-        raise ValueError("a compiled rule file that does not hold together")
+    if len(ids) != len(rows) or len(words) != len(rules_of):  # (the checksum vouches for
+        raise ValueError("a compiled rule file that does not hold together")  # the rest)
     index = Index(frozenset(ids), Keywords(always, words, rules_of, frozenset(multiline)))
     out = RuleFile(PACKAGE_RULES)
     out.rules = RuleRows(rows, _rule, index, frozenset(clean))
